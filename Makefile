@@ -1,0 +1,42 @@
+# One entry point: `make demo` runs the main job, `make test` runs the tests (both set everything up first).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export YOLO_OFFLINE := 1
+
+.PHONY: setup demo test lint format bench azurite clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup
+	$(BIN)/python -m videoanalysis demo --out out/demo
+
+test: setup
+	tools/with_azurite.sh $(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	$(BIN)/python -m bench
+
+azurite: setup
+	node_modules/.bin/azurite --silent --location .azurite --skipApiVersionCheck --blobHost 127.0.0.1 \
+		--queueHost 127.0.0.1 --tableHost 127.0.0.1
+
+clean:
+	rm -rf $(VENV) node_modules out .pytest_cache .ruff_cache

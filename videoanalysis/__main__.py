@@ -1,0 +1,5 @@
+import sys
+
+from videoanalysis.cli import main
+
+sys.exit(main())

@@ -1,0 +1,147 @@
+"""`python -m videoanalysis`: analyse a video on this machine, make synthetic scenes, run the demo.
+
+`analyze` is the composition root of the local runner: it builds the orchestration input, then drives the app's own
+orchestrator (`orchestrators.analyze_video`) and activities (`activities`) through `videoanalysis.local`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from videoanalysis import synthetic
+from videoanalysis.job import Job
+from videoanalysis.settings import Settings
+from videoanalysis.storage import BlobRef, LocalStorage
+
+EXIT_OK, EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-yolo26n.pt"
+
+
+class UsageError(Exception):
+    """Bad input or options: exit code 2 with one line on stderr."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m videoanalysis", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    analyze = commands.add_parser("analyze", help="analyse one video file: per-class counts, summary JSON and chart")
+    analyze.add_argument("video", type=Path)
+    _add_analysis_options(analyze)
+    analyze.set_defaults(func=analyze_main)
+    demo = commands.add_parser("demo", help="make a synthetic scene and analyse it with the bundled demo model")
+    demo.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for the scene and the results")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--seconds", type=float, default=40.0)
+    demo.add_argument("--workers", type=int, default=None)
+    demo.set_defaults(func=demo_main)
+    synthetic.register(commands)
+    return parser
+
+
+def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model file (.pt, .onnx or export folder); default: MODEL_PATH")
+    parser.add_argument("--out", type=Path, help="summary JSON path (chart beside it); default: out/<video>.json")
+    parser.add_argument("--chunk-seconds", type=float)
+    parser.add_argument("--overlap-seconds", type=float)
+    parser.add_argument("--max-chunks", type=int)
+    parser.add_argument("--sample-fps", type=float, help="frames per second to analyse; 0 = every frame")
+    parser.add_argument("--conf", type=float, dest="confidence")
+    parser.add_argument("--imgsz", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--classes", help="comma-separated class names to count (default: all)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def analyze_main(args: argparse.Namespace) -> int:
+    settings = Settings.from_env().replace(
+        model_path=args.model,
+        chunk_seconds=args.chunk_seconds,
+        overlap_seconds=args.overlap_seconds,
+        max_chunks=args.max_chunks,
+        sample_fps=args.sample_fps,
+        confidence=args.confidence,
+        imgsz=args.imgsz,
+        batch_size=args.batch_size,
+        classes=[name.strip() for name in args.classes.split(",") if name.strip()] if args.classes else None,
+    )
+    out = args.out or Path("out") / f"{args.video.name}.json"
+    outcome = analyze_file(args.video, out, settings, workers=args.workers, progress=not args.quiet)
+    return report(outcome, out)
+
+
+def analyze_file(
+    video: Path, out: Path, settings: Settings, workers: int | None = None, progress: bool = True
+) -> dict[str, Any]:
+    """Analyse one local file with the app's orchestrator; returns the orchestration output."""
+    from orchestrators.analyze_video import analyze_video
+    from videoanalysis.local import LocalContext, activity_pool, default_workers, run_orchestrator
+    from videoanalysis.progress import Progress
+
+    if not video.is_file():
+        raise UsageError(f"no such video file: {video}")
+    out = out.resolve()
+    storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
+    job = Job(
+        video=BlobRef("videos", video.name),
+        summary=BlobRef("out", out.name),
+        results=BlobRef("out", f"{out.stem}.chunks"),
+        settings=settings,
+        storage=storage.to_dict(),
+    )
+    workers = workers or default_workers()
+    threads = max(1, default_workers() // workers)
+    with Progress(enabled=progress) as bars, activity_pool(workers, "activities", threads) as pool:
+        context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result)
+        return run_orchestrator(analyze_video, context)
+
+
+def report(outcome: dict[str, Any], out: Path) -> int:
+    """Print the counts table and where things went; the exit code says how it went."""
+    from videoanalysis.summary import format_table
+
+    summary = json.loads(out.resolve().read_text())
+    if summary["status"] == "failed" and not summary.get("chunks"):
+        print(f"error: {summary['error']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(format_table(summary))
+    print(f"summary: {out}\nchart:   {out.with_suffix('.png')}")
+    if outcome["status"] != "succeeded":
+        print(f"error: analysis {outcome['status']}: {outcome['error']}", file=sys.stderr)
+        return EXIT_ANALYSIS_FAILED
+    return EXIT_OK
+
+
+def demo_main(args: argparse.Namespace) -> int:
+    """The main job end to end: a synthetic scene with known truth, analysed with the bundled model."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    video, truth_path = args.out / "scene.mp4", args.out / "scene.truth.json"
+    print(f"writing a {args.seconds:g} s synthetic scene (seed {args.seed}) to {video} ...")
+    truth = synthetic.write_scene(video, truth_path, seed=args.seed, seconds=args.seconds)
+    settings = Settings.from_env().replace(model_path=str(DEMO_MODEL))
+    out = args.out / "scene.json"
+    outcome = analyze_file(video, out, settings, workers=args.workers)
+    code = report(outcome, out)
+    summary = json.loads(out.read_text())
+    print("\nground truth vs counted (unique objects):")
+    for name, expected in sorted(truth["unique"].items()):
+        counted = summary["classes"].get(name, {}).get("unique", 0)
+        print(f"  {name:<8} truth {expected:>3}   counted {counted:>3}")
+    return code

@@ -1,0 +1,40 @@
+"""Progress bars for the local runner, fed by the orchestrator's custom status and finished activities."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+
+class Progress:
+    """Two bars: chunks (from custom status) and analysed frames (from each finished chunk)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.chunks: tqdm | None = None
+        self.frames: tqdm | None = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            self.chunks = tqdm(desc="chunks", unit="chunk", position=0, leave=True)
+            self.frames = tqdm(desc="frames", unit="frame", position=1, leave=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in (self.frames, self.chunks):
+            if bar is not None:
+                bar.close()
+
+    def status(self, status: dict[str, Any]) -> None:
+        if self.chunks is not None:
+            self.chunks.set_postfix_str(status["stage"])
+            self.chunks.total = status["chunks_total"]
+            self.chunks.refresh()
+
+    def result(self, activity: str, result: Any) -> None:
+        if activity != "analyze_chunk" or self.chunks is None or self.frames is None:
+            return
+        self.chunks.update(1)
+        self.frames.update(result.get("frames_analyzed") or 0)

@@ -1,0 +1,92 @@
+"""Every setting of the app: one name, one default, read from the environment once.
+
+The orchestrator never reads the environment: the trigger turns `Settings` into a plain dict that travels in the
+orchestration input, so a replay sees exactly the settings the run started with.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+
+DEFAULT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Analysis and storage settings; field names map to upper-case app settings (`chunk_seconds` -> CHUNK_SECONDS)."""
+
+    model_path: str = "yolo26n.pt"
+    chunk_seconds: float = 10.0
+    overlap_seconds: float = 1.0
+    max_chunks: int = 500
+    sample_fps: float = 5.0
+    confidence: float = 0.25
+    imgsz: int = 640
+    batch_size: int = 8
+    classes: tuple[str, ...] = ()
+    chunk_retry_attempts: int = 3
+    chunk_retry_interval_seconds: float = 5.0
+    video_container: str = "videos"
+    results_container: str = "results"
+    summary_container: str = "summaries"
+    video_extensions: tuple[str, ...] = DEFAULT_VIDEO_EXTENSIONS
+    max_video_mb: float = 4096.0
+    video_access: str = "cache"
+
+    def __post_init__(self) -> None:
+        if self.chunk_seconds <= 0:
+            raise ValueError(f"CHUNK_SECONDS must be > 0, got {self.chunk_seconds}")
+        if not 0 <= self.overlap_seconds < self.chunk_seconds:
+            raise ValueError(f"OVERLAP_SECONDS must be in [0, CHUNK_SECONDS), got {self.overlap_seconds}")
+        if self.max_chunks < 1:
+            raise ValueError(f"MAX_CHUNKS must be >= 1, got {self.max_chunks}")
+        if self.sample_fps < 0:
+            raise ValueError(f"SAMPLE_FPS must be >= 0 (0 = every frame), got {self.sample_fps}")
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"CONFIDENCE must be in (0, 1), got {self.confidence}")
+        if self.imgsz < 32 or self.batch_size < 1 or self.chunk_retry_attempts < 1:
+            raise ValueError("IMGSZ must be >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
+        if self.video_access not in ("cache", "stream"):
+            raise ValueError(f"VIDEO_ACCESS must be 'cache' or 'stream', got {self.video_access!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from app settings / environment variables; unset or empty ones keep their default."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = environ.get(field.name.upper(), "").strip()
+            if raw:
+                values[field.name] = _parse(field.name, raw, getattr(cls, field.name))
+        return cls(**values)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Settings:
+        known = {field.name for field in fields(cls)}
+        values = {
+            key: tuple(value) if isinstance(value, list) else value for key, value in data.items() if key in known
+        }
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, object]:
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+    def replace(self, **changes: object) -> Settings:
+        return Settings.from_dict(
+            {**self.to_dict(), **{key: value for key, value in changes.items() if value is not None}}
+        )
+
+
+def _parse(name: str, raw: str, default: object) -> object:
+    try:
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as error:
+        raise ValueError(f"setting {name.upper()}={raw!r} is not a valid {type(default).__name__}") from error
+    return raw

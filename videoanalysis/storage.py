@@ -1,0 +1,228 @@
+"""Where videos come from and where results go: one interface, a local folder or Azure Blob Storage.
+
+Activities only ever see `Storage`; the local runner hands them `LocalStorage`, the function app `BlobStorage`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobServiceClient
+
+
+class StorageError(Exception):
+    """A blob or file that should be there is not, or cannot be read."""
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    container: str
+    name: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"container": self.container, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> BlobRef:
+        return cls(container=data["container"], name=data["name"])
+
+
+class Storage(Protocol):
+    def video_source(self, ref: BlobRef) -> AbstractContextManager[str]:
+        """A local path or URL that OpenCV's FFmpeg backend can open, valid inside the `with` block."""
+
+    def size(self, ref: BlobRef) -> int: ...
+
+    def read_bytes(self, ref: BlobRef) -> bytes: ...
+
+    def write_bytes(self, ref: BlobRef, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Create or overwrite (activities are idempotent) and return where it went (path or URL)."""
+
+
+class LocalStorage:
+    """Containers are folders; used by the command-line runner and tests."""
+
+    def __init__(self, containers: Mapping[str, str | Path]) -> None:
+        self.containers = {name: Path(folder) for name, folder in containers.items()}
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": "local", "containers": {name: str(folder) for name, folder in self.containers.items()}}
+
+    def path(self, ref: BlobRef) -> Path:
+        if ref.container not in self.containers:
+            raise StorageError(f"unknown container {ref.container!r}")
+        root = self.containers[ref.container].resolve()
+        path = (root / ref.name).resolve()
+        if root not in path.parents:
+            raise StorageError(f"blob name {ref.name!r} escapes its container")
+        return path
+
+    @contextmanager
+    def video_source(self, ref: BlobRef) -> Iterator[str]:
+        path = self.path(ref)
+        if not path.is_file():
+            raise StorageError(f"video not found: {path}")
+        yield str(path)
+
+    def size(self, ref: BlobRef) -> int:
+        try:
+            return self.path(ref).stat().st_size
+        except FileNotFoundError as error:
+            raise StorageError(f"not found: {self.path(ref)}") from error
+
+    def read_bytes(self, ref: BlobRef) -> bytes:
+        try:
+            return self.path(ref).read_bytes()
+        except FileNotFoundError as error:
+            raise StorageError(f"not found: {self.path(ref)}") from error
+
+    def write_bytes(self, ref: BlobRef, data: bytes, content_type: str = "application/octet-stream") -> str:
+        path = self.path(ref)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+        return str(path)
+
+
+class BlobStorage:
+    """Azure Blob Storage (or Azurite) through azure-storage-blob.
+
+    `access="cache"` downloads a video once per worker instance into a temp cache keyed by its ETag, so N chunk
+    activities on one instance read one local copy; `access="stream"` hands OpenCV a short-lived read-only SAS URL
+    that FFmpeg reads with HTTP range requests (no local disk, but every chunk re-reads over the network).
+    """
+
+    _download_lock = threading.Lock()
+
+    def __init__(self, service: BlobServiceClient, access: str = "cache", cache_dir: str | Path | None = None) -> None:
+        self.service = service
+        self.access = access
+        self.cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "videoanalysis-cache")
+
+    @classmethod
+    def from_env(cls, access: str = "cache", environ: Mapping[str, str] | None = None) -> BlobStorage:
+        return cls(blob_service_from_env(environ), access=access)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": "azure", "access": self.access}
+
+    def _blob(self, ref: BlobRef):
+        return self.service.get_blob_client(ref.container, ref.name)
+
+    def _properties(self, ref: BlobRef):
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return self._blob(ref).get_blob_properties()
+        except ResourceNotFoundError as error:
+            raise StorageError(f"blob not found: {ref.container}/{ref.name}") from error
+
+    def size(self, ref: BlobRef) -> int:
+        return int(self._properties(ref).size)
+
+    def etag(self, ref: BlobRef) -> str:
+        return str(self._properties(ref).etag).strip('"')
+
+    @contextmanager
+    def video_source(self, ref: BlobRef) -> Iterator[str]:
+        if self.access == "stream":
+            yield self.read_url(ref)
+        else:
+            yield str(self.cached_copy(ref))
+
+    def cached_copy(self, ref: BlobRef) -> Path:
+        """Local copy of the blob, downloaded at most once per process for a given ETag."""
+        etag = self.etag(ref)
+        key = hashlib.sha256(f"{ref.container}/{ref.name}@{etag}".encode()).hexdigest()[:32]
+        path = self.cache_dir / f"{key}{Path(ref.name).suffix.lower()}"
+        with self._download_lock:
+            if not path.exists():
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+                with partial.open("wb") as file:
+                    self._blob(ref).download_blob(etag=etag, match_condition=_if_match()).readinto(file)
+                partial.replace(path)
+        return path
+
+    def read_url(self, ref: BlobRef, lifetime: timedelta = timedelta(hours=2)) -> str:
+        """A read-only SAS URL; a user delegation key when the app authenticates with an identity."""
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        blob = self._blob(ref)
+        now = datetime.now(timezone.utc)
+        credential = self.service.credential
+        account_key = getattr(credential, "account_key", None)
+        delegation_key = None if account_key else self.service.get_user_delegation_key(now, now + lifetime)
+        sas = generate_blob_sas(
+            account_name=blob.account_name,
+            container_name=ref.container,
+            blob_name=ref.name,
+            account_key=account_key,
+            user_delegation_key=delegation_key,
+            permission=BlobSasPermissions(read=True),
+            start=now - timedelta(minutes=5),
+            expiry=now + lifetime,
+        )
+        return f"{blob.url}?{sas}"
+
+    def read_bytes(self, ref: BlobRef) -> bytes:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return self._blob(ref).download_blob().readall()
+        except ResourceNotFoundError as error:
+            raise StorageError(f"blob not found: {ref.container}/{ref.name}") from error
+
+    def write_bytes(self, ref: BlobRef, data: bytes, content_type: str = "application/octet-stream") -> str:
+        from azure.storage.blob import ContentSettings
+
+        blob = self._blob(ref)
+        blob.upload_blob(data, overwrite=True, content_settings=ContentSettings(content_type=content_type))
+        return blob.url
+
+
+def _if_match():
+    from azure.core import MatchConditions
+
+    return MatchConditions.IfNotModified
+
+
+def blob_service_from_env(environ: Mapping[str, str] | None = None) -> BlobServiceClient:
+    """The storage account the Functions host uses: a connection string or identity-based settings."""
+    from azure.storage.blob import BlobServiceClient
+
+    environ = os.environ if environ is None else environ
+    connection = environ.get("AzureWebJobsStorage", "").strip()
+    if connection:
+        return BlobServiceClient.from_connection_string(connection)
+    service_uri = environ.get("AzureWebJobsStorage__blobServiceUri", "").strip()
+    account = environ.get("AzureWebJobsStorage__accountName", "").strip()
+    if not service_uri and account:
+        service_uri = f"https://{account}.blob.core.windows.net"
+    if not service_uri:
+        raise StorageError(
+            "no storage configured: set AzureWebJobsStorage (connection string) or "
+            "AzureWebJobsStorage__accountName / AzureWebJobsStorage__blobServiceUri (managed identity)"
+        )
+    from azure.identity import DefaultAzureCredential
+
+    client_id = environ.get("AzureWebJobsStorage__clientId") or None
+    return BlobServiceClient(service_uri, credential=DefaultAzureCredential(managed_identity_client_id=client_id))
+
+
+def storage_from_dict(data: Mapping[str, object]) -> LocalStorage | BlobStorage:
+    """Rebuild the storage an orchestration was started with (no secrets travel: Azure reads its own settings)."""
+    if data.get("kind") == "local":
+        return LocalStorage(data["containers"])  # type: ignore[arg-type]
+    return BlobStorage.from_env(access=str(data.get("access", "cache")))
