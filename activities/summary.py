@@ -21,7 +21,8 @@ def summarize(payload: dict) -> dict:
     if plan["status"] != "ok":
         summary = failed_summary(job.video.name, plan["error"], settings)
     else:
-        chunks = [_full_result(storage, job, chunk) for chunk in payload["chunks"]]
+        planned = {chunk["index"]: chunk for chunk in plan["chunks"]}
+        chunks = [_full_result(storage, job, {**planned[chunk["index"]], **chunk}) for chunk in payload["chunks"]]
         video = {"name": job.video.name, **plan["video"]}
         summary = build_summary(video, settings, chunks, wall_s=round(wall_s, 3))
     storage.write_bytes(job.summary, json.dumps(summary, indent=2).encode(), "application/json")

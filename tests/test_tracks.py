@@ -1,0 +1,208 @@
+"""Cross-chunk stitching on hand-made chunk results: 10 s chunks, 1 s overlap, overlap frames sampled at 2 fps."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from videoanalysis.tracks import StitchedObject, TrackSegment, mean_iou, stitch
+
+CHUNK_MS = 10_000
+OVERLAP_MS = 1_000
+
+
+def overlap_times(boundary_ms: int) -> list[int]:
+    """Sampled frames of the overlap before a chunk boundary (the tail of one chunk, the head of the next)."""
+    return [boundary_ms - OVERLAP_MS, boundary_ms - OVERLAP_MS // 2]
+
+
+def box_at(x: float, y: float = 100.0, w: float = 40.0, h: float = 30.0) -> list[float]:
+    return [x, y, x + w, y + h]
+
+
+def track(
+    track_id: int,
+    boxes: dict[int, list[float]],
+    *,
+    cls: str = "car",
+    first_ms: int | None = None,
+    last_ms: int | None = None,
+    core_hits: int = 10,
+) -> dict[str, Any]:
+    """One entry of a chunk result's "tracks", keys as strings the way JSON delivers them."""
+    times = sorted(boxes)
+    return {
+        "id": track_id,
+        "cls": cls,
+        "first_ms": times[0] if first_ms is None else first_ms,
+        "last_ms": times[-1] if last_ms is None else last_ms,
+        "core_hits": core_hits,
+        "boxes": {str(t): b for t, b in boxes.items()},
+    }
+
+
+def chunk(index: int, tracks: list[dict[str, Any]], *, status: str = "ok") -> dict[str, Any]:
+    start_ms = index * CHUNK_MS
+    return {
+        "index": index,
+        "status": status,
+        "error": None if status == "ok" else "decode failed",
+        "start_ms": start_ms,
+        "end_ms": start_ms + CHUNK_MS,
+        "window_start_ms": max(0, start_ms - OVERLAP_MS),
+        "tracks": tracks,
+    }
+
+
+def moving(x0: float, times: list[int], speed: float = 20.0, **box: float) -> dict[int, list[float]]:
+    """Boxes of an object moving right at `speed` px/s, identical in every chunk that sees the frame."""
+    return {t: box_at(x0 + speed * t / 1000, **box) for t in times}
+
+
+def test_object_crossing_one_boundary_is_counted_once() -> None:
+    tail = overlap_times(CHUNK_MS)
+    chunks = [
+        chunk(0, [track(3, moving(0, tail), first_ms=4000)]),
+        chunk(1, [track(1, moving(0, tail), last_ms=15000)]),
+    ]
+
+    result = stitch(chunks)
+
+    assert result.unique == {"car": 1}
+    assert result.objects == [StitchedObject(cls="car", first_ms=4000, last_ms=15000, chunks=(0, 1))]
+
+
+def test_object_crossing_three_chunks_is_counted_once() -> None:
+    t1, t2 = overlap_times(CHUNK_MS), overlap_times(2 * CHUNK_MS)
+    chunks = [
+        chunk(0, [track(1, moving(0, t1), first_ms=5000)]),
+        chunk(1, [track(1, moving(0, t1 + t2), first_ms=9000, last_ms=19500)]),
+        chunk(2, [track(4, moving(0, t2 + overlap_times(3 * CHUNK_MS)), first_ms=19000)]),
+        chunk(3, [track(2, moving(0, overlap_times(3 * CHUNK_MS)), last_ms=31000)]),
+    ]
+
+    result = stitch(chunks)
+
+    assert result.unique == {"car": 1}
+    assert result.objects[0].chunks == (0, 1, 2, 3)
+    assert (result.objects[0].first_ms, result.objects[0].last_ms) == (5000, 31000)
+
+
+def test_two_objects_side_by_side_match_optimally_where_greedy_would_fail() -> None:
+    # Chunk 1's tracker placed its boxes a little apart from chunk 0's: the highest-scoring pair (a0, b1) is a cross
+    # pair, and taking it first would leave b0 and a1 (IoU < 0.5) unmatched: 3 objects instead of 2.
+    times = overlap_times(CHUNK_MS)
+    a0, b0 = {t: box_at(0, w=20, h=10) for t in times}, {t: box_at(5, w=20, h=10) for t in times}
+    a1, b1 = {t: box_at(-3, w=20, h=10) for t in times}, {t: box_at(2, w=20, h=10) for t in times}
+    assert mean_iou(a0, b1) > mean_iou(a0, a1) > 0.5
+    assert mean_iou(b0, b1) > 0.5 > mean_iou(b0, a1)
+    chunks = [
+        chunk(0, [track(1, a0, first_ms=1000), track(2, b0, first_ms=2000)]),
+        chunk(1, [track(1, b1, last_ms=16000), track(2, a1, last_ms=15000)]),
+    ]
+
+    result = stitch(chunks)
+
+    assert result.unique == {"car": 2}
+    assert {(o.first_ms, o.last_ms) for o in result.objects} == {(1000, 15000), (2000, 16000)}
+
+
+def test_different_classes_never_merge() -> None:
+    tail = overlap_times(CHUNK_MS)
+    chunks = [chunk(0, [track(1, moving(0, tail), cls="car")]), chunk(1, [track(1, moving(0, tail), cls="truck")])]
+
+    assert stitch(chunks).unique == {"car": 1, "truck": 1}
+
+
+def test_segment_without_core_hits_is_dropped() -> None:
+    # Chunk 1's tracker saw a leaving object only in its overlap head, with a box chunk 0's track does not match:
+    # chunk 0 owns those frames and already counted the object.
+    tail = overlap_times(CHUNK_MS)
+    chunks = [
+        chunk(0, [track(1, moving(0, tail))]),
+        chunk(1, [track(5, moving(300, tail), core_hits=0)]),
+    ]
+
+    result = stitch(chunks)
+
+    assert result.unique == {"car": 1}
+    assert result.objects[0].chunks == (0,)
+
+
+def test_failed_chunk_breaks_the_chain() -> None:
+    # Boxes identical on both sides of the failed chunk must still not merge: chunks 0 and 2 share no frames.
+    same = moving(0, overlap_times(CHUNK_MS))
+    chunks = [
+        chunk(0, [track(1, same)]),
+        chunk(1, [track(1, same)], status="failed"),
+        chunk(2, [track(1, same)]),
+    ]
+
+    result = stitch(chunks)
+
+    assert result.unique == {"car": 2}
+    assert [o.chunks for o in result.objects] == [(0,), (2,)]
+
+
+def test_missing_chunk_breaks_the_chain() -> None:
+    same = moving(0, overlap_times(CHUNK_MS))
+
+    assert stitch([chunk(0, [track(1, same)]), chunk(2, [track(1, same)])]).unique == {"car": 2}
+
+
+def test_input_order_does_not_matter() -> None:
+    tail = overlap_times(CHUNK_MS)
+    chunks = [chunk(1, [track(1, moving(0, tail), last_ms=12000)]), chunk(0, [track(9, moving(0, tail))])]
+
+    assert stitch(chunks).objects == [StitchedObject(cls="car", first_ms=9000, last_ms=12000, chunks=(0, 1))]
+
+
+def test_low_iou_or_no_common_frame_does_not_merge() -> None:
+    t_a, t_b = overlap_times(CHUNK_MS)
+    chunks = [
+        chunk(0, [track(1, {t_a: box_at(0)}), track(2, {t_a: box_at(500)})]),
+        chunk(1, [track(1, {t_a: box_at(25)}), track(2, {t_b: box_at(500)})]),
+    ]
+
+    assert stitch(chunks).unique == {"car": 4}
+
+
+def test_pair_at_exactly_the_threshold_merges() -> None:
+    t = overlap_times(CHUNK_MS)[0]
+    chunks = [chunk(0, [track(1, {t: [0, 0, 10, 10]})]), chunk(1, [track(1, {t: [0, 0, 10, 5]})])]
+
+    assert mean_iou({t: (0, 0, 10, 10)}, {t: (0, 0, 10, 5)}) == 0.5
+    assert stitch(chunks, min_iou=0.5).unique == {"car": 1}
+    assert stitch(chunks, min_iou=0.51).unique == {"car": 2}
+
+
+def test_min_common_frames_is_enforced() -> None:
+    tail = overlap_times(CHUNK_MS)
+    chunks = [chunk(0, [track(1, moving(0, tail))]), chunk(1, [track(1, moving(0, tail[:1]))])]
+
+    assert stitch(chunks, min_common_frames=2).unique == {"car": 2}
+    assert stitch(chunks, min_common_frames=1).unique == {"car": 1}
+
+
+def test_mean_iou_averages_common_frames_only() -> None:
+    a = {1: (0.0, 0.0, 10.0, 10.0), 2: (0.0, 0.0, 10.0, 10.0), 3: (50.0, 50.0, 60.0, 60.0)}
+    b = {1: (0.0, 0.0, 10.0, 10.0), 2: (0.0, 0.0, 10.0, 5.0), 4: (0.0, 0.0, 1.0, 1.0)}
+
+    assert mean_iou(a, b) == pytest.approx(0.75)
+    assert mean_iou(a, {9: (0.0, 0.0, 1.0, 1.0)}) is None
+    assert mean_iou({1: (0.0, 0.0, 0.0, 0.0)}, {1: (0.0, 0.0, 0.0, 0.0)}) == 0.0
+
+
+def test_segment_parses_json_round_trip() -> None:
+    data = json.loads(json.dumps(track(7, {9000: [1, 2, 3, 4]}, first_ms=8000, last_ms=12000, core_hits=5)))
+
+    seg = TrackSegment.from_dict(2, data)
+
+    assert seg == TrackSegment(2, 7, "car", 8000, 12000, 5, {9000: (1.0, 2.0, 3.0, 4.0)})
+
+
+def test_min_iou_out_of_range_is_rejected() -> None:
+    with pytest.raises(ValueError, match="min_iou"):
+        stitch([], min_iou=1.5)

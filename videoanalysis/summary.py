@@ -1,0 +1,225 @@
+"""The summary: what a user reads after the fan-in, built from the chunk results.
+
+Per-class frame statistics are merged from the chunks (each counts only the sampled frames of its own core, so the
+merge equals one sequential pass); unique object counts come from cross-chunk track stitching. The schema is
+versioned because summaries outlive the code that wrote them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from videoanalysis.tracks import stitch
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class _ClassTotals:
+    """One class's statistics merged over the successful chunks."""
+
+    detections: int = 0
+    peak: int = 0
+    frames_present: int = 0
+    first_seen_ms: int | None = None
+    last_seen_ms: int | None = None
+    timeline: dict[int, int] = field(default_factory=dict)
+
+    def add(self, stats: dict[str, Any]) -> None:
+        self.detections += int(stats["detections"])
+        self.peak = max(self.peak, int(stats["peak"]))
+        self.frames_present += int(stats["frames_present"])
+        if stats["first_seen_ms"] is not None:
+            first = int(stats["first_seen_ms"])
+            self.first_seen_ms = first if self.first_seen_ms is None else min(self.first_seen_ms, first)
+        if stats["last_seen_ms"] is not None:
+            last = int(stats["last_seen_ms"])
+            self.last_seen_ms = last if self.last_seen_ms is None else max(self.last_seen_ms, last)
+        # A second cut by a chunk boundary has frames in both chunks; the max of their maxima is the max over all.
+        for second, count in stats["timeline"].items():
+            self.timeline[int(second)] = max(self.timeline.get(int(second), 0), int(count))
+
+    def to_dict(self, unique: int, seconds: int) -> dict[str, Any]:
+        return {
+            "unique": unique,
+            "peak": self.peak,
+            "detections": self.detections,
+            "frames_present": self.frames_present,
+            "first_seen_s": _seconds(self.first_seen_ms),
+            "last_seen_s": _seconds(self.last_seen_ms),
+            "timeline": [self.timeline.get(second, 0) for second in range(seconds)],
+        }
+
+
+def _seconds(ms: int | None) -> float | None:
+    return None if ms is None else ms / 1000
+
+
+def _timeline_length(video: dict[str, Any], totals: dict[str, _ClassTotals]) -> int:
+    """Seconds 0..duration; never shorter than the data, since container durations can be a little short."""
+    duration_s = video.get("duration_s")
+    length = math.ceil(duration_s) if duration_s else 0
+    last_second = max((s for t in totals.values() for s in t.timeline), default=-1)
+    return max(length, last_second + 1)
+
+
+def _status_and_error(chunks: list[dict[str, Any]], error: str | None) -> tuple[str, str | None]:
+    if not chunks:
+        return "failed", error or "no chunks were analysed"
+    failed = [c for c in chunks if c["status"] != "ok"]
+    problems = [error] if error else []
+    if failed:
+        names = ", ".join(str(c["index"]) for c in failed)
+        first = failed[0]
+        problems.append(
+            f"{len(failed)} of {len(chunks)} chunks failed (chunks {names}); "
+            f"first error: chunk {first['index']}: {first.get('error') or 'unknown error'}"
+        )
+    if len(failed) == len(chunks):
+        return "failed", "; ".join(problems)
+    return ("partial" if problems else "succeeded"), "; ".join(problems) or None
+
+
+def build_summary(
+    video: dict[str, Any],
+    settings: dict[str, Any],
+    chunks: list[dict[str, Any]],
+    *,
+    wall_s: float | None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """Aggregate chunk results into the summary dict (JSON-ready).
+
+    `error` is a run-level problem the chunks do not show; it is reported first and makes an otherwise clean run
+    "partial". Classes detected in no successful chunk are absent: the summary does not know the model's class list.
+    """
+    chunks = sorted(chunks, key=lambda c: int(c["index"]))
+    ok_chunks = [c for c in chunks if c["status"] == "ok"]
+    status, message = _status_and_error(chunks, error)
+
+    totals: dict[str, _ClassTotals] = {}
+    for chunk in ok_chunks:
+        for name, stats in chunk["classes"].items():
+            totals.setdefault(name, _ClassTotals()).add(stats)
+    stitched = stitch(ok_chunks)
+    unique = stitched.unique
+    length = _timeline_length(video, totals)
+
+    classes = {
+        name: totals.get(name, _ClassTotals()).to_dict(unique.get(name, 0), length)
+        for name in sorted(totals.keys() | unique.keys())
+    }
+    chunk_rows = [
+        {
+            "index": int(c["index"]),
+            "status": c["status"],
+            # A chunk that failed for good carries only index, status and error (orchestrator's _chunk_result).
+            "start_s": _seconds(c.get("start_ms")),
+            "end_s": _seconds(c.get("end_ms")),
+            "frames_decoded": int(c.get("frames_decoded") or 0),
+            "frames_analyzed": int(c.get("frames_analyzed") or 0),
+            "error": c.get("error"),
+            "timing": dict(c.get("timing") or {}),
+        }
+        for c in chunks
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": status,
+        "error": message,
+        "video": dict(video),
+        "settings": dict(settings),
+        "classes": classes,
+        "objects": [
+            {"cls": o.cls, "first_s": _seconds(o.first_ms), "last_s": _seconds(o.last_ms), "chunks": list(o.chunks)}
+            for o in stitched.objects
+        ],
+        "chunks": chunk_rows,
+        "failed_chunks": [row["index"] for row in chunk_rows if row["status"] != "ok"],
+        "totals": {
+            "chunks": len(chunk_rows),
+            "chunks_failed": sum(row["status"] != "ok" for row in chunk_rows),
+            "frames_decoded": sum(row["frames_decoded"] for row in chunk_rows),
+            "frames_analyzed": sum(row["frames_analyzed"] for row in chunk_rows),
+            "detections": sum(c["detections"] for c in classes.values()),
+            "unique_objects": len(stitched.objects),
+            "chunk_time_s": {
+                key: round(sum(float(row["timing"].get(key, 0.0)) for row in chunk_rows), 3)
+                for key in ("decode_s", "infer_s", "track_s", "total_s")
+            },
+            "wall_s": None if wall_s is None else round(wall_s, 3),
+        },
+    }
+
+
+def failed_summary(video_name: str, error: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The summary of a video that could not be read at all, so a caller always finds a summary with a reason."""
+    return build_summary({"name": video_name}, settings, [], wall_s=None, error=error)
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """Per-class counts as an aligned text table for the CLI."""
+    header = ("class", "unique", "peak", "detections", "first_s", "last_s")
+    rows = [
+        (
+            name,
+            str(c["unique"]),
+            str(c["peak"]),
+            str(c["detections"]),
+            "-" if c["first_seen_s"] is None else f"{c['first_seen_s']:.2f}",
+            "-" if c["last_seen_s"] is None else f"{c['last_seen_s']:.2f}",
+        )
+        for name, c in summary["classes"].items()
+    ]
+    if not rows:
+        return "no objects detected"
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in (header, *rows)
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def render_timeline_png(summary: dict[str, Any], path: str | Path) -> Path:
+    """Draw each class's per-second count as a step chart; matplotlib is imported here to keep imports cheap."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    path = Path(path)
+    name = summary["video"].get("name", "video")
+    classes = summary["classes"]
+    # A bare Figure renders through Agg when saved to PNG, without pyplot's global state or a backend switch.
+    fig = Figure(figsize=(10, 4), dpi=100, layout="constrained")
+    ax = fig.subplots()
+    length = max((len(stats["timeline"]) for stats in classes.values()), default=0)
+    for cls, stats in classes.items():
+        counts = stats["timeline"]
+        if counts:
+            # Repeat the last value so the last second is drawn as a full step.
+            ax.step(range(len(counts) + 1), [*counts, counts[-1]], where="post", label=cls)
+    # Shade failed chunks whose time range is known: their seconds read 0 for lack of data, not of objects.
+    for row in summary["chunks"]:
+        if row["status"] != "ok" and row["start_s"] is not None:
+            end_s = length if row["end_s"] is None else row["end_s"]
+            ax.axvspan(row["start_s"], end_s, color="0.6", alpha=0.3, label="_failed" if ax.patches else "failed chunk")
+    if ax.lines or ax.patches:
+        ax.legend(loc="upper right")
+    if not ax.lines:
+        ax.text(0.5, 0.5, "no objects detected", ha="center", va="center", transform=ax.transAxes)
+    counts_text = ", ".join(f"{cls} {stats['unique']}" for cls, stats in classes.items()) or "none"
+    ax.set_title(f"{name} ({summary['status']})\nunique objects: {counts_text}")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("objects in one frame (max per second)")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(left=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path

@@ -1,0 +1,175 @@
+"""Cross-chunk track stitching.
+
+Every chunk runs its own tracker, and Ultralytics track ids restart in each process (ultralytics issue 11867), so
+the same object gets a new id in every chunk it crosses. Neighbouring chunks analyse the same overlap frames; a
+track of chunk i-1 and a track of chunk i that cover the same object there have near-identical boxes on those
+frames. This module matches them by box IoU and merges the matches into one object per physical object.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import lap
+import numpy as np
+
+MIN_IOU = 0.5
+"""Mean IoU over the common frames a pair needs to be merged: the two trackers saw the same decoded frames, so a
+true pair scores close to 1 and neighbours that merely touch score well below."""
+
+MIN_COMMON_FRAMES = 1
+"""Common overlap frames a pair needs; with sparse sampling the overlap may hold a single sampled frame."""
+
+_NO_PAIR_COST = 2.0
+"""Cost of a pair that may not match; above any cost limit (at most 1), so the solver leaves both unmatched."""
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class TrackSegment:
+    """One tracker track inside one chunk; boxes hold only the overlap frames (t_ms -> x1, y1, x2, y2)."""
+
+    chunk: int
+    id: int
+    cls: str
+    first_ms: int
+    last_ms: int
+    core_hits: int
+    boxes: dict[int, Box]
+
+    @classmethod
+    def from_dict(cls, chunk: int, data: dict[str, Any]) -> TrackSegment:
+        """Parse one entry of a chunk result's "tracks" (JSON turns the t_ms keys into strings)."""
+        boxes = {int(t_ms): (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for t_ms, b in data["boxes"].items()}
+        return cls(
+            chunk=chunk,
+            id=int(data["id"]),
+            cls=str(data["cls"]),
+            first_ms=int(data["first_ms"]),
+            last_ms=int(data["last_ms"]),
+            core_hits=int(data["core_hits"]),
+            boxes=boxes,
+        )
+
+
+@dataclass(frozen=True)
+class StitchedObject:
+    """One physical object: the merged segments of consecutive chunks."""
+
+    cls: str
+    first_ms: int
+    last_ms: int
+    chunks: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class StitchResult:
+    objects: list[StitchedObject]
+
+    @property
+    def unique(self) -> dict[str, int]:
+        """Distinct objects per class, the headline count."""
+        return dict(sorted(Counter(obj.cls for obj in self.objects).items()))
+
+
+def mean_iou(a: dict[int, Box], b: dict[int, Box], min_common_frames: int = MIN_COMMON_FRAMES) -> float | None:
+    """Mean box IoU over the frames both tracks have; None when they share fewer than min_common_frames."""
+    common = sorted(a.keys() & b.keys())
+    if not common or len(common) < min_common_frames:
+        return None
+    boxes_a = np.array([a[t] for t in common], dtype=np.float64)
+    boxes_b = np.array([b[t] for t in common], dtype=np.float64)
+    left_top = np.maximum(boxes_a[:, :2], boxes_b[:, :2])
+    right_bottom = np.minimum(boxes_a[:, 2:], boxes_b[:, 2:])
+    inter = np.prod(np.clip(right_bottom - left_top, 0.0, None), axis=1)
+    area_a = np.prod(np.clip(boxes_a[:, 2:] - boxes_a[:, :2], 0.0, None), axis=1)
+    area_b = np.prod(np.clip(boxes_b[:, 2:] - boxes_b[:, :2], 0.0, None), axis=1)
+    union = area_a + area_b - inter
+    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return float(iou.mean())
+
+
+def _match_boundary(
+    previous: list[TrackSegment], current: list[TrackSegment], min_iou: float, min_common_frames: int
+) -> list[tuple[TrackSegment, TrackSegment]]:
+    """Optimal one-to-one matching of two neighbouring chunks' segments, class by class.
+
+    Optimal rather than greedy: two objects of one class side by side can make one cross pair score highest, and
+    taking it first would leave the other object unmatched and counted twice.
+    """
+    by_class: dict[str, tuple[list[TrackSegment], list[TrackSegment]]] = defaultdict(lambda: ([], []))
+    for seg in previous:
+        by_class[seg.cls][0].append(seg)
+    for seg in current:
+        by_class[seg.cls][1].append(seg)
+    pairs: list[tuple[TrackSegment, TrackSegment]] = []
+    for rows, cols in by_class.values():
+        if not rows or not cols:
+            continue
+        ious = np.full((len(rows), len(cols)), -1.0)
+        for i, a in enumerate(rows):
+            for j, b in enumerate(cols):
+                score = mean_iou(a.boxes, b.boxes, min_common_frames)
+                if score is not None:
+                    ious[i, j] = score
+        cost = np.where(ious >= min_iou, 1.0 - ious, _NO_PAIR_COST)
+        # The small margin keeps a pair scoring exactly min_iou: lap breaks the tie with "unmatched" otherwise.
+        _, row_to_col, _ = lap.lapjv(cost, extend_cost=True, cost_limit=1.0 - min_iou + 1e-9)
+        pairs.extend((rows[i], cols[j]) for i, j in enumerate(row_to_col) if j >= 0 and ious[i, j] >= min_iou)
+    return pairs
+
+
+def stitch(
+    chunks: list[dict[str, Any]], *, min_iou: float = MIN_IOU, min_common_frames: int = MIN_COMMON_FRAMES
+) -> StitchResult:
+    """Merge the tracks of all chunk results into objects.
+
+    A segment with core_hits == 0 lies only in its chunk's overlap head, whose frames the previous chunk owns and
+    tracked itself, so it is dropped. Only chunks with consecutive indexes that both succeeded are matched: a
+    failed or missing chunk breaks the chain, and an object crossing it is counted on each side.
+    """
+    if not 0.0 <= min_iou <= 1.0:
+        raise ValueError(f"min_iou must be in [0, 1], got {min_iou}")
+    ok_chunks = sorted((c for c in chunks if c["status"] == "ok"), key=lambda c: int(c["index"]))
+    segments = {
+        int(c["index"]): [
+            seg for seg in (TrackSegment.from_dict(int(c["index"]), t) for t in c["tracks"]) if seg.core_hits > 0
+        ]
+        for c in ok_chunks
+    }
+
+    parent: dict[tuple[int, int], tuple[int, int]] = {
+        (seg.chunk, seg.id): (seg.chunk, seg.id) for segs in segments.values() for seg in segs
+    }
+
+    def find(key: tuple[int, int]) -> tuple[int, int]:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for prev_index, index in pairwise(segments):
+        if index != prev_index + 1:
+            continue
+        for a, b in _match_boundary(segments[prev_index], segments[index], min_iou, min_common_frames):
+            parent[find((b.chunk, b.id))] = find((a.chunk, a.id))
+
+    groups: dict[tuple[int, int], list[TrackSegment]] = defaultdict(list)
+    for segs in segments.values():
+        for seg in segs:
+            groups[find((seg.chunk, seg.id))].append(seg)
+    objects = [
+        StitchedObject(
+            cls=members[0].cls,
+            first_ms=min(s.first_ms for s in members),
+            last_ms=max(s.last_ms for s in members),
+            chunks=tuple(sorted({s.chunk for s in members})),
+        )
+        for members in groups.values()
+    ]
+    objects.sort(key=lambda o: (o.first_ms, o.cls, o.chunks))
+    return StitchResult(objects=objects)
