@@ -1,0 +1,90 @@
+"""plan_chunks: cores tile the timeline exactly once, windows reach back only into the previous chunk, caps hold."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+
+import pytest
+
+from videoanalysis.chunking import Chunk, plan_chunks
+from videoanalysis.video import VideoInfo
+
+
+def info(duration_s: float) -> VideoInfo:
+    return VideoInfo(25.0, round(duration_s * 25), duration_s, 320, 240, "h264", 1000)
+
+
+def assert_tiles(chunks: list[Chunk], overlap_ms: int) -> None:
+    """Cores are contiguous from 0 with an open end; each window starts `overlap_ms` early, within the previous core."""
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert chunks[0].start_ms == 0
+    assert chunks[-1].end_ms is None
+    for before, after in pairwise(chunks):
+        assert before.end_ms == after.start_ms > before.start_ms
+    for chunk in chunks:
+        assert chunk.window_start_ms == max(0, chunk.start_ms - overlap_ms)
+        assert chunk.window_start_ms >= (chunks[chunk.index - 1].start_ms if chunk.index else 0)
+
+
+@pytest.mark.parametrize("duration_s", [0.0, 0.04, 4.9, 5.0, 10.0, 14.99, 15.0, 59.96, 600.0, 1234.56])
+@pytest.mark.parametrize(("chunk_s", "overlap_s"), [(10.0, 1.0), (2.5, 0.0), (3.7, 3.0), (60.0, 2.0)])
+def test_cores_tile_the_timeline(duration_s: float, chunk_s: float, overlap_s: float) -> None:
+    chunks = plan_chunks(info(duration_s), chunk_s, overlap_s)
+    assert_tiles(chunks, round(overlap_s * 1000))
+    assert all(c.end_ms - c.start_ms == round(chunk_s * 1000) for c in chunks[:-1])
+    last = duration_s * 1000 - chunks[-1].start_ms
+    assert len(chunks) == 1 or chunk_s * 500 <= last < chunk_s * 1500  # a short remainder joins the last chunk
+
+
+@pytest.mark.parametrize(("duration_s", "count"), [(0.0, 1), (12.0, 1), (14.99, 1), (15.0, 2), (25.0, 3), (100.0, 10)])
+def test_chunk_counts(duration_s: float, count: int) -> None:
+    assert len(plan_chunks(info(duration_s), 10.0, 1.0)) == count
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "chunk_s", "max_chunks"), [(3600.0, 1.0, 500), (7200.0, 10.0, 100), (0.6, 0.001, 500)]
+)
+def test_cap_grows_chunks_instead(duration_s: float, chunk_s: float, max_chunks: int) -> None:
+    chunks = plan_chunks(info(duration_s), chunk_s, 0.0, max_chunks)
+    assert len(chunks) <= max_chunks
+    assert_tiles(chunks, 0)
+    assert chunks[-1].start_ms < duration_s * 1000  # no chunk starts past the end
+    assert chunks[0].end_ms >= duration_s * 1000 / max_chunks
+
+
+def test_single_chunk_cap() -> None:
+    assert plan_chunks(info(3600.0), 10.0, 1.0, max_chunks=1) == [Chunk(0, 0, None, 0)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"chunk_seconds": 0.0}, "chunk_seconds must be a positive number"),
+        ({"chunk_seconds": -5.0}, "chunk_seconds must be a positive number"),
+        ({"chunk_seconds": float("nan")}, "chunk_seconds must be a positive number"),
+        ({"chunk_seconds": float("inf")}, "chunk_seconds must be a positive number"),
+        ({"overlap_seconds": -1.0}, "overlap_seconds must be >= 0 and < chunk_seconds"),
+        ({"overlap_seconds": 10.0}, "overlap_seconds must be >= 0 and < chunk_seconds"),
+        ({"max_chunks": 0}, "max_chunks must be >= 1"),
+    ],
+)
+def test_bad_arguments_are_rejected(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        plan_chunks(info(60.0), **kwargs)
+
+
+def test_bad_duration_is_rejected() -> None:
+    with pytest.raises(ValueError, match="duration"):
+        plan_chunks(info(-1.0))
+
+
+def test_chunk_round_trips_through_json() -> None:
+    for chunk in plan_chunks(info(35.0)):
+        assert Chunk.from_dict(json.loads(json.dumps(chunk.to_dict()))) == chunk
+    assert plan_chunks(info(35.0))[1].to_dict() == {
+        "index": 1,
+        "start_ms": 10_000,
+        "end_ms": 20_000,
+        "window_start_ms": 9_000,
+    }

@@ -1,0 +1,308 @@
+"""Probe a video and iterate its frames by presentation time, with verified seeking and global sampling.
+
+Frames are identified by `t_ms`, OpenCV's CAP_PROP_POS_MSEC after a grab, rounded half up: it survives variable
+frame rates and inaccurate seeks, where frame numbers do not. OpenCV's seek can land on the wrong frame (it converts a
+time to a frame number with the average fps and grabs forward from a keyframe; opencv issues 4890, 9053, 20227), so
+every seek is checked against the timestamp of the frame it actually lands on.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import cv2
+import numpy as np
+
+OPEN_TIMEOUT_MS = 30_000
+"""OpenCV/FFmpeg open and read timeouts, so an unreachable URL fails instead of hanging."""
+
+SEEK_MARGIN_MS = 500
+"""Seek this far before a window start, so at least one frame precedes it (the sampling rule needs its time)."""
+
+TAIL_MS = 2_000
+"""Probe decodes this much from the claimed end to check the container's frame count and duration."""
+
+MAX_FPS = 1_000.0
+"""A container fps above this (or <= 0) is a time base, not a frame rate, and is not trusted."""
+
+
+class VideoError(Exception):
+    """A video that cannot be analysed, with a message fit for the user and a machine-readable `reason`.
+
+    reason: "missing" | "empty" | "unreadable" | "no_frames".
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the chunk plan and the summary need to know about a video."""
+
+    fps: float
+    frame_count: int
+    duration_s: float
+    width: int
+    height: int
+    codec: str
+    size_bytes: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A sampled frame; `owned` says whether it lies in the caller's core (t_ms >= owned_from_ms)."""
+
+    t_ms: int
+    image: np.ndarray
+    owned: bool
+
+
+@dataclass
+class DecodeStats:
+    """What one pass cost and covered; summed over chunks, frames_owned is the video's frame count (a check).
+
+    Frames that OpenCV decodes inside its own seek (from the keyframe to the seek target) are not counted;
+    their time is in `decode_s`.
+    """
+
+    frames_decoded: int = 0  # grabbed by the reader: seek landings and pre-roll included
+    frames_owned: int = 0  # decoded frames in [owned_from_ms, end_ms), sampled or not
+    frames_sampled: int = 0  # yielded frames
+    frames_sampled_owned: int = 0  # yielded frames in [owned_from_ms, end_ms)
+    seeks: int = 0  # seek attempts; more than one means a landing at or after the target was caught
+    from_start: bool = False  # read from the first frame (window at 0, or every seek failed)
+    ended_early: bool = False  # the stream stopped before end_ms: a truncated or corrupt file
+    decode_s: float = 0.0  # seconds inside the reader (open, seek, grab, retrieve), not in the caller
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Capture(Protocol):
+    """The part of cv2.VideoCapture this module uses (a seam for tests that simulate bad seeks)."""
+
+    def grab(self) -> bool: ...
+    def retrieve(self) -> tuple[bool, np.ndarray | None]: ...
+    def get(self, prop: int) -> float: ...
+    def set(self, prop: int, value: float) -> bool: ...
+    def isOpened(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+def is_url(source: str) -> bool:
+    return "://" in source
+
+
+def display_name(source: str) -> str:
+    """The source without URL query and fragment, so a SAS token never lands in a message or log."""
+    if not is_url(source):
+        return source
+    parts = urlsplit(source)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def sample_slot(t_ms: int, sample_fps: float) -> int:
+    """The sampling bucket of a time: a frame is sampled when its bucket differs from its predecessor's."""
+    return math.floor(t_ms * sample_fps / 1000)
+
+
+def open_capture(source: str) -> Capture:
+    """Open with the FFmpeg backend and timeouts; raise VideoError for anything that is not an openable video."""
+    if not is_url(source):
+        if not os.path.isfile(source):
+            raise VideoError(f"Video file not found (or not a file): {source}", "missing")
+        if os.path.getsize(source) == 0:
+            raise VideoError(f"Video file is empty (0 bytes): {source}", "empty")
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
+    cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+    if not cap.isOpened():
+        raise VideoError(
+            f"Cannot read {display_name(source)} as a video: it is not a video file, is in an unsupported format, "
+            "has no video frames, or is incomplete (e.g. a partial upload)",
+            "unreadable",
+        )
+    return cap
+
+
+def _no_frames(source: str) -> VideoError:
+    return VideoError(f"{display_name(source)} contains no decodable video frames", "no_frames")
+
+
+def _pos_ms(cap: Capture) -> float:
+    return cap.get(cv2.CAP_PROP_POS_MSEC)
+
+
+def to_t_ms(pos_ms: float) -> int:
+    """A frame's t_ms: its time rounded half up. The epsilon absorbs float noise, so a frame at exactly 500.5 ms
+    (frame 15 at 29.97 fps) is 501 whether OpenCV computes 500.4999999 or 500.5000001."""
+    return math.floor(pos_ms + 0.5 + 1e-6)
+
+
+def probe(source: str) -> VideoInfo:
+    """Video facts, with frame count and duration checked by decoding.
+
+    Rule: decode the last TAIL_MS of the claimed length (a verified seek). The container's frame count is kept when
+    the tail is constant-rate at the container fps and the last frame sits where that count puts it; otherwise
+    (VFR, a missing or estimated count, a truncated file) every frame is counted with grab(), which decodes but
+    skips colour conversion. Duration = last frame time + one frame interval.
+    """
+    cap = open_capture(source)
+    try:
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        claimed = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
+        codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ")
+        if not cap.grab():
+            raise _no_frames(source)
+    finally:
+        cap.release()
+    fps_ok = 0 < fps <= MAX_FPS
+    claimed_last_ms = (claimed - 1) * 1000 / fps if fps_ok and claimed > 0 else 0.0
+    times, from_start = _decode_times(source, claimed_last_ms - TAIL_MS)
+    frame_ms = 1000 / fps if fps_ok else 0.0
+    gaps = np.diff(times)
+    cfr_tail = fps_ok and bool(np.all(np.abs(gaps - frame_ms) <= max(1.0, 0.01 * frame_ms)))
+    if cfr_tail and claimed > 0 and abs(times[-1] - claimed_last_ms) <= frame_ms / 2:
+        frame_count = claimed
+    else:
+        if not from_start:
+            times, _ = _decode_times(source, 0.0)
+        frame_count = len(times)
+        gaps = np.diff(times)
+    last_gap = float(gaps[-1]) if len(gaps) else frame_ms
+    duration_s = (times[-1] + (frame_ms if cfr_tail else last_gap)) / 1000
+    if not fps_ok:
+        fps = frame_count / duration_s if duration_s > 0 else 0.0
+    size = None if is_url(source) else os.path.getsize(source)
+    return VideoInfo(fps, frame_count, duration_s, width, height, codec, size)
+
+
+def _decode_times(source: str, from_ms: float) -> tuple[list[float], bool]:
+    """Timestamps of all frames from a verified position before `from_ms` to the end; and whether from the start."""
+    stats = DecodeStats()
+    cap, landed = _position(source, round(from_ms), stats)
+    try:
+        times = [] if landed is None else [landed]
+        while cap.grab():
+            times.append(_pos_ms(cap))
+    finally:
+        cap.release()
+    if not times:
+        raise _no_frames(source)
+    return times, stats.from_start
+
+
+def _position(source: str, start_ms: int, stats: DecodeStats) -> tuple[Capture, float | None]:
+    """Open `source` positioned on a frame strictly before `start_ms`; return it and that frame's time.
+
+    A seek is trusted only if the frame it lands on is before the target; a landing at or after it (or on nothing)
+    retries from twice as far back, and in the end reads from the start, where the landed time is None: the next
+    grabbed frame is the first frame of the video.
+    """
+    t0 = time.perf_counter()
+    cap = open_capture(source)
+    back = SEEK_MARGIN_MS
+    try:
+        while start_ms - back > 0:
+            stats.seeks += 1
+            cap.set(cv2.CAP_PROP_POS_MSEC, start_ms - back)
+            if cap.grab():
+                stats.frames_decoded += 1
+                landed = _pos_ms(cap)
+                if to_t_ms(landed) < start_ms:  # a frame at 999.6 ms has t_ms 1000: it belongs to a window at 1000
+                    return cap, landed
+            back *= 2
+        cap.release()
+        stats.from_start = True
+        return open_capture(source), None
+    finally:
+        stats.decode_s += time.perf_counter() - t0
+
+
+class FrameReader:
+    """Sampled frames of the window [start_ms, end_ms) of a video, with decode stats of the last pass.
+
+    Sampling is global: with sample_fps > 0 a frame is sampled iff sample_slot(t) differs from its predecessor's
+    (or it is the first frame of the video); with 0 every frame is. Because the predecessor is always decoded (the
+    seek lands before the window), any split into windows yields exactly the frames of one sequential pass.
+    Frames outside the samples are only grabbed (decoded, no colour conversion). A stream that stops early (a
+    truncated file, or corrupt data OpenCV gives up on) ends the pass with stats.ended_early set when end_ms is given;
+    one with no frame at all raises VideoError.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        start_ms: int = 0,
+        end_ms: int | None = None,
+        sample_fps: float = 0.0,
+        owned_from_ms: int | None = None,
+    ) -> None:
+        if start_ms < 0 or (end_ms is not None and end_ms < start_ms):
+            raise ValueError(f"bad window [{start_ms}, {end_ms})")
+        if not sample_fps >= 0:
+            raise ValueError(f"sample_fps must be >= 0, got {sample_fps}")
+        self.source = source
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.sample_fps = sample_fps
+        self.owned_from_ms = start_ms if owned_from_ms is None else owned_from_ms
+        self.stats = DecodeStats()
+
+    def __iter__(self) -> Iterator[Frame]:
+        self.stats = stats = DecodeStats()
+        cap, prev = _position(self.source, self.start_ms, stats)
+        prev_ms = None if prev is None else to_t_ms(prev)
+        busy_since = time.perf_counter()
+        try:
+            while cap.grab():
+                t_ms = to_t_ms(_pos_ms(cap))
+                stats.frames_decoded += 1
+                sampled = self._sampled(t_ms, prev_ms)
+                prev_ms = t_ms
+                if t_ms < self.start_ms:
+                    continue
+                if self.end_ms is not None and t_ms >= self.end_ms:
+                    break
+                owned = t_ms >= self.owned_from_ms
+                stats.frames_owned += owned
+                if not sampled:
+                    continue
+                image = cap.retrieve()[1]
+                if image is None:
+                    break  # grabbed but no picture: corrupt data, treated like the end of the stream
+                stats.frames_sampled += 1
+                stats.frames_sampled_owned += owned
+                stats.decode_s += time.perf_counter() - busy_since
+                try:
+                    yield Frame(t_ms, image, owned)
+                finally:
+                    busy_since = time.perf_counter()
+            else:
+                stats.ended_early = self.end_ms is not None
+            if stats.frames_decoded == 0:
+                raise _no_frames(self.source)
+        finally:
+            cap.release()
+            stats.decode_s += time.perf_counter() - busy_since
+
+    def _sampled(self, t_ms: int, prev_ms: int | None) -> bool:
+        if self.sample_fps == 0 or prev_ms is None:
+            return True
+        return sample_slot(t_ms, self.sample_fps) != sample_slot(prev_ms, self.sample_fps)
