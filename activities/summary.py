@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from videoanalysis.job import Job
@@ -17,7 +17,7 @@ def summarize(payload: dict) -> dict:
     storage = storage_from_dict(job.storage)
     plan = payload["plan"]
     settings = job.settings.to_dict()
-    wall_s = (datetime.now(timezone.utc) - datetime.fromisoformat(payload["started_at"])).total_seconds()
+    wall_s = (datetime.now(UTC) - datetime.fromisoformat(payload["started_at"])).total_seconds()
     if plan["status"] != "ok":
         summary = failed_summary(job.video.name, plan["error"], settings)
     else:

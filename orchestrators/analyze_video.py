@@ -55,7 +55,7 @@ def _fan_in(context: df.DurableOrchestrationContext, tasks: list, chunks: Sequen
         while pending := [task for task in group if not task.is_completed]:
             try:
                 yield context.task_all(pending)
-            except Exception:  # noqa: BLE001 - a chunk failed for good; its error is read from its task below
+            except Exception:  # a chunk failed for good; its error is read from its task below
                 continue
         done = sum(task.is_completed for task in tasks)
         context.set_custom_status(_progress("analyzing", done, len(tasks)))

@@ -28,7 +28,7 @@ def azurite_connection_string() -> str:
 
     try:
         BlobServiceClient.from_connection_string(value).get_service_properties(timeout=10)
-    except Exception as error:  # noqa: BLE001 - any failure to reach the emulator fails the test
+    except Exception as error:  # any failure to reach the emulator fails the test
         pytest.fail(f"Azurite is not reachable: {error}")
     return value
 

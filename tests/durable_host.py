@@ -14,7 +14,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.durable_functions import Orchestrator
@@ -24,7 +24,7 @@ from azure.durable_functions.models.actions.CallActivityWithRetryAction import C
 from azure.durable_functions.models.history.HistoryEventType import HistoryEventType as Event
 from azure.durable_functions.models.Task import RetryAbleTask
 
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -98,7 +98,9 @@ class ReplayHost:
             parent = task.parent
             if isinstance(parent, RetryAbleTask) and parent.is_waiting_on_timer:
                 self._append(replay, Event.TIMER_CREATED, EventId=task_id, FireAt=self.clock.isoformat())
-                self.outbox.append({"EventType": Event.TIMER_FIRED, "TimerId": task_id, "FireAt": self.clock.isoformat()})
+                self.outbox.append(
+                    {"EventType": Event.TIMER_FIRED, "TimerId": task_id, "FireAt": self.clock.isoformat()}
+                )
                 continue
             action = parent.actions if isinstance(parent, RetryAbleTask) else task.action_repr
             action = action[0] if isinstance(action, list) else action  # replay schema V1 wraps actions in lists
@@ -111,7 +113,7 @@ class ReplayHost:
         replay.calls.append((name, payload))
         try:
             result = self.activities[name](payload)
-        except Exception as error:  # noqa: BLE001 - the host turns any activity exception into TaskFailed
+        except Exception as error:
             return {
                 "EventType": Event.TASK_FAILED,
                 "TaskScheduledId": task_id,
@@ -120,9 +122,14 @@ class ReplayHost:
             }
         return {"EventType": Event.TASK_COMPLETED, "TaskScheduledId": task_id, "Result": json.dumps(result)}
 
-    def _event(self, EventType: Event, EventId: int = -1, **fields: Any) -> dict:  # noqa: N803 - JSON names
-        return {"EventType": EventType, "EventId": EventId, "IsPlayed": False, "Timestamp": self.clock.isoformat(),
-                **fields}
+    def _event(self, EventType: Event, EventId: int = -1, **fields: Any) -> dict:
+        return {
+            "EventType": EventType,
+            "EventId": EventId,
+            "IsPlayed": False,
+            "Timestamp": self.clock.isoformat(),
+            **fields,
+        }
 
-    def _append(self, replay: Replay, event_type: Event, EventId: int = -1, **fields: Any) -> None:  # noqa: N803
+    def _append(self, replay: Replay, event_type: Event, EventId: int = -1, **fields: Any) -> None:
         replay.history.append(self._event(event_type, EventId, **fields))

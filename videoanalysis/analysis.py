@@ -16,7 +16,7 @@ from itertools import islice
 from typing import Any
 
 from videoanalysis.chunking import Chunk
-from videoanalysis.detector import Detections, load_detector, new_tracker
+from videoanalysis.detector import Detections, Detector, TrackedBox, new_tracker
 from videoanalysis.settings import Settings
 from videoanalysis.video import Frame, FrameReader, VideoInfo
 
@@ -78,8 +78,7 @@ class WindowAnalysis:
 
 def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Settings) -> WindowAnalysis:
     started = time.perf_counter()
-    detector = load_detector(settings.model_path, settings.imgsz, settings.confidence, settings.classes,
-                             settings.batch_size)
+    detector = Detector(settings.model_path, settings.imgsz, settings.confidence, settings.batch_size, settings.classes)
     tracker = new_tracker(settings.sample_fps or info.fps)
     overlap_ms = round(settings.overlap_seconds * 1000)
     tail_from_ms = None if chunk.end_ms is None else chunk.end_ms - overlap_ms
@@ -99,7 +98,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
             in_overlap = not frame.owned or (tail_from_ms is not None and frame.t_ms >= tail_from_ms)
             for track in tracked:
                 name = detector.names[track.cls]
-                record = tracks.setdefault(track.id, TrackRecord(track.id, name, frame.t_ms, frame.t_ms))
+                record = tracks.setdefault(track.track_id, TrackRecord(track.track_id, name, frame.t_ms, frame.t_ms))
                 record.last_ms = frame.t_ms
                 record.core_hits += frame.owned
                 if in_overlap:
@@ -143,11 +142,13 @@ def _count(classes: dict[str, ClassStats], frame: Frame, found: Detections, name
         classes.setdefault(name, ClassStats()).add(frame.t_ms, count)
 
 
-def _frame_line(frame: Frame, found: Detections, tracked: list, names: dict[int, str]) -> str:
+def _frame_line(frame: Frame, found: Detections, tracked: list[TrackedBox], names: dict[int, str]) -> str:
     detections = [
         {"cls": names[cls], "conf": round(float(conf), 3), "box": [round(float(v), 1) for v in box]}
         for box, conf, cls in zip(found.xyxy, found.conf, found.cls.tolist(), strict=True)
     ]
-    tracks = [{"id": track.id, "cls": names[track.cls], "box": [round(float(v), 1) for v in track.xyxy]}
-              for track in tracked]
+    tracks = [
+        {"id": track.track_id, "cls": names[track.cls], "box": [round(float(v), 1) for v in track.xyxy]}
+        for track in tracked
+    ]
     return json.dumps({"t_ms": frame.t_ms, "detections": detections, "tracks": tracks}) + "\n"

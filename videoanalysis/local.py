@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 _activities: Mapping[str, Callable[[Any], Any]] = {}
@@ -65,7 +65,7 @@ class LocalContext:
 
     @property
     def current_utc_datetime(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def get_input(self) -> Any:
         return self._input
@@ -144,6 +144,6 @@ def _call_activity(name: str, payload: Any, attempts: int, interval_s: float) ->
     for _ in range(attempts - 1):
         try:
             return _activities[name](payload)
-        except Exception:  # noqa: BLE001 - retried like the durable host would; the last attempt raises
+        except Exception:  # retried like the durable host would; the last attempt raises
             time.sleep(interval_s)
     return _activities[name](payload)

@@ -23,7 +23,7 @@ class Settings:
     max_chunks: int = 500
     sample_fps: float = 5.0
     confidence: float = 0.25
-    imgsz: int = 640
+    imgsz: int = 0  # 0: the size the model was trained/exported for
     batch_size: int = 8
     classes: tuple[str, ...] = ()
     chunk_retry_attempts: int = 3
@@ -46,8 +46,8 @@ class Settings:
             raise ValueError(f"SAMPLE_FPS must be >= 0 (0 = every frame), got {self.sample_fps}")
         if not 0 < self.confidence < 1:
             raise ValueError(f"CONFIDENCE must be in (0, 1), got {self.confidence}")
-        if self.imgsz < 32 or self.batch_size < 1 or self.chunk_retry_attempts < 1:
-            raise ValueError("IMGSZ must be >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
+        if (self.imgsz and self.imgsz < 32) or self.batch_size < 1 or self.chunk_retry_attempts < 1:
+            raise ValueError("IMGSZ must be 0 (the model's own) or >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
         if self.video_access not in ("cache", "stream"):
             raise ValueError(f"VIDEO_ACCESS must be 'cache' or 'stream', got {self.video_access!r}")
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -160,7 +160,7 @@ class BlobStorage:
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
         blob = self._blob(ref)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         credential = self.service.credential
         account_key = getattr(credential, "account_key", None)
         delegation_key = None if account_key else self.service.get_user_delegation_key(now, now + lifetime)
