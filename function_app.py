@@ -5,7 +5,9 @@ import azure.functions as func
 
 from activities import bp as activities
 from orchestrators import bp as orchestrators
+from triggers import bp as triggers
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(orchestrators)
 app.register_functions(activities)
+app.register_functions(triggers)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from videoanalysis import synthetic
+from videoanalysis import synthetic, upload
 from videoanalysis.job import Job
 from videoanalysis.settings import Settings
 from videoanalysis.storage import BlobRef, LocalStorage
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workers", type=int, default=None)
     demo.set_defaults(func=demo_main)
     synthetic.register(commands)
+    upload.register(commands)
     return parser
 
 

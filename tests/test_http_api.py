@@ -1,0 +1,186 @@
+"""The HTTP API as the host indexes and calls it: real `func.HttpRequest`s, storage on Azurite, and the real durable
+client in front of `FakeTaskHub` (the host's side of the durable client)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import azure.functions as func
+import pytest
+
+from tests.task_hub import SYSTEM_KEY, FakeTaskHub
+from tests.worker import APP_URL, app_containers, call, http_request, indexed
+from triggers import http_api
+from videoanalysis.job import instance_id
+from videoanalysis.storage import BlobRef
+
+ROUTES = {
+    "post_analysis": ("analyses", ["POST"], True),
+    "get_analysis": ("analyses/{instance_id}", ["GET"], True),
+    "get_video_summary": ("videos/{*path}", ["GET"], False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_http_functions_are_indexed_with_route_methods_and_function_keys(name: str) -> None:
+    route, methods, durable = ROUTES[name]
+    bindings = {raw["name"]: raw for raw in map(json.loads, indexed()[name].get_raw_bindings())}
+    assert bindings["req"] == {
+        "direction": "IN",
+        "type": "httpTrigger",
+        "name": "req",
+        "methods": methods,
+        "authLevel": "FUNCTION",
+        "route": route,
+    }
+    assert bindings["$return"] == {"direction": "OUT", "type": "http", "name": "$return"}
+    assert ("client" in bindings) == durable
+    assert len(bindings) == 2 + durable
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> FakeTaskHub:
+    return FakeTaskHub().install(monkeypatch)
+
+
+@pytest.fixture
+def app_storage(monkeypatch: pytest.MonkeyPatch, azurite_connection_string: str, blob_service) -> Iterator[dict]:
+    http_api.blob_service.cache_clear()
+    yield from app_containers(monkeypatch, azurite_connection_string, blob_service)
+    http_api.blob_service.cache_clear()
+
+
+def _post(hub: FakeTaskHub, body: bytes) -> func.HttpResponse:
+    return call("post_analysis", req=http_request("POST", "analyses", body), client=hub.binding())
+
+
+def _status(hub: FakeTaskHub, instance: str) -> func.HttpResponse:
+    request = http_request("GET", f"analyses/{instance}", route_params={"instance_id": instance})
+    return call("get_analysis", req=request, client=hub.binding())
+
+
+def _summary(path: str) -> func.HttpResponse:
+    return call("get_video_summary", req=http_request("GET", f"videos/{path}", route_params={"path": path}))
+
+
+def _body(response: func.HttpResponse) -> dict:
+    assert response.mimetype == "application/json"
+    return json.loads(response.get_body())
+
+
+def _no_secrets(response: func.HttpResponse) -> None:
+    text = response.get_body().decode() + json.dumps(dict(response.headers))
+    assert SYSTEM_KEY not in text and "FUNCTION-KEY" not in text and "runtime/webhooks" not in text
+
+
+def test_post_starts_an_analysis_and_points_to_its_status(hub, app_storage, blob_service) -> None:
+    video = BlobRef(app_storage["videos"], "clips/street cam.mp4")
+    blob = blob_service.get_blob_client(video.container, video.name)
+    blob.upload_blob(b"video bytes")
+    expected = instance_id(video, str(blob.get_blob_properties().etag).strip('"'))
+
+    response = _post(hub, json.dumps(video.to_dict()).encode())
+    assert response.status_code == 202
+    body = _body(response)
+    status_url = f"{APP_URL}/api/analyses/{expected}"
+    assert response.headers["Location"] == status_url
+    assert body == {
+        "id": expected,
+        "started": True,
+        "video": video.to_dict(),
+        "status_url": status_url,
+        "summary_url": f"{APP_URL}/api/videos/clips/street%20cam.mp4/summary",
+    }
+    _no_secrets(response)
+    assert hub.starts == [expected]
+
+    again = _post(hub, json.dumps({"url": f"{blob.url}?sv=2024&sig=secret"}).encode())
+    assert again.status_code == 202 and _body(again)["started"] is False and _body(again)["id"] == expected
+    assert hub.starts == [expected], "a second request for the same version starts nothing"
+
+
+def test_post_for_a_missing_blob_is_404(hub, app_storage) -> None:
+    response = _post(hub, json.dumps({"container": app_storage["videos"], "name": "nope.mp4"}).encode())
+    assert response.status_code == 404 and "nope.mp4" in _body(response)["error"]
+    assert hub.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "not JSON"),
+        (b"{not json", "not JSON"),
+        (b'["videos", "a.mp4"]', "send {"),
+        (b"{}", "missing"),
+        (b'{"container": "VIDEOS"}', "missing"),
+        (b'{"container": "VIDEOS", "name": 7}', "missing"),
+        (b'{"container": "other", "name": "a.mp4"}', "unknown container 'other'"),
+        (b'{"container": "VIDEOS", "name": "../secrets/a.mp4"}', "'..'"),
+        (b'{"container": "VIDEOS", "name": "clips/../../a.mp4"}', "'..'"),
+        (b'{"container": "VIDEOS", "name": "/a.mp4"}', "starts or ends with '/'"),
+        (b'{"container": "VIDEOS", "name": "clips//a.mp4"}', "empty"),
+        (b'{"container": "VIDEOS", "name": "clips\\\\a.mp4"}', "backslash"),
+        (b'{"container": "VIDEOS", "name": "a\\u0000.mp4"}', "control"),
+        (b'{"container": "VIDEOS", "name": "clip\\u200b.mp4"}', "invisible"),
+        (b'{"container": "VIDEOS", "name": "notes.txt"}', "video extension"),
+        (b'{"url": "https://elsewhere.blob.core.windows.net/VIDEOS/a.mp4"}', "storage account"),
+    ],
+)
+def test_post_rejects_bad_requests_before_touching_storage_or_the_host(hub, app_storage, body, message) -> None:
+    response = _post(hub, body.replace(b"VIDEOS", app_storage["videos"].encode()))
+    assert response.status_code == 400
+    assert message in _body(response)["error"]
+    assert hub.calls == []
+
+
+def test_status_of_an_unknown_or_malformed_id_is_404(hub, app_storage) -> None:
+    assert _status(hub, "video-0123456789abcdef01234567").status_code == 404
+    assert _status(hub, "..%2Fadmin").status_code == 404
+    assert [instance for _, instance in hub.calls] == ["video-0123456789abcdef01234567"], "bad ids never reach it"
+
+
+def test_status_reports_progress_then_where_the_summary_is(hub, app_storage, blob_service) -> None:
+    video = BlobRef(app_storage["videos"], "clips/a.mp4")
+    blob_service.get_blob_client(video.container, video.name).upload_blob(b"video bytes")
+    instance = _body(_post(hub, json.dumps(video.to_dict()).encode()))["id"]
+
+    hub.advance(instance, "Running", custom_status={"stage": "analyzing", "chunks_done": 3, "chunks_total": 7})
+    running = _status(hub, instance)
+    assert running.status_code == 200
+    body = _body(running)
+    assert set(body) == {"id", "status", "progress", "created", "updated", "video", "result", "summary", "error"}
+    assert body["status"] == "Running" and body["video"] == video.to_dict()
+    assert body["progress"] == {"stage": "analyzing", "chunks_done": 3, "chunks_total": 7}
+    assert body["created"].startswith("20") and body["updated"].startswith("20")
+    assert body["summary"] is None and body["result"] is None
+    _no_secrets(running)
+
+    summary = {"container": app_storage["summaries"], "name": "clips/a.mp4.json"}
+    output = {"status": "succeeded", "error": None, "summary": summary, "chart": {}, "unique": {"car": 2}}
+    hub.advance(instance, "Completed", {"stage": "done", "chunks_done": 7, "chunks_total": 7}, output)
+    done = _body(_status(hub, instance))
+    assert done["status"] == "Completed"
+    assert done["result"] == {"status": "succeeded", "error": None, "unique": {"car": 2}}
+    assert done["summary"] == {**summary, "url": f"{APP_URL}/api/videos/clips/a.mp4/summary"}
+
+    hub.advance(instance, "Failed", output="Orchestrator function 'analyze_video' failed: boom\n  at ...")
+    failed = _body(_status(hub, instance))
+    assert failed["status"] == "Failed" and failed["error"] == "Orchestrator function 'analyze_video' failed: boom"
+
+
+def test_summary_is_404_until_the_summary_blob_exists(app_storage, blob_service) -> None:
+    name = "clips/street cam.mp4"
+    assert _summary(f"{name}/summary").status_code == 404
+    summary = {"status": "succeeded", "classes": {"car": {"unique": 2}}}
+    blob_service.get_blob_client(app_storage["summaries"], f"{name}.json").upload_blob(json.dumps(summary))
+    response = _summary(f"{name}/summary")
+    assert response.status_code == 200 and _body(response) == summary
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("a.mp4", 404), ("a.mp4/chart", 404), ("summary", 404), ("../a.mp4/summary", 400), ("notes.txt/summary", 400)],
+)
+def test_summary_paths_that_are_not_a_video_summary(app_storage, path: str, status: int) -> None:
+    assert _summary(path).status_code == status

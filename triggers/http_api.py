@@ -1,0 +1,187 @@
+"""The HTTP API: start (or find) an analysis, poll it, read its summary.
+
+Responses carry our own URLs only: the durable management URLs (`create_check_status_response`) embed the task
+hub's system key, so they never leave the app. Blob names from users are checked (`videoanalysis.names`) before
+they reach storage or the durable client.
+"""
+
+import asyncio
+import functools
+import json
+import re
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+import azure.durable_functions as df
+import azure.functions as func
+from azure.core.exceptions import ResourceNotFoundError
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
+from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+from azure.storage.blob import BlobServiceClient
+
+from triggers.start import start_analysis, summary_ref
+from videoanalysis.names import video_name_problem
+from videoanalysis.settings import Settings
+from videoanalysis.storage import BlobRef, blob_service_from_env
+
+INSTANCE_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+"""Every id `videoanalysis.job.instance_id` makes matches; anything else is no analysis of ours and never reaches
+the durable client's URLs."""
+
+USAGE = 'send {"container": "<container>", "name": "<blob name>"} or {"url": "<blob URL>"}'
+
+
+class BadRequest(ValueError):
+    """A request we answer with 400 and this message."""
+
+
+@functools.cache
+def blob_service() -> BlobServiceClient:
+    """One client per worker process: with a managed identity, building one costs a token request."""
+    return blob_service_from_env()
+
+
+async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/analyses: 202 + Location whether the analysis starts now or already exists (see `started`)."""
+    settings = Settings.from_env()
+    try:
+        video = requested_video(req, settings)
+    except BadRequest as error:
+        return _error(400, str(error))
+    blob = blob_service().get_blob_client(video.container, video.name)
+    try:
+        properties = await asyncio.to_thread(blob.get_blob_properties)
+    except ResourceNotFoundError:
+        return _error(404, f"no blob {video.container}/{video.name}")
+    instance, started = await start_analysis(client, video, str(properties.etag).strip('"'), settings)
+    root = _api_root(req)
+    status_url = f"{root}/analyses/{instance}"
+    body = {
+        "id": instance,
+        "started": started,
+        "video": video.to_dict(),
+        "status_url": status_url,
+        "summary_url": _summary_url(root, video.name),
+    }
+    return _json(202, body, {"Location": status_url, "Retry-After": "10"})
+
+
+async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """GET /api/analyses/{instance_id}: status and progress; where the summary is once it is done."""
+    instance = req.route_params.get("instance_id", "")
+    status = await client.get_status(instance, show_input=True) if INSTANCE_ID.fullmatch(instance) else None
+    if not status:
+        return _error(404, f"no analysis {instance!r}")
+    return _json(200, status_payload(status, _api_root(req)))
+
+
+async def get_video_summary(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/videos/{name}/summary, where name may hold '/': the route is the catch-all `videos/{*path}`
+    (a catch-all must be the last segment), and the trailing '/summary' is split off here."""
+    settings = Settings.from_env()
+    name, _, leaf = req.route_params.get("path", "").rpartition("/")
+    if leaf != "summary" or not name:
+        return _error(404, "no such resource; the summary of a video is at /api/videos/{name}/summary")
+    if problem := video_name_problem(name, settings.video_extensions):
+        return _error(400, problem)
+    ref = summary_ref(name, settings)
+    blob = blob_service().get_blob_client(ref.container, ref.name)
+    try:
+        data = await asyncio.to_thread(lambda: blob.download_blob().readall())
+    except ResourceNotFoundError:
+        return _error(404, f"no summary for {name!r} yet: the analysis is running, has not started, or failed")
+    return func.HttpResponse(data, status_code=200, mimetype="application/json")
+
+
+def requested_video(req: func.HttpRequest, settings: Settings) -> BlobRef:
+    """The video a POST names, checked: JSON object, known container, safe name with a video extension."""
+    try:
+        body = req.get_json()
+    except ValueError:
+        raise BadRequest(f"the body is not JSON: {USAGE}") from None
+    if not isinstance(body, dict):
+        raise BadRequest(USAGE)
+    if isinstance(body.get("url"), str):
+        container, name = split_blob_url(body["url"], blob_service().url)
+    elif isinstance(body.get("container"), str) and isinstance(body.get("name"), str):
+        container, name = body["container"], body["name"]
+    else:
+        raise BadRequest(f"missing or non-string fields: {USAGE}")
+    if container != settings.video_container:
+        raise BadRequest(f"unknown container {container!r}: videos are analysed from {settings.video_container!r}")
+    if problem := video_name_problem(name, settings.video_extensions):
+        raise BadRequest(problem)
+    return BlobRef(container, name)
+
+
+def split_blob_url(url: str, service_url: str) -> tuple[str, str]:
+    """(container, name) of a blob URL in the app's storage account; a SAS query string is ignored."""
+    parts, service = urlsplit(url), urlsplit(service_url)
+    prefix = service.path.rstrip("/") + "/"
+    same_account = (parts.scheme, parts.netloc.lower()) == (service.scheme, service.netloc.lower())
+    if not same_account or not parts.path.startswith(prefix):
+        raise BadRequest(f"the url is not a blob in this app's storage account ({service_url})")
+    container, _, name = parts.path[len(prefix) :].partition("/")
+    return unquote(container), unquote(name)
+
+
+def status_payload(status: DurableOrchestrationStatus, api_root: str) -> dict[str, Any]:
+    """What a poller needs, from the durable status: never the status object itself (its input holds settings)."""
+    job = _json_value(status.input_)
+    video = job.get("video") if isinstance(job, dict) else None
+    progress = _json_value(status.custom_status)
+    output = _json_value(status.output)
+    runtime = status.runtime_status
+    payload: dict[str, Any] = {
+        "id": status.instance_id,
+        "status": runtime.value if runtime else None,
+        "progress": {key: progress.get(key) for key in ("stage", "chunks_done", "chunks_total")}
+        if isinstance(progress, dict)
+        else None,
+        "created": _iso(status.created_time),
+        "updated": _iso(status.last_updated_time),
+        "video": video,
+        "result": None,
+        "summary": None,
+        "error": None,
+    }
+    if runtime == OrchestrationRuntimeStatus.Completed and isinstance(output, dict):
+        payload["result"] = {key: output.get(key) for key in ("status", "error", "unique")}
+        payload["error"] = output.get("error")
+        if isinstance(output.get("summary"), dict) and video:
+            payload["summary"] = {**output["summary"], "url": _summary_url(api_root, video["name"])}
+    elif runtime in (OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated):
+        payload["error"] = str(output).strip().splitlines()[0] if output else runtime.value.lower()
+    return payload
+
+
+def _json_value(value: Any) -> Any:
+    """The host returns input, custom status and output as JSON values or as JSON text, depending on who wrote them."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _api_root(req: func.HttpRequest) -> str:
+    """The API's base URL as the caller reached it (route prefix included), without the query: `?code=` stays out."""
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path[: parts.path.rfind('/analyses')]}"
+
+
+def _summary_url(api_root: str, video_name: str) -> str:
+    return f"{api_root}/videos/{quote(video_name, safe='/')}/summary"
+
+
+def _json(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status_code, headers=headers, mimetype="application/json")
+
+
+def _error(status_code: int, message: str) -> func.HttpResponse:
+    return _json(status_code, {"error": message})

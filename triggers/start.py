@@ -1,0 +1,59 @@
+"""Start one analysis per blob version, whoever asks (blob trigger, HTTP POST) and however often.
+
+The instance id is a hash of container/name@ETag, so every event for one upload names the same instance. A look
+before the start skips an instance that exists and did not fail (a completed one included: the host would replace
+it). The host's de-duplication (`overridableExistingInstanceStates: NonRunningStates` in host.json) refuses a start
+on an instance that another event started a moment earlier (pending or running), and a second look turns that
+refusal into "already started". A failed or terminated analysis of the same version may be started again; a new
+ETag is a new analysis.
+"""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+
+from videoanalysis.job import Job, instance_id
+from videoanalysis.settings import Settings
+from videoanalysis.storage import BlobRef
+
+ORCHESTRATOR = "analyze_video"
+RESTARTABLE = frozenset(
+    {OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated, OrchestrationRuntimeStatus.Canceled}
+)
+
+
+def job_for(video: BlobRef, instance: str, settings: Settings) -> Job:
+    """The orchestration input; the summary is named after the video, the per-chunk results after the instance."""
+    return Job(
+        video=video,
+        summary=summary_ref(video.name, settings),
+        results=BlobRef(settings.results_container, f"{video.name}/{instance}"),
+        settings=settings,
+        storage={"kind": "azure", "access": settings.video_access},
+    )
+
+
+def summary_ref(video_name: str, settings: Settings) -> BlobRef:
+    return BlobRef(settings.summary_container, f"{video_name}.json")
+
+
+async def start_analysis(
+    client: df.DurableOrchestrationClient, video: BlobRef, etag: str, settings: Settings
+) -> tuple[str, bool]:
+    """Start the analysis of this version of the video unless it exists; returns (instance id, started now)."""
+    instance = instance_id(video, etag)
+    if await _exists(client, instance):
+        return instance, False
+    try:
+        await client.start_new(ORCHESTRATOR, instance, job_for(video, instance, settings).to_dict())
+    except Exception:  # the SDK raises a bare Exception when the host refuses the start (e.g. a duplicate)
+        if await _exists(client, instance):
+            return instance, False
+        raise
+    return instance, True
+
+
+async def _exists(client: df.DurableOrchestrationClient, instance: str) -> bool:
+    status = await client.get_status(instance)
+    return bool(status) and status.runtime_status not in RESTARTABLE
