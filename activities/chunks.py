@@ -7,6 +7,7 @@ import json
 from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import Chunk
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
+from videoanalysis.detector import ModelError
 from videoanalysis.job import Job
 from videoanalysis.storage import StorageError, storage_from_dict
 from videoanalysis.video import VideoError, VideoInfo, probe
@@ -38,7 +39,7 @@ def analyze_chunk(payload: dict) -> dict:
     try:
         with storage.video_source(job.video) as source:
             window = analyze_window(source, VideoInfo.from_dict(payload["video"]), chunk, job.settings)
-    except VideoError as error:
+    except (VideoError, ModelError) as error:  # bad data or configuration: a retry would fail the same way
         return {"index": chunk.index, "status": "failed", "error": str(error)}
     result = {**window.result, "detections_key": detections_ref.name}
     storage.write_bytes(detections_ref, window.detections_jsonl, "application/x-ndjson")

@@ -98,6 +98,8 @@ def analyze_file(
 
     if not video.is_file():
         raise UsageError(f"no such video file: {video}")
+    if not Path(settings.model_path).exists():
+        raise UsageError(f"no model file {settings.model_path!r}: pass --model or set MODEL_PATH (never downloaded)")
     out = out.resolve()
     storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
     job = Job(
