@@ -71,7 +71,9 @@ def test_object_crossing_one_boundary_is_counted_once() -> None:
     result = stitch(chunks)
 
     assert result.unique == {"car": 1}
-    assert result.objects == [StitchedObject(cls="car", first_ms=4000, last_ms=15000, chunks=(0, 1))]
+    assert result.objects == [
+        StitchedObject(cls="car", first_ms=4000, last_ms=15000, chunks=(0, 1), hits=20, counted=True)
+    ]
 
 
 def test_object_crossing_three_chunks_is_counted_once() -> None:
@@ -156,7 +158,9 @@ def test_input_order_does_not_matter() -> None:
     tail = overlap_times(CHUNK_MS)
     chunks = [chunk(1, [track(1, moving(0, tail), last_ms=12000)]), chunk(0, [track(9, moving(0, tail))])]
 
-    assert stitch(chunks).objects == [StitchedObject(cls="car", first_ms=9000, last_ms=12000, chunks=(0, 1))]
+    assert stitch(chunks).objects == [
+        StitchedObject(cls="car", first_ms=9000, last_ms=12000, chunks=(0, 1), hits=20, counted=True)
+    ]
 
 
 def test_low_iou_or_no_common_frame_does_not_merge() -> None:
@@ -206,3 +210,16 @@ def test_segment_parses_json_round_trip() -> None:
 def test_min_iou_out_of_range_is_rejected() -> None:
     with pytest.raises(ValueError, match="min_iou"):
         stitch([], min_iou=1.5)
+
+
+def test_objects_tracked_in_too_few_frames_are_not_counted() -> None:
+    tail = overlap_times(CHUNK_MS)
+    chunks = [
+        chunk(0, [track(1, moving(0, tail), core_hits=2), track(2, moving(600, tail), core_hits=1)]),
+        chunk(1, [track(4, moving(0, tail), core_hits=2)]),
+    ]
+
+    result = stitch(chunks, min_hits=3)
+
+    assert result.unique == {"car": 1}, "a fragment seen in 1 frame does not count; 2 + 2 frames across chunks do"
+    assert sorted((o.hits, o.counted) for o in result.objects) == [(1, False), (4, True)]

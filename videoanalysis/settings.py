@@ -26,6 +26,7 @@ class Settings:
     imgsz: int = 0  # 0: the size the model was trained/exported for
     batch_size: int = 8
     classes: tuple[str, ...] = ()
+    min_track_seconds: float = 0.5
     chunk_retry_attempts: int = 3
     chunk_retry_interval_seconds: float = 5.0
     video_container: str = "videos"
@@ -48,6 +49,8 @@ class Settings:
             raise ValueError(f"CONFIDENCE must be in (0, 1), got {self.confidence}")
         if (self.imgsz and self.imgsz < 32) or self.batch_size < 1 or self.chunk_retry_attempts < 1:
             raise ValueError("IMGSZ must be 0 (the model's own) or >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
+        if self.min_track_seconds < 0:
+            raise ValueError(f"MIN_TRACK_SECONDS must be >= 0, got {self.min_track_seconds}")
         if self.video_access not in ("cache", "stream"):
             raise ValueError(f"VIDEO_ACCESS must be 'cache' or 'stream', got {self.video_access!r}")
 

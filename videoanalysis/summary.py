@@ -104,7 +104,7 @@ def build_summary(
     for chunk in ok_chunks:
         for name, stats in chunk["classes"].items():
             totals.setdefault(name, _ClassTotals()).add(stats)
-    stitched = stitch(ok_chunks)
+    stitched = stitch(ok_chunks, min_hits=min_track_hits(settings, video))
     unique = stitched.unique
     length = _timeline_length(video, totals)
 
@@ -134,7 +134,14 @@ def build_summary(
         "settings": dict(settings),
         "classes": classes,
         "objects": [
-            {"cls": o.cls, "first_s": _seconds(o.first_ms), "last_s": _seconds(o.last_ms), "chunks": list(o.chunks)}
+            {
+                "cls": o.cls,
+                "first_s": _seconds(o.first_ms),
+                "last_s": _seconds(o.last_ms),
+                "chunks": list(o.chunks),
+                "hits": o.hits,
+                "counted": o.counted,
+            }
             for o in stitched.objects
         ],
         "chunks": chunk_rows,
@@ -145,7 +152,7 @@ def build_summary(
             "frames_decoded": sum(row["frames_decoded"] for row in chunk_rows),
             "frames_analyzed": sum(row["frames_analyzed"] for row in chunk_rows),
             "detections": sum(c["detections"] for c in classes.values()),
-            "unique_objects": len(stitched.objects),
+            "unique_objects": sum(unique.values()),
             "chunk_time_s": {
                 key: round(sum(float(row["timing"].get(key, 0.0)) for row in chunk_rows), 3)
                 for key in ("decode_s", "infer_s", "track_s", "total_s")
@@ -153,6 +160,12 @@ def build_summary(
             "wall_s": None if wall_s is None else round(wall_s, 3),
         },
     }
+
+
+def min_track_hits(settings: dict[str, Any], video: dict[str, Any]) -> int:
+    """MIN_TRACK_SECONDS as a number of analysed frames at the rate frames were analysed."""
+    rate = settings.get("sample_fps") or video.get("fps") or 1.0
+    return max(1, math.ceil(float(settings.get("min_track_seconds", 0.0)) * rate - 1e-9))
 
 
 def failed_summary(video_name: str, error: str, settings: dict[str, Any]) -> dict[str, Any]:

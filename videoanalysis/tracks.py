@@ -64,6 +64,8 @@ class StitchedObject:
     first_ms: int
     last_ms: int
     chunks: tuple[int, ...]
+    hits: int  # analysed frames it was tracked in, each frame once (core frames only)
+    counted: bool  # tracked long enough to count (see `stitch`'s min_hits)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,8 @@ class StitchResult:
 
     @property
     def unique(self) -> dict[str, int]:
-        """Distinct objects per class, the headline count."""
-        return dict(sorted(Counter(obj.cls for obj in self.objects).items()))
+        """Distinct counted objects per class, the headline count."""
+        return dict(sorted(Counter(obj.cls for obj in self.objects if obj.counted).items()))
 
 
 def mean_iou(a: dict[int, Box], b: dict[int, Box], min_common_frames: int = MIN_COMMON_FRAMES) -> float | None:
@@ -124,9 +126,16 @@ def _match_boundary(
 
 
 def stitch(
-    chunks: list[dict[str, Any]], *, min_iou: float = MIN_IOU, min_common_frames: int = MIN_COMMON_FRAMES
+    chunks: list[dict[str, Any]],
+    *,
+    min_iou: float = MIN_IOU,
+    min_common_frames: int = MIN_COMMON_FRAMES,
+    min_hits: int = 1,
 ) -> StitchResult:
-    """Merge the tracks of all chunk results into objects.
+    """Merge the tracks of all chunk results into objects; an object counts if tracked in >= min_hits frames.
+
+    min_hits suppresses the fragments a tracker leaves behind (a false positive seen twice, the stub of an id
+    switch in an occlusion), which would otherwise each count as an object.
 
     A segment with core_hits == 0 lies only in its chunk's overlap head, whose frames the previous chunk owns and
     tracked itself, so it is dropped. Only chunks with consecutive indexes that both succeeded are matched: a
@@ -168,6 +177,8 @@ def stitch(
             first_ms=min(s.first_ms for s in members),
             last_ms=max(s.last_ms for s in members),
             chunks=tuple(sorted({s.chunk for s in members})),
+            hits=sum(s.core_hits for s in members),
+            counted=sum(s.core_hits for s in members) >= min_hits,
         )
         for members in groups.values()
     ]
