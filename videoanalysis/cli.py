@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,14 @@ class UsageError(Exception):
     """Bad input or options: exit code 2 with one line on stderr."""
 
 
+QUIET_NATIVE_LOGS = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}
+"""OpenCV and FFmpeg print their own warnings ("moov atom not found") to stderr; our error line says it better.
+Set before cv2 is imported, here and (inherited) in the worker processes."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    for name, value in QUIET_NATIVE_LOGS.items():
+        os.environ.setdefault(name, value)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,161 @@
+"""The whole pipeline on real videos with the bundled model: chunked counts you can trust, and bad input handled.
+
+Every run here goes through the app's orchestrator and activities: the local runner (process pool) or the durable
+SDK replay (tests/durable_host.py), with real OpenCV decoding and real YOLO26 inference.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from activities import ACTIVITIES
+from orchestrators.analyze_video import analyze_video
+from tests import clips
+from tests.conftest import DEMO_MODEL, ROOT
+from tests.durable_host import ReplayHost
+from videoanalysis.cli import analyze_file
+from videoanalysis.job import Job
+from videoanalysis.settings import Settings
+from videoanalysis.storage import BlobRef, LocalStorage
+from videoanalysis.synthetic import write_scene
+from videoanalysis.video import FrameReader
+
+HELD_OUT_SEED = 424242  # never used for training (tools/train_demo_model.py trains on 10000+)
+SETTINGS = Settings(model_path=str(DEMO_MODEL), chunk_seconds=6.0, overlap_seconds=1.0, sample_fps=5.0)
+ONE_CHUNK = SETTINGS.replace(chunk_seconds=1000.0)
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("scene")
+    video = folder / "held out scene.mp4"
+    truth = write_scene(video, folder / "truth.json", seed=HELD_OUT_SEED, seconds=24, codec="h264")
+    return video, truth
+
+
+@pytest.fixture(scope="module")
+def chunked(scene: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("chunked") / "summary.json"
+    outcome = analyze_file(scene[0], out, SETTINGS, workers=2, progress=False)
+    assert outcome["status"] == "succeeded", outcome
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def single(scene: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("single") / "summary.json"
+    analyze_file(scene[0], out, ONE_CHUNK, workers=1, progress=False)
+    return json.loads(out.read_text())
+
+
+def _unique(summary: dict) -> dict[str, int]:
+    return {name: stats["unique"] for name, stats in summary["classes"].items()}
+
+
+def test_counts_match_ground_truth(scene: tuple[Path, dict], chunked: dict) -> None:
+    truth = scene[1]["unique"]
+    counted = _unique(chunked)
+    assert chunked["totals"]["chunks"] == 4
+    for name, expected in truth.items():
+        assert abs(counted.get(name, 0) - expected) <= max(1, round(0.05 * expected)), (name, counted, truth)
+
+
+def test_chunked_run_equals_one_chunk(chunked: dict, single: dict) -> None:
+    assert single["totals"]["chunks"] == 1
+    assert chunked["totals"]["frames_analyzed"] == single["totals"]["frames_analyzed"]
+    for name in chunked["classes"].keys() | single["classes"].keys():
+        ours, one = chunked["classes"][name], single["classes"][name]
+        assert (ours["peak"], ours["detections"], ours["frames_present"]) == (
+            one["peak"],
+            one["detections"],
+            one["frames_present"],
+        )
+        assert ours["timeline"] == one["timeline"]
+        assert abs(ours["unique"] - one["unique"]) <= 1, name
+
+
+def test_objects_crossing_a_boundary_are_counted_once(chunked: dict, single: dict) -> None:
+    crossing = [obj for obj in chunked["objects"] if len(obj["chunks"]) > 1]
+    assert crossing, "the scene has objects on screen across chunk boundaries"
+    assert sum(_unique(chunked).values()) <= sum(_unique(single).values()) + 1
+
+
+def test_summary_files_and_per_frame_detections(tmp_path: Path, scene: tuple[Path, dict]) -> None:
+    out = tmp_path / "s.json"
+    analyze_file(scene[0], out, SETTINGS.replace(sample_fps=2.0), workers=1, progress=False)
+    summary = json.loads(out.read_text())
+    assert summary["schema_version"] == 1 and summary["video"]["name"] == scene[0].name
+    assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    lines = [json.loads(line) for path in sorted((tmp_path / "s.chunks").glob("*.jsonl")) for line in path.open()]
+    assert len(lines) == summary["totals"]["frames_analyzed"]
+    assert sum(len(line["detections"]) for line in lines) == summary["totals"]["detections"]
+
+
+@pytest.mark.parametrize("kind", ["mp4v", "h264", "vfr"])
+def test_chunked_run_analyses_exactly_the_sequential_frames(kind: str, tmp_path: Path) -> None:
+    timestamps = clips.vfr_timestamps(150) if kind == "vfr" else None
+    video = clips.write_numbered(tmp_path / f"{kind}.mp4", "h264" if kind == "vfr" else kind, 150, timestamps)
+    settings = SETTINGS.replace(chunk_seconds=1.7, overlap_seconds=0.5, sample_fps=7.0)
+    analyze_file(video, tmp_path / "s.json", settings, workers=2, progress=False)
+    analysed = [
+        json.loads(line)["t_ms"] for path in sorted((tmp_path / "s.chunks").glob("*.jsonl")) for line in path.open()
+    ]
+    sequential = [frame.t_ms for frame in FrameReader(str(video), sample_fps=settings.sample_fps)]
+    assert analysed == sequential
+    assert json.loads((tmp_path / "s.json").read_text())["totals"]["chunks"] > 2
+
+
+def test_durable_replay_with_real_activities_gives_the_local_runners_summary(
+    scene: tuple[Path, dict], chunked: dict, tmp_path: Path
+) -> None:
+    storage = LocalStorage({"videos": scene[0].parent, "out": tmp_path})
+    job = Job(
+        video=BlobRef("videos", scene[0].name),
+        summary=BlobRef("out", "summary.json"),
+        results=BlobRef("out", "chunks"),
+        settings=SETTINGS,
+        storage=storage.to_dict(),
+    )
+    replay = ReplayHost(analyze_video, ACTIVITIES, completions_per_episode=2).run(job.to_dict())
+    assert replay.error is None and replay.output["status"] == "succeeded"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["classes"] == chunked["classes"]
+    assert summary["objects"] == chunked["objects"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "videoanalysis", "analyze", *args, "--model", str(DEMO_MODEL), "--quiet"]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (lambda folder: clips.write_empty(folder / "empty.mp4"), 2),
+        (lambda folder: clips.write_text(folder / "notes.mp4"), 2),
+        (lambda folder: folder / "missing.mp4", 2),
+        (lambda folder: clips.write_truncated(clips.write_numbered(folder / "w.mp4", "mp4v", 50), folder / "t.mp4"), 2),
+    ],
+    ids=["empty", "text-named-mp4", "missing", "mp4v-cut-in-half"],
+)
+def test_bad_input_gives_one_clear_line_and_exit_code(make, code: int, tmp_path: Path) -> None:
+    result = _cli(str(make(tmp_path)), "--out", str(tmp_path / "s.json"))
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: ")
+
+
+def test_truncated_video_is_analysed_up_to_the_damage(tmp_path: Path) -> None:
+    """A fast-start H.264 file cut in half still opens: the frames before the cut are analysed."""
+    whole = clips.write_numbered(tmp_path / "whole.mp4", "h264", 250)
+    cut = clips.write_truncated(whole, tmp_path / "cut.mp4")
+    result = _cli(str(cut), "--out", str(tmp_path / "s.json"), "--chunk-seconds", "3")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert 0 < summary["video"]["frame_count"] < 250
+    assert summary["totals"]["frames_analyzed"] > 0
