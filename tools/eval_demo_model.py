@@ -1,0 +1,195 @@
+"""Held-out accuracy of the demo detector on synthetic scenes from seeds never used for training.
+
+Detection: per frame and class, detections (highest confidence first) are matched greedily to the unmatched truth
+box of the same class with the highest IoU >= 0.5. A match to a visible object is a true positive; a match to an
+object that is present but not visible (mostly outside the frame or hidden) is ignored, and so is an unmatched
+detection lying at least half inside the box of such an object (a "don't care" region: a partly visible object whose
+box the detector guessed differently); any other detection is a false positive.
+Recall is over visible objects. Counting: a plain single-pass ``model.track(frame, persist=True)`` with Ultralytics'
+bytetrack.yaml over every frame; each track id is counted once, under its most frequent class, and compared with the
+truth's ``unique``. The same count is also reported for ``videoanalysis.detector.new_tracker`` on frames sampled at
+``--sample-fps`` (the rule of the analysis pipeline).
+
+    .venv/bin/python tools/eval_demo_model.py --seeds 0 1 2 3 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from videoanalysis.synthetic import CLASSES, Scene, parse_size  # noqa: E402
+
+IOU = 0.5
+DONT_CARE = 0.5  # an unmatched detection lying this much inside a same-class object that is not visible is ignored
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4), xyxy."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
+def covered_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Share of each box in ``a`` (N, 4) that lies inside each box in ``b`` (M, 4)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    return w * h / ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
+
+
+def match_frame(dets, states, names: dict[int, str]) -> dict[str, Counter]:
+    """Per-class true positives, false positives, ignored detections and visible truths of one frame."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for cls in CLASSES:
+        truth = [s for s in states if s.cls == cls]
+        out[cls]["truth"] += sum(s.visible for s in truth)
+        keep = np.array([names[int(c)] == cls for c in dets.cls], dtype=bool)
+        boxes, conf = dets.xyxy[keep], dets.conf[keep]
+        tboxes = np.array([s.box for s in truth], dtype=np.float64).reshape(-1, 4)
+        ious = iou_matrix(boxes.astype(np.float64), tboxes)
+        used = np.zeros(len(truth), dtype=bool)
+        hidden = np.array([not s.visible for s in truth], dtype=bool)
+        inside = covered_share(boxes.astype(np.float64), tboxes[hidden])
+        for d in np.argsort(-conf):
+            candidates = np.where(~used & (ious[d] >= IOU), ious[d], -1.0) if len(truth) else np.array([])
+            if len(candidates) == 0 or candidates.max() < 0:
+                out[cls]["ignored" if inside.shape[1] and inside[d].max() >= DONT_CARE else "fp"] += 1
+                continue
+            t = int(candidates.argmax())
+            used[t] = True
+            out[cls]["tp" if truth[t].visible else "ignored"] += 1
+    return out
+
+
+def sampled(n_frames: int, fps: float, sample_fps: float) -> list[int]:
+    """Frame indices kept by the pipeline's time-based sampling rule."""
+    keep, last = [], None
+    for i in range(n_frames):
+        bucket = (round(i * 1000 / fps) * sample_fps) // 1000
+        if bucket != last:
+            keep.append(i)
+        last = bucket
+    return keep
+
+
+def count_tracks(labels: dict[int, Counter]) -> dict[str, int]:
+    counts = dict.fromkeys(CLASSES, 0)
+    for votes in labels.values():
+        counts[votes.most_common(1)[0][0]] += 1
+    return counts
+
+
+def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
+    from ultralytics import YOLO
+
+    from videoanalysis.detector import Detector, new_tracker
+
+    scene = Scene(seed, args.seconds, args.fps, args.size)
+    truth = scene.truth()
+    detector = Detector(args.model, imgsz=args.imgsz, conf=args.conf, batch=args.batch)
+    names = detector.names
+    totals: dict[str, Counter] = defaultdict(Counter)
+    track_model = YOLO(args.model, task="detect")  # a separate instance: track() attaches callbacks to its model
+    plain: dict[int, Counter] = defaultdict(Counter)
+    keep = set(sampled(scene.n_frames, scene.fps, args.sample_fps))
+    tracker = new_tracker(args.sample_fps)
+    piped: dict[int, Counter] = defaultdict(Counter)
+    t0 = time.time()
+    for start in range(0, scene.n_frames, args.batch):
+        frames = [scene.frame(i) for i in range(start, min(start + args.batch, scene.n_frames))]
+        for frame, dets in zip(frames, detector.detect([f.image for f in frames]), strict=True):
+            for cls, c in match_frame(dets, frame.objects, names).items():
+                totals[cls].update(c)
+            if frame.index in keep:
+                for t in tracker.update(dets, frame.image):
+                    piped[t.track_id][names[t.cls]] += 1
+            r = track_model.track(
+                frame.image, persist=True, tracker="bytetrack.yaml", imgsz=args.imgsz, conf=args.conf, verbose=False
+            )[0]
+            if r.boxes.id is not None:
+                for tid, c in zip(r.boxes.id.int().tolist(), r.boxes.cls.int().tolist(), strict=True):
+                    plain[tid][names[c]] += 1
+    result = {"seed": seed, "frames": scene.n_frames, "seconds": round(time.time() - t0, 1), "classes": {}}
+    plain_counts, piped_counts = count_tracks(plain), count_tracks(piped)
+    for cls in CLASSES:
+        c = totals[cls]
+        result["classes"][cls] = {
+            "tp": c["tp"],
+            "fp": c["fp"],
+            "ignored": c["ignored"],
+            "visible_truth": c["truth"],
+            "truth_unique": truth["unique"][cls],
+            "tracked_unique": plain_counts[cls],
+            f"tracked_unique_{args.sample_fps:g}fps": piped_counts[cls],
+        }
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=str(ROOT / "models" / "demo-yolo26n.pt"))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--fps", type=float, default=25.0)
+    p.add_argument("--size", type=parse_size, default=(1280, 720))
+    p.add_argument("--imgsz", type=int, default=416)
+    p.add_argument("--conf", type=float, default=0.25)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--sample-fps", type=float, default=5.0)
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = p.parse_args(argv)
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo-config-"))
+
+    results = []
+    for seed in args.seeds:
+        r = evaluate_seed(args, seed)
+        results.append(r)
+        print(json.dumps(r), flush=True)
+    print(
+        f"\nheld-out seeds {args.seeds}, {args.seconds:g}s at {args.fps:g} fps, {args.size[0]}x{args.size[1]}, "
+        f"imgsz {args.imgsz}, conf {args.conf}"
+    )
+    key = f"tracked_unique_{args.sample_fps:g}fps"
+    ok = True
+    for cls in CLASSES:
+        tp = sum(r["classes"][cls]["tp"] for r in results)
+        fp = sum(r["classes"][cls]["fp"] for r in results)
+        vis = sum(r["classes"][cls]["visible_truth"] for r in results)
+        precision, recall = tp / max(1, tp + fp), tp / max(1, vis)
+        errors = [r["classes"][cls]["tracked_unique"] - r["classes"][cls]["truth_unique"] for r in results]
+        sampled_errors = [r["classes"][cls][key] - r["classes"][cls]["truth_unique"] for r in results]
+        ok &= precision >= 0.95 and recall >= 0.95 and max(map(abs, errors)) <= 1
+        print(
+            f"{cls:7s} precision {precision:.4f} recall {recall:.4f} (tp {tp}, fp {fp}, visible {vis}); "
+            f"count error per seed (track - truth) {errors}; at {args.sample_fps:g} fps {sampled_errors}"
+        )
+    print("PASS" if ok else "FAIL")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,219 @@
+"""Model loading (once per process), batched detection and a ByteTrack factory, on top of Ultralytics.
+
+torch and ultralytics are imported inside functions: importing this module stays cheap, so the function host can
+index the app and the orchestrator can run without paying for them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODEL_SETTING = "MODEL_PATH"
+_MODELS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+_THREADS: int | None = None  # set by configure_threads
+
+
+class ModelError(RuntimeError):
+    """The configured model cannot be used (missing, not a detector, or unloadable)."""
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Detections of one frame in original-frame pixels."""
+
+    xyxy: np.ndarray  # (N, 4) float32
+    conf: np.ndarray  # (N,) float32
+    cls: np.ndarray  # (N,) int64
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+
+@dataclass(frozen=True)
+class TrackedBox:
+    """One tracked object in one frame."""
+
+    track_id: int
+    cls: int
+    conf: float
+    xyxy: tuple[float, float, float, float]
+
+
+def _offline_ultralytics() -> None:
+    """Ultralytics must never fetch weights or pip-install on a worker, nor write its settings into a home folder
+    that is read-only on a function app; set before its first import."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "videoanalysis-ultralytics"))
+
+
+def _model_error(path: str, reason: str) -> ModelError:
+    return ModelError(
+        f"{MODEL_SETTING}={path!r}: {reason}. Models are never downloaded at run time: set {MODEL_SETTING} to a local "
+        "YOLO detection model file (.pt or .onnx, e.g. models/demo-yolo26n.pt) or an Ultralytics export directory "
+        "present on the worker (copy it there, or fetch it from a blob before starting)."
+    )
+
+
+def load_model(path: str) -> Any:
+    """The Ultralytics model at ``path``, loaded once per process and reused; raises ``ModelError``."""
+    key = str(Path(path).expanduser().resolve()) if path else ""
+    with _LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        if not path or not Path(key).exists():
+            raise _model_error(path, "no such file or directory")
+        _offline_ultralytics()
+        from ultralytics import YOLO
+
+        try:
+            model = YOLO(key)
+            if model.task != "detect":
+                raise _model_error(path, f"a {model.task!r} model, not a detection model")
+            # Exported formats load lazily: one tiny prediction loads and fuses the model now, so a broken file
+            # fails here and the first real batch is not slowed down.
+            model.predict(np.zeros((64, 64, 3), np.uint8), verbose=False, save=False)
+            # Ultralytics applies an export's own image size only to static exports; use it as the default for all.
+            model.overrides.setdefault("imgsz", max(getattr(model.predictor.model, "imgsz", [640])))
+            _limit_onnx_threads(model, key)
+        except ModelError:
+            raise
+        except Exception as error:  # any loader failure means the same to the operator
+            raise _model_error(path, f"cannot be loaded ({type(error).__name__}: {error})") from error
+        _MODELS[key] = model
+        return model
+
+
+def configure_threads(n: int) -> None:
+    """Limit torch, OpenCV and ONNX Runtime (models loaded afterwards) to ``n`` threads in this process.
+
+    Call it from a worker pool initialiser, before ``load_model``.
+    """
+    global _THREADS
+    import cv2
+    import torch
+
+    _THREADS = max(1, n)
+    torch.set_num_threads(max(1, n))
+    with contextlib.suppress(RuntimeError):  # settable only before the first parallel work; intra-op matters most
+        torch.set_num_interop_threads(max(1, n))
+    cv2.setNumThreads(max(1, n))
+
+
+def _limit_onnx_threads(model: Any, path: str) -> None:
+    """Ultralytics opens ONNX Runtime sessions with one thread per core; reopen on CPU with the configured count."""
+    backend = getattr(getattr(getattr(model, "predictor", None), "model", None), "backend", None)
+    session = getattr(backend, "session", None)
+    if _THREADS is None or not path.endswith(".onnx") or session is None:
+        return
+    if session.get_providers()[0] != "CPUExecutionProvider":
+        return
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = _THREADS
+    options.inter_op_num_threads = 1
+    backend.session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+class Detector:
+    """Batched inference with fixed options; frames are BGR uint8 arrays, nothing is written to disk."""
+
+    def __init__(
+        self,
+        model_path: str,
+        imgsz: int = 0,
+        conf: float = 0.25,
+        batch: int = 8,
+        classes: list[str] | tuple[str, ...] | None = None,
+    ):
+        self.model = load_model(model_path)
+        self.names: dict[int, str] = {int(k): str(v) for k, v in self.model.names.items()}
+        self.imgsz = imgsz  # 0: the size the model was trained or exported for
+        self.conf = conf
+        self.batch = max(1, batch)
+        self.class_ids: list[int] | None = None
+        if classes:
+            ids = {v: k for k, v in self.names.items()}
+            unknown = [c for c in classes if c not in ids]
+            if unknown:
+                raise ValueError(f"unknown classes {unknown}; the model knows {sorted(ids)}")
+            self.class_ids = sorted(ids[c] for c in classes)
+
+    def detect(self, frames: list[np.ndarray]) -> list[Detections]:
+        """Detections for each frame, in order."""
+        out: list[Detections] = []
+        for i in range(0, len(frames), self.batch):
+            results = self.model.predict(
+                list(frames[i : i + self.batch]),
+                **({"imgsz": self.imgsz} if self.imgsz else {}),
+                conf=self.conf,
+                batch=self.batch,
+                classes=self.class_ids,
+                verbose=False,
+                save=False,
+            )
+            for r in results:
+                boxes = r.boxes.cpu().numpy()
+                out.append(
+                    Detections(
+                        xyxy=boxes.xyxy.astype(np.float32).reshape(-1, 4),
+                        conf=boxes.conf.astype(np.float32).reshape(-1),
+                        cls=boxes.cls.astype(np.int64).reshape(-1),
+                    )
+                )
+        return out
+
+
+class Tracker:
+    """Ultralytics' ByteTrack fed with ``Detections``; one per analysed window, fed frames in time order."""
+
+    def __init__(self, tracker: Any):
+        self._tracker = tracker
+
+    @property
+    def track_buffer(self) -> int:
+        """Frames a lost track is kept before it is dropped."""
+        return int(self._tracker.max_frames_lost)
+
+    def update(self, dets: Detections, frame: np.ndarray) -> list[TrackedBox]:
+        """Advance one (sampled) frame; returns the confirmed tracks present in it."""
+        from ultralytics.engine.results import Boxes
+
+        data = np.concatenate([dets.xyxy, dets.conf[:, None], dets.cls[:, None].astype(np.float32)], axis=1)
+        rows = self._tracker.update(Boxes(data, frame.shape[:2]), frame)
+        return [
+            TrackedBox(track_id=int(r[4]), cls=int(r[6]), conf=float(r[5]), xyxy=(r[0], r[1], r[2], r[3]))
+            for r in np.asarray(rows).reshape(-1, 8).tolist()
+        ]
+
+
+def new_tracker(frame_rate: float) -> Tracker:
+    """A fresh ByteTrack with Ultralytics' bytetrack.yaml settings, its lost-track buffer scaled to ``frame_rate``.
+
+    bytetrack.yaml counts ``track_buffer`` in frames, tuned for 30 fps (ultralytics issue 4284); tracking sampled
+    frames at 5 fps would otherwise keep lost tracks six times longer in seconds.
+    """
+    if frame_rate <= 0:
+        raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
+    _offline_ultralytics()
+    from ultralytics.trackers.byte_tracker import BYTETracker
+    from ultralytics.utils import YAML, IterableSimpleNamespace
+    from ultralytics.utils.checks import check_yaml
+
+    cfg = IterableSimpleNamespace(**YAML.load(check_yaml("bytetrack.yaml")))
+    cfg.track_buffer = max(1, round(cfg.track_buffer * frame_rate / 30.0))
+    return Tracker(BYTETracker(args=cfg))
