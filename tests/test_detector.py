@@ -148,4 +148,4 @@ def test_default_image_size_is_the_models_own(model: Path, held_out_frames) -> N
     """IMGSZ=0: Ultralytics would run a dynamic ONNX export at 640; the model was made for 480."""
     detector = Detector(str(model))
     detector.detect([held_out_frames[0].image])
-    assert detector.model.predictor.imgsz == [IMGSZ, IMGSZ]
+    assert detector.model.predictor.imgsz == [480, 480]  # what tools/train_demo_model.py makes it for
