@@ -1,0 +1,1 @@
+"""Benchmarks of the analysis product (`make bench`, never part of `make test`): `python -m bench --help`."""

@@ -1,0 +1,47 @@
+"""Child process of the cold-start benchmark: import, load, detect one frame, print the phase times as JSON.
+
+Usage: python -m bench.first_detection KIND MODEL FRAME.npy IMGSZ CONF THREADS [OPENVINO_SITE]
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+
+import importlib  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+
+MARKER = "first-detection: "  # Ultralytics prints to stdout too
+RUNTIME_MODULES = {
+    "pt": ("torch", "ultralytics"),
+    "onnx": ("torch", "ultralytics", "onnxruntime"),
+    "onnx-raw": ("onnxruntime",),
+    "openvino-raw": ("openvino",),
+}
+
+
+def main(argv: list[str]) -> None:
+    kind, model, frame_path, imgsz, conf, threads, *site = argv
+    if site:
+        sys.path.append(site[0])
+    import numpy as np
+
+    from bench.engines import make_engine
+
+    for module in RUNTIME_MODULES[kind]:
+        importlib.import_module(module)
+    imported = time.perf_counter()
+    frame = np.load(frame_path)
+    engine = make_engine(kind, model, int(imgsz), float(conf), 1, int(threads), site[0] if site else None)
+    loaded = time.perf_counter()
+    found = engine.detect([frame])
+    done = time.perf_counter()
+    phases = {"import_s": imported - STARTED, "load_s": loaded - imported, "first_inference_s": done - loaded}
+    loaded_modules = {"torch": "torch" in sys.modules, "torchvision": "torchvision" in sys.modules}
+    print(MARKER + json.dumps({**phases, "detections": len(found[0]), "loaded": loaded_modules}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
