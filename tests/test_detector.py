@@ -30,7 +30,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def held_out_frames():
     scene = Scene(HELD_OUT_SEED, 20.0, 25.0, (1280, 720))
-    return [scene.frame(i) for i in (40, 210, 380)]
+    return [scene.frame(i) for i in (40, 130, 210, 300, 380)]
 
 
 @pytest.fixture(scope="module")
@@ -71,23 +71,23 @@ def test_model_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_demo_model_finds_held_out_objects(pt_detector: Detector, held_out_frames) -> None:
+    """Nearly every visible object is found (IoU > 0.5, right class) and nearly every detection is a real object."""
     assert sorted(pt_detector.names.values()) == ["bike", "car", "person"]
     detections = pt_detector.detect([f.image for f in held_out_frames])
-    checked = 0
+    visible = found = false = 0
     for frame, dets in zip(held_out_frames, detections, strict=True):
         assert dets.xyxy.dtype == np.float32 and dets.xyxy.shape == (len(dets), 4) and dets.cls.shape == (len(dets),)
+        names = [pt_detector.names[int(c)] for c in dets.cls]
         for obj in frame.objects:
-            if not obj.visible:
-                continue
-            same = [i for i in range(len(dets)) if pt_detector.names[int(dets.cls[i])] == obj.cls]
-            best = max((_iou(dets.xyxy[i], np.array(obj.box, np.float64)) for i in same), default=0.0)
-            assert best > 0.5, f"frame {frame.index}: {obj.cls} {obj.id} at {obj.box} not found (best IoU {best:.2f})"
-            checked += 1
-        for i in range(len(dets)):  # every detection is one of the objects in the frame (visible or not)
-            name = pt_detector.names[int(dets.cls[i])]
-            ious = [_iou(dets.xyxy[i], np.array(o.box)) for o in frame.objects if o.cls == name]
-            assert max(ious, default=0.0) > 0.5, f"frame {frame.index}: false detection {dets.xyxy[i]}"
-    assert checked >= 8
+            if obj.visible:
+                visible += 1
+                hits = [_iou(b, np.array(obj.box)) > 0.5 for b, n in zip(dets.xyxy, names, strict=True) if n == obj.cls]
+                found += any(hits)
+        for box, name in zip(dets.xyxy, names, strict=True):  # objects partly outside the frame or hidden count too
+            false += not any(o.cls == name and _iou(box, np.array(o.box)) > 0.3 for o in frame.objects)
+    assert visible >= 15
+    assert found >= 0.9 * visible, f"found {found} of {visible} visible objects"
+    assert false <= 1, f"{false} detections match no object"
 
 
 def test_class_filter(held_out_frames) -> None:
@@ -100,14 +100,14 @@ def test_class_filter(held_out_frames) -> None:
 
 def test_onnx_agrees_with_pytorch(pt_detector: Detector, held_out_frames) -> None:
     images = [f.image for f in held_out_frames]
-    frames8 = (images * 3)[:8]
+    frames8 = (images * 2)[:8]
     onnx = Detector(str(DEMO_ONNX), imgsz=IMGSZ, conf=0.25, batch=8)
     assert onnx.names == pt_detector.names
     pt_dets = pt_detector.detect(images)
     onnx_dets = onnx.detect(frames8)  # one batch of 8 through the dynamic-batch export
     single = Detector(str(DEMO_ONNX), imgsz=IMGSZ, conf=0.25, batch=1).detect(images[:1])[0]
     assert np.allclose(single.xyxy, onnx_dets[0].xyxy, atol=0.5)
-    for a, b in zip(pt_dets, onnx_dets[:3], strict=True):
+    for a, b in zip(pt_dets, onnx_dets[: len(images)], strict=True):
         strong = a.conf > 0.35  # a detection near the threshold may flip; strong ones must all be there
         for box, c in zip(a.xyxy[strong], a.cls[strong], strict=True):
             ious = [_iou(box, other) for other, oc in zip(b.xyxy, b.cls, strict=True) if oc == c]
@@ -145,7 +145,7 @@ def test_tracker_keeps_ids_through_a_short_gap() -> None:
 
 @pytest.mark.parametrize("model", [DEMO_PT, DEMO_ONNX], ids=["pt", "onnx"])
 def test_default_image_size_is_the_models_own(model: Path, held_out_frames) -> None:
-    """IMGSZ=0: Ultralytics would run a dynamic ONNX export at 640; the model was made for 480."""
+    """IMGSZ=0: Ultralytics would run a dynamic ONNX export at 640; the model was made for 416."""
     detector = Detector(str(model))
     detector.detect([held_out_frames[0].image])
-    assert detector.model.predictor.imgsz == [480, 480]  # what tools/train_demo_model.py makes it for
+    assert detector.model.predictor.imgsz == [IMGSZ, IMGSZ]  # what tools/train_demo_model.py makes it for

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import cv2
+import matplotlib
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["YOLO_OFFLINE"] = "1"
     os.environ["YOLO_AUTOINSTALL"] = "false"
     os.environ["YOLO_CONFIG_DIR"] = str(work / "config")
-    (work / "config").mkdir(parents=True, exist_ok=True)
+    # Ultralytics' dataset check wants Arial.ttf for plot labels and would try to fetch it; plots are off, so any
+    # local font does: matplotlib's bundled one, placed where Ultralytics looks first.
+    fonts = work / "config" / "Ultralytics"
+    fonts.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", fonts / "Arial.ttf")
 
     t0 = time.time()
     data = work / "data"
