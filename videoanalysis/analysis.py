@@ -18,36 +18,8 @@ from typing import Any
 from videoanalysis.chunking import Chunk
 from videoanalysis.detector import Detections, Detector, TrackedBox, new_tracker
 from videoanalysis.settings import Settings
+from videoanalysis.summary import ClassStats
 from videoanalysis.video import Frame, FrameReader, VideoInfo
-
-
-@dataclass
-class ClassStats:
-    detections: int = 0
-    peak: int = 0
-    frames_present: int = 0
-    first_seen_ms: int | None = None
-    last_seen_ms: int | None = None
-    timeline: dict[int, int] = field(default_factory=dict)  # second -> most objects seen in one frame of it
-
-    def add(self, t_ms: int, count: int) -> None:
-        self.detections += count
-        self.peak = max(self.peak, count)
-        self.frames_present += 1
-        self.first_seen_ms = t_ms if self.first_seen_ms is None else self.first_seen_ms
-        self.last_seen_ms = t_ms
-        second = t_ms // 1000
-        self.timeline[second] = max(self.timeline.get(second, 0), count)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "detections": self.detections,
-            "peak": self.peak,
-            "frames_present": self.frames_present,
-            "first_seen_ms": self.first_seen_ms,
-            "last_seen_ms": self.last_seen_ms,
-            "timeline": {str(second): count for second, count in self.timeline.items()},
-        }
 
 
 @dataclass
@@ -139,7 +111,7 @@ def _count(classes: dict[str, ClassStats], frame: Frame, found: Detections, name
     for cls in found.cls.tolist():
         per_class[names[cls]] = per_class.get(names[cls], 0) + 1
     for name, count in per_class.items():
-        classes.setdefault(name, ClassStats()).add(frame.t_ms, count)
+        classes.setdefault(name, ClassStats()).add_frame(frame.t_ms, count)
 
 
 def _frame_line(frame: Frame, found: Detections, tracked: list[TrackedBox], names: dict[int, str]) -> str:

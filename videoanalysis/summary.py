@@ -8,6 +8,7 @@ versioned because summaries outlive the code that wrote them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,31 +19,53 @@ SCHEMA_VERSION = 1
 
 
 @dataclass
-class _ClassTotals:
-    """One class's statistics merged over the successful chunks."""
+class ClassStats:
+    """One class's frame statistics: per chunk (built frame by frame) and per video (merged over the chunks)."""
 
     detections: int = 0
     peak: int = 0
     frames_present: int = 0
     first_seen_ms: int | None = None
     last_seen_ms: int | None = None
-    timeline: dict[int, int] = field(default_factory=dict)
+    timeline: dict[int, int] = field(default_factory=dict)  # second -> most objects seen in one frame of it
 
-    def add(self, stats: dict[str, Any]) -> None:
-        self.detections += int(stats["detections"])
-        self.peak = max(self.peak, int(stats["peak"]))
-        self.frames_present += int(stats["frames_present"])
-        if stats["first_seen_ms"] is not None:
-            first = int(stats["first_seen_ms"])
-            self.first_seen_ms = first if self.first_seen_ms is None else min(self.first_seen_ms, first)
-        if stats["last_seen_ms"] is not None:
-            last = int(stats["last_seen_ms"])
-            self.last_seen_ms = last if self.last_seen_ms is None else max(self.last_seen_ms, last)
+    def add_frame(self, t_ms: int, count: int) -> None:
+        """An analysed frame in which `count` objects of the class were detected."""
+        self.merge(ClassStats(count, count, 1, t_ms, t_ms, {t_ms // 1000: count}))
+
+    def merge(self, other: ClassStats) -> None:
+        self.detections += other.detections
+        self.peak = max(self.peak, other.peak)
+        self.frames_present += other.frames_present
+        self.first_seen_ms = _either(self.first_seen_ms, other.first_seen_ms, min)
+        self.last_seen_ms = _either(self.last_seen_ms, other.last_seen_ms, max)
         # A second cut by a chunk boundary has frames in both chunks; the max of their maxima is the max over all.
-        for second, count in stats["timeline"].items():
-            self.timeline[int(second)] = max(self.timeline.get(int(second), 0), int(count))
+        for second, count in other.timeline.items():
+            self.timeline[second] = max(self.timeline.get(second, 0), count)
 
-    def to_dict(self, unique: int, seconds: int) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """The chunk result's form (JSON object keys are strings)."""
+        return {
+            "detections": self.detections,
+            "peak": self.peak,
+            "frames_present": self.frames_present,
+            "first_seen_ms": self.first_seen_ms,
+            "last_seen_ms": self.last_seen_ms,
+            "timeline": {str(second): count for second, count in self.timeline.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassStats:
+        return cls(
+            detections=int(data["detections"]),
+            peak=int(data["peak"]),
+            frames_present=int(data["frames_present"]),
+            first_seen_ms=None if data["first_seen_ms"] is None else int(data["first_seen_ms"]),
+            last_seen_ms=None if data["last_seen_ms"] is None else int(data["last_seen_ms"]),
+            timeline={int(second): int(count) for second, count in data["timeline"].items()},
+        )
+
+    def to_summary(self, unique: int, seconds: int) -> dict[str, Any]:
         return {
             "unique": unique,
             "peak": self.peak,
@@ -54,11 +77,16 @@ class _ClassTotals:
         }
 
 
+def _either(a: int | None, b: int | None, pick: Callable[[int, int], int]) -> int | None:
+    """`pick` of two optional times, ignoring a missing one."""
+    return b if a is None else a if b is None else pick(a, b)
+
+
 def _seconds(ms: int | None) -> float | None:
     return None if ms is None else ms / 1000
 
 
-def _timeline_length(video: dict[str, Any], totals: dict[str, _ClassTotals]) -> int:
+def _timeline_length(video: dict[str, Any], totals: dict[str, ClassStats]) -> int:
     """Seconds 0..duration; never shorter than the data, since container durations can be a little short."""
     duration_s = video.get("duration_s")
     length = math.ceil(duration_s) if duration_s else 0
@@ -100,16 +128,16 @@ def build_summary(
     ok_chunks = [c for c in chunks if c["status"] == "ok"]
     status, message = _status_and_error(chunks, error)
 
-    totals: dict[str, _ClassTotals] = {}
+    totals: dict[str, ClassStats] = {}
     for chunk in ok_chunks:
         for name, stats in chunk["classes"].items():
-            totals.setdefault(name, _ClassTotals()).add(stats)
+            totals.setdefault(name, ClassStats()).merge(ClassStats.from_dict(stats))
     stitched = stitch(ok_chunks, min_hits=min_track_hits(settings, video))
     unique = stitched.unique
     length = _timeline_length(video, totals)
 
     classes = {
-        name: totals.get(name, _ClassTotals()).to_dict(unique.get(name, 0), length)
+        name: totals.get(name, ClassStats()).to_summary(unique.get(name, 0), length)
         for name in sorted(totals.keys() | unique.keys())
     }
     chunk_rows = [
