@@ -9,7 +9,7 @@ from videoanalysis.chunking import Chunk
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
 from videoanalysis.detector import ModelError
 from videoanalysis.job import Job
-from videoanalysis.storage import StorageError, storage_from_dict
+from videoanalysis.storage import BlobRef, StorageError, storage_from_dict
 from videoanalysis.video import VideoError, VideoInfo, probe
 
 
@@ -27,18 +27,31 @@ def plan_chunks(payload: dict) -> dict:
     except (VideoError, StorageError) as error:
         return _failed(str(error))
     chunks = plan_video_chunks(info, settings.chunk_seconds, settings.overlap_seconds, settings.max_chunks)
-    return {"status": "ok", "error": None, "video": info.to_dict(), "chunks": [chunk.to_dict() for chunk in chunks]}
+    spec = {"job": payload, "video": info.to_dict()}
+    storage.write_bytes(job.spec_ref, json.dumps(spec).encode(), "application/json")
+    return {
+        "status": "ok",
+        "error": None,
+        "video": info.to_dict(),
+        "spec": job.spec_ref.to_dict(),
+        "chunks": [chunk.to_dict() for chunk in chunks],
+    }
 
 
 def analyze_chunk(payload: dict) -> dict:
-    """Detect and track one chunk; per-frame detections and the full chunk result go to storage, not history."""
-    job = Job.from_dict(payload["job"])
+    """Detect and track one chunk; per-frame detections and the full chunk result go to storage, not history.
+
+    The input names the job spec that planning stored instead of carrying the job, which would otherwise be
+    repeated in the orchestration history once per chunk.
+    """
+    storage = storage_from_dict(payload["storage"])
+    spec = json.loads(storage.read_bytes(BlobRef.from_dict(payload["spec"])))
+    job = Job.from_dict(spec["job"])
     chunk = Chunk.from_dict(payload["chunk"])
-    storage = storage_from_dict(job.storage)
     detections_ref = job.chunk_ref(chunk.index, "jsonl")
     try:
         with storage.video_source(job.video) as source:
-            window = analyze_window(source, VideoInfo.from_dict(payload["video"]), chunk, job.settings)
+            window = analyze_window(source, VideoInfo.from_dict(spec["video"]), chunk, job.settings)
     except (VideoError, ModelError) as error:  # bad data or configuration: a retry would fail the same way
         return {"index": chunk.index, "status": "failed", "error": str(error)}
     result = {**window.result, "detections_key": detections_ref.name}
@@ -54,4 +67,4 @@ def compact(result: dict) -> dict:
 
 
 def _failed(error: str) -> dict:
-    return {"status": "failed", "error": error, "video": None, "chunks": []}
+    return {"status": "failed", "error": error, "video": None, "spec": None, "chunks": []}

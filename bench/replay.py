@@ -72,7 +72,8 @@ def stand_ins(chunks: int) -> dict[str, Any]:
             }
             for i in range(chunks)
         ]
-        return {"status": "ok", "error": None, "video": video, "chunks": cut}
+        spec = {"container": "results", "name": "videos/clip.mp4-0123456789abcdef01234567/job.json"}
+        return {"status": "ok", "error": None, "video": video, "spec": spec, "chunks": cut}
 
     def analyze_chunk(payload: dict) -> dict:
         chunk = payload["chunk"]

@@ -28,8 +28,10 @@ def analyze_video(context: df.DurableOrchestrationContext) -> Generator[Any, Any
             max_number_of_attempts=settings["chunk_retry_attempts"],
         )
         tasks = [
-            context.call_activity_with_retry("analyze_chunk", retry, {"job": job, "video": plan["video"], "chunk": c})
-            for c in chunks
+            context.call_activity_with_retry(
+                "analyze_chunk", retry, {"storage": job["storage"], "spec": plan["spec"], "chunk": chunk}
+            )
+            for chunk in chunks
         ]
         results = yield from _fan_in(context, tasks, chunks)
     context.set_custom_status(_progress("summarizing", len(results), len(chunks)))

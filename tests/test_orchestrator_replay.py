@@ -14,14 +14,15 @@ from orchestrators.analyze_video import PROGRESS_UPDATES, analyze_video
 from tests.durable_host import ReplayHost
 from videoanalysis.settings import Settings
 
-JOB = {"settings": Settings(chunk_retry_attempts=2, chunk_retry_interval_seconds=1).to_dict()}
+JOB = {"settings": Settings(chunk_retry_attempts=2, chunk_retry_interval_seconds=1).to_dict(), "storage": {}}
 
 
 def _activities(chunks: int, failing: frozenset[int] = frozenset(), plan_error: str | None = None) -> dict:
     def plan_chunks(job: dict) -> dict:
         if plan_error:
             return {"status": "failed", "error": plan_error, "video": None, "chunks": []}
-        return {"status": "ok", "error": None, "video": {"fps": 25.0}, "chunks": [{"index": i} for i in range(chunks)]}
+        chunks_ = [{"index": i} for i in range(chunks)]
+        return {"status": "ok", "error": None, "video": {"fps": 25.0}, "spec": {}, "chunks": chunks_}
 
     def analyze_chunk(payload: dict) -> dict:
         index = payload["chunk"]["index"]
@@ -90,3 +91,12 @@ def test_history_holds_only_small_payloads() -> None:
     completed = [json.loads(event["Result"]) for event in replay.history if "Result" in event]
     chunk_results = [result for result in completed if "frames_analyzed" in result]
     assert chunk_results and all(len(json.dumps(result)) < 300 for result in chunk_results)
+
+
+def test_chunk_inputs_point_at_the_stored_job_instead_of_repeating_it() -> None:
+    """The job is in the plan's spec blob; a chunk input repeated N times in history stays small whatever the job."""
+    job = {**JOB, "settings": {**JOB["settings"], "classes": ["class-name"] * 200}}
+    replay = ReplayHost(analyze_video, _activities(3)).run(job)
+    inputs = [payload for name, payload in replay.calls if name == "analyze_chunk"]
+    assert len(inputs) == 3 and all(set(payload) == {"storage", "spec", "chunk"} for payload in inputs)
+    assert max(len(json.dumps(payload)) for payload in inputs) < 100

@@ -22,6 +22,11 @@ class Job:
     def chunk_ref(self, index: int, suffix: str) -> BlobRef:
         return BlobRef(self.results.container, f"{self.results.name}/chunk-{index:05d}.{suffix}")
 
+    @property
+    def spec_ref(self) -> BlobRef:
+        """Where planning stores the job and the probed video, so chunk inputs need only point at it."""
+        return BlobRef(self.results.container, f"{self.results.name}/job.json")
+
     def to_dict(self) -> dict[str, object]:
         return {
             "video": self.video.to_dict(),
