@@ -159,3 +159,17 @@ def test_truncated_video_is_analysed_up_to_the_damage(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "s.json").read_text())
     assert 0 < summary["video"]["frame_count"] < 250
     assert summary["totals"]["frames_analyzed"] > 0
+
+
+def test_unloadable_model_fails_the_analysis_not_the_worker_pool(tmp_path: Path) -> None:
+    """Workers preload the model when they start; a bad file must surface as the chunks' error, not a broken pool."""
+    model = tmp_path / "model.pt"
+    model.write_bytes(b"not a model")
+    video = clips.write_numbered(tmp_path / "v.mp4", "mp4v", 50)
+    command = [sys.executable, "-m", "videoanalysis", "analyze", str(video), "--model", str(model), "--quiet"]
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path / "s.json")], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "MODEL_PATH" in result.stderr and "cannot be loaded" in result.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["status"] == "failed"

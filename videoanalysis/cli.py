@@ -119,7 +119,7 @@ def analyze_file(
     )
     workers = workers or default_workers()
     threads = max(1, default_workers() // workers)
-    with Progress(enabled=progress) as bars, activity_pool(workers, "activities", threads) as pool:
+    with Progress(enabled=progress) as bars, activity_pool(workers, "activities", threads, settings.model_path) as pool:
         context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result)
         return run_orchestrator(analyze_video, context)
 

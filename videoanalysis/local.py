@@ -8,6 +8,7 @@ Each worker process imports the activities once and keeps its model loaded acros
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import os
@@ -118,26 +119,35 @@ def _wait(awaited: LocalTask | WhenAll | WhenAny) -> tuple[Any, BaseException | 
     return (None, failed) if failed else ([task.result for task in awaited.tasks], None)
 
 
-def activity_pool(workers: int, activities_module: str, threads_per_worker: int) -> ProcessPoolExecutor:
-    """Worker processes (spawned: no inherited torch or OpenCV threads) that import the activities once."""
-    return ProcessPoolExecutor(
+def activity_pool(
+    workers: int, activities_module: str, threads_per_worker: int, model_path: str | None = None
+) -> ProcessPoolExecutor:
+    """Worker processes (spawned: no inherited torch or OpenCV threads) that import the activities and load the model
+    once, all started at once so their start-up overlaps the planning step instead of following it."""
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(activities_module, threads_per_worker),
+        initargs=(activities_module, threads_per_worker, model_path),
     )
+    for _ in range(workers):  # a spawn pool starts a worker per submitted task while none is idle
+        pool.submit(int)
+    return pool
 
 
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _init_worker(activities_module: str, threads: int) -> None:
+def _init_worker(activities_module: str, threads: int, model_path: str | None) -> None:
     global _activities
-    from videoanalysis.detector import configure_threads
+    from videoanalysis.detector import ModelError, configure_threads, load_model
 
     configure_threads(threads)
     _activities = importlib.import_module(activities_module).ACTIVITIES
+    if model_path:
+        with contextlib.suppress(ModelError):  # the chunks report it, with the job's context
+            load_model(model_path)
 
 
 def _call_activity(name: str, payload: Any, attempts: int, interval_s: float) -> Any:
