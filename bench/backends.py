@@ -1,4 +1,5 @@
-"""Backends: per-frame latency and frames/s of each engine at batch 1 and 8, imgsz 640 and 480, 1 and all threads."""
+"""Backends: per-frame latency and frames/s of each engine at batch 1 and 8, imgsz 640, 480 and the run's own,
+1 and all threads."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from bench.engines import KINDS
 from bench.extras import openvino_site
 from bench.workers import backend_grid, in_fresh_process
 
-PRODUCT_KINDS = ("pt", "onnx")  # what MODEL_PATH can select today, through Ultralytics
+PRODUCT_KINDS = ("pt", "pt-e2e", "onnx")  # what MODEL_PATH and END2END select, through Ultralytics
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -17,7 +18,7 @@ def run(ctx: Context) -> dict[str, Any]:
     kinds = [kind for kind in KINDS if kind != "openvino-raw" or site]
     rows: list[dict[str, Any]] = []
     for kind in kinds:
-        model = str(ctx.model_pt if kind == "pt" else ctx.model_onnx)
+        model = str(ctx.model_for(kind))
         for threads in sorted({1, ctx.cores}):
             rows += in_fresh_process(
                 backend_grid,
@@ -27,7 +28,7 @@ def run(ctx: Context) -> dict[str, Any]:
                 ctx.sample_fps,
                 ctx.conf,
                 threads,
-                [640, 480],
+                sorted({640, 480, ctx.imgsz}, reverse=True),
                 [1, 8],
                 8 if ctx.quick else 32,
                 site,

@@ -30,7 +30,7 @@ def run(ctx: Context, runner_wall_s: float, baseline_wall_s: float) -> dict[str,
         kind: in_fresh_process(
             inference_only,
             kind,
-            str(ctx.model_pt if kind == "pt" else ctx.model_onnx),
+            str(ctx.model_for(kind)),
             video,
             ctx.sample_fps,
             ctx.conf,

@@ -68,7 +68,7 @@ def run(ctx: Context) -> dict[str, Any]:
     samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for _ in range(repeats):
         for kind in kinds:
-            model = str(ctx.model_pt if kind == "pt" else ctx.model_onnx)
+            model = str(ctx.model_for(kind))
             args = [kind, model, str(frame), str(ctx.imgsz), str(ctx.conf), str(ctx.cores), *([site] if site else [])]
             samples[kind].append(_first_detection(args))
         samples["python -c pass"].append({"total_s": python(["-c", "pass"])[0]})

@@ -33,7 +33,7 @@ class Context:
     model_pt: Path
     model_onnx: Path
     quick: bool = False
-    imgsz: int = 480
+    imgsz: int = 416  # the demo model's own size (models/README.md)
     conf: float = 0.25
     sample_fps: float = 5.0
     batch: int = 8
@@ -44,6 +44,10 @@ class Context:
     def repeats(self) -> int:
         """Repetitions behind each median (at least 3 for wall times, 5 for cold starts)."""
         return 1 if self.quick else 3
+
+    def model_for(self, kind: str) -> Path:
+        """The model file an engine kind runs: the checkpoint for the PyTorch kinds, else the ONNX export."""
+        return self.model_pt if kind.startswith("pt") else self.model_onnx
 
     @property
     def video(self) -> Path:

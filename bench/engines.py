@@ -1,7 +1,8 @@
 """Inference engines compared by the benchmarks: the product's Ultralytics path and raw runtimes without torch.
 
-`pt` and `onnx` run `videoanalysis.detector.Detector` (Ultralytics `predict` on a PyTorch or an ONNX Runtime
-AutoBackend), i.e. exactly what a worker runs. `onnx-raw` and `openvino-raw` run the same ONNX file straight on
+`pt`, `pt-e2e` and `onnx` run `videoanalysis.detector.Detector` (Ultralytics `predict` on a PyTorch or an ONNX
+Runtime AutoBackend), i.e. exactly what a worker runs; `pt` uses NMS (the default), `pt-e2e` YOLO26's NMS-free
+one-to-one head (END2END=true). `onnx-raw` and `openvino-raw` run the same ONNX file straight on
 ONNX Runtime / OpenVINO with a letterbox + NMS written here on OpenCV and NumPy: the lean path a worker without torch
 would have. This module imports neither torch nor a runtime at import time, so cold starts measure only what they use.
 """
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-KINDS = ("pt", "onnx", "onnx-raw", "openvino-raw")
+KINDS = ("pt", "pt-e2e", "onnx", "onnx-raw", "openvino-raw")
 STRIDE = 32
 IOU = 0.7  # Ultralytics' default NMS IoU
 MAX_DET = 300
@@ -29,10 +30,10 @@ class Engine(Protocol):
 class UltralyticsEngine:
     """The product's detector (Ultralytics predict, model cached per process)."""
 
-    def __init__(self, model: str, imgsz: int, conf: float, batch: int) -> None:
+    def __init__(self, model: str, imgsz: int, conf: float, batch: int, end2end: bool = False) -> None:
         from videoanalysis.detector import Detector
 
-        self.detector = Detector(model, imgsz=imgsz, conf=conf, batch=batch)
+        self.detector = Detector(model, imgsz=imgsz, conf=conf, batch=batch, end2end=end2end)
 
     def detect(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         return [
@@ -129,11 +130,11 @@ def make_engine(
     kind: str, model: str, imgsz: int, conf: float, batch: int, threads: int, openvino_site: str | None = None
 ) -> Engine:
     """An engine of `kind` limited to `threads` threads; `model` is the .pt (for `pt`) or the .onnx file."""
-    if kind in ("pt", "onnx"):
+    if kind in ("pt", "pt-e2e", "onnx"):
         from videoanalysis.detector import configure_threads
 
         configure_threads(threads)
-        return UltralyticsEngine(model, imgsz, conf, batch)
+        return UltralyticsEngine(model, imgsz, conf, batch, end2end=kind == "pt-e2e")
     cv2.setNumThreads(threads)
     if kind == "onnx-raw":
         return RawEngine(onnxruntime_run(model, threads), imgsz, conf, batch)

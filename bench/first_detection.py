@@ -16,6 +16,7 @@ import sys  # noqa: E402
 MARKER = "first-detection: "  # Ultralytics prints to stdout too
 RUNTIME_MODULES = {
     "pt": ("torch", "ultralytics"),
+    "pt-e2e": ("torch", "ultralytics"),
     "onnx": ("torch", "ultralytics", "onnxruntime"),
     "onnx-raw": ("onnxruntime",),
     "openvino-raw": ("openvino",),

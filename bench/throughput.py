@@ -15,14 +15,18 @@ from typing import Any
 from bench.common import TMP, Context, call_json, median, python
 
 
-def baseline(video: str, model: str, imgsz: int, conf: float, stride: int) -> dict[str, Any]:
-    """Ultralytics `track(stream=True, vid_stride=k)`, one pass; distinct track ids per (majority) class."""
+def baseline(video: str, model: str, imgsz: int, conf: float, stride: int, tracker: str | None) -> dict[str, Any]:
+    """Ultralytics `track(stream=True, vid_stride=k)`, one pass; distinct track ids per (majority) class.
+
+    ``tracker=None`` is the plain call a user writes (Ultralytics' default tracker, TrackTrack in 8.4).
+    """
     from ultralytics import YOLO
 
     votes: dict[int, Counter] = defaultdict(Counter)
     frames = 0
+    options = {"tracker": tracker} if tracker else {}
     for result in YOLO(model, task="detect").track(
-        video, stream=True, vid_stride=stride, tracker="bytetrack.yaml", imgsz=imgsz, conf=conf, verbose=False
+        video, stream=True, vid_stride=stride, imgsz=imgsz, conf=conf, verbose=False, **options
     ):
         frames += 1
         if result.boxes.id is not None:
@@ -32,8 +36,10 @@ def baseline(video: str, model: str, imgsz: int, conf: float, stride: int) -> di
     return {"frames": frames, "unique": dict(unique)}
 
 
-def _baseline_once(ctx: Context, stride: int) -> tuple[float, dict[str, Any]]:
-    return call_json("bench.throughput:baseline", str(ctx.video), str(ctx.model_pt), ctx.imgsz, ctx.conf, stride)
+def _baseline_once(ctx: Context, stride: int, tracker: str | None) -> tuple[float, dict[str, Any]]:
+    return call_json(
+        "bench.throughput:baseline", str(ctx.video), str(ctx.model_pt), ctx.imgsz, ctx.conf, stride, tracker
+    )
 
 
 def _runner_once(ctx: Context, model: Path, workers: int, name: str) -> tuple[float, dict[str, Any]]:
@@ -63,7 +69,8 @@ def variants(ctx: Context) -> dict[str, Any]:
     """Name -> a function running the variant once; the runner with the .onnx file only outside --quick."""
     stride = round(ctx.truth()["fps"] / ctx.sample_fps)
     found = {
-        "baseline": lambda: _baseline_once(ctx, stride),
+        "baseline": lambda: _baseline_once(ctx, stride, None),
+        "baseline_bytetrack": lambda: _baseline_once(ctx, stride, "bytetrack.yaml"),
         "runner_1": lambda: _runner_once(ctx, ctx.model_pt, 1, "runner_1"),
         f"runner_{ctx.cores}": lambda: _runner_once(ctx, ctx.model_pt, ctx.cores, f"runner_{ctx.cores}"),
     }

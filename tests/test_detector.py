@@ -115,6 +115,19 @@ def test_onnx_agrees_with_pytorch(pt_detector: Detector, held_out_frames) -> Non
         assert abs(len(a) - len(b)) <= int(np.sum((a.conf > 0.2) & (a.conf < 0.35)))
 
 
+@pytest.mark.parametrize(("end2end", "imports_torchvision"), [(True, False), (False, True)])
+def test_nms_free_head_spares_the_torchvision_import(end2end: bool, imports_torchvision: bool) -> None:
+    """END2END runs YOLO26's one-to-one head: no NMS, so Ultralytics does not import torchvision (about 1 s of a
+    worker's cold start) before the first detection."""
+    code = (
+        "import sys, numpy as np; from videoanalysis.detector import Detector; "
+        f"d = Detector({str(DEMO_PT)!r}, end2end={end2end}); d.detect([np.zeros((360, 640, 3), np.uint8)]); "
+        "print('torchvision' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == str(imports_torchvision)
+
+
 def test_tracker_buffer_scales_with_sampled_rate() -> None:
     assert new_tracker(30.0).track_buffer == 30
     assert new_tracker(5.0).track_buffer == 5

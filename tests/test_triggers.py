@@ -214,3 +214,13 @@ def test_an_oversize_video_ends_in_a_failed_summary(hub, app_storage, blob_servi
     summary_blob = blob_service.get_blob_client(app_storage["summaries"], "big.mp4.json")
     summary = json.loads(summary_blob.download_blob().readall())
     assert summary["status"] == "failed" and "MAX_VIDEO_MB" in summary["error"]
+
+
+@pytest.mark.parametrize(("raw", "value"), [("true", True), ("False", False), ("1", True), ("0", False)])
+def test_boolean_settings_parse(raw: str, value: bool) -> None:
+    assert Settings.from_env({"END2END": raw}).end2end is value
+
+
+def test_a_malformed_setting_names_itself() -> None:
+    with pytest.raises(ValueError, match="END2END='yes please' is not a valid bool"):
+        Settings.from_env({"END2END": "yes please"})

@@ -7,15 +7,18 @@ detection lying at least half inside the box of such an object (a "don't care" r
 box the detector guessed differently); any other detection is a false positive.
 Recall is over visible objects. Precision and recall use every frame.
 
-Counting: a plain single-pass ``model.track(frame, persist=True, tracker="bytetrack.yaml")`` over the frames sampled at
-``--track-fps`` (the pipeline's time-based rule; default 5 = the SAMPLE_FPS default; 0 = every frame); each track id
-is counted once, under its most frequent class, and compared with the truth's ``unique``. A second count uses
+Counting: a plain single-pass ``model.track(frame, persist=True)`` over the frames sampled at ``--track-fps`` (the
+pipeline's time-based rule; default 5 = the SAMPLE_FPS default; 0 = every frame), with Ultralytics' default tracker
+(TrackTrack in 8.4) or ``--tracker bytetrack.yaml`` etc.; each track id is counted once, under its most frequent
+class, and compared with the truth's ``unique``. A second count uses
 ``videoanalysis.detector.new_tracker`` fed with ``Detector`` output on the same frames and, like the pipeline's
 MIN_TRACK_SECONDS, drops tracks seen for less than ``--min-track-seconds`` (chunking and stitching are not involved).
 Exit status 0 iff per class precision and recall >= 0.95 and every plain-tracking count is within 1 of the truth.
 
     .venv/bin/python tools/eval_demo_model.py                  # seeds 0-7, tracking at 5 fps
     .venv/bin/python tools/eval_demo_model.py --track-fps 0    # tracking every frame
+    .venv/bin/python tools/eval_demo_model.py --tracker bytetrack.yaml
+    .venv/bin/python tools/eval_demo_model.py --end2end            # the NMS-free one-to-one head (END2END=true)
 """
 
 from __future__ import annotations
@@ -115,12 +118,15 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
 
     scene = Scene(seed, args.seconds, args.fps, args.size)
     truth = scene.truth()
-    detector = Detector(args.model, imgsz=args.imgsz, conf=args.conf, batch=args.batch)
+    detector = Detector(args.model, imgsz=args.imgsz, conf=args.conf, batch=args.batch, end2end=args.end2end)
     names = detector.names
     totals: dict[str, Counter] = defaultdict(Counter)
     track_model = YOLO(args.model, task="detect")  # a separate instance: track() attaches callbacks to its model
     keep = set(sampled(scene.n_frames, scene.fps, args.track_fps) if args.track_fps else range(scene.n_frames))
     tracker = new_tracker(args.track_fps or scene.fps)
+    tracker_option = {} if args.tracker == "default" else {"tracker": args.tracker}
+    if args.end2end:
+        tracker_option["nms"] = False  # what Detector does for a model with YOLO26's NMS-free head
     plain: dict[int, Counter] = defaultdict(Counter)
     piped: dict[int, Counter] = defaultdict(Counter)
     t0 = time.time()
@@ -134,7 +140,7 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
             for t in tracker.update(dets, frame.image):
                 piped[t.track_id][names[t.cls]] += 1
             r = track_model.track(
-                frame.image, persist=True, tracker="bytetrack.yaml", imgsz=args.imgsz, conf=args.conf, verbose=False
+                frame.image, persist=True, imgsz=args.imgsz, conf=args.conf, verbose=False, **tracker_option
             )[0]
             if r.boxes.id is not None:
                 for tid, c in zip(r.boxes.id.int().tolist(), r.boxes.cls.int().tolist(), strict=True):
@@ -168,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--conf", type=float, default=0.25)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--track-fps", type=float, default=5.0, help="track frames sampled at this rate; 0: every frame")
+    p.add_argument("--tracker", default="default", help="model.track tracker config; default: Ultralytics' default")
+    p.add_argument(
+        "--end2end", action=argparse.BooleanOptionalAction, default=False, help="YOLO26's NMS-free head (default: NMS)"
+    )
     p.add_argument("--min-track-seconds", type=float, default=0.5, help="new_tracker count: shorter tracks dropped")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = p.parse_args(argv)
@@ -182,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     rate = f"{args.track_fps:g} fps" if args.track_fps else "every frame"
     print(
         f"\nheld-out seeds {args.seeds}, {args.seconds:g} s at {args.fps:g} fps, {args.size[0]}x{args.size[1]}, "
-        f"imgsz {args.imgsz}, conf {args.conf}; tracking {rate}"
+        f"imgsz {args.imgsz}, conf {args.conf}; tracking {rate} with {args.tracker} tracker, "
+        f"{'NMS-free head' if args.end2end else 'NMS'}"
     )
     ok = True
     total = Counter()

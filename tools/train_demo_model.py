@@ -72,7 +72,10 @@ def build_dataset(root: Path, scenes: int, per_scene: int, seed_base: int, secon
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scenes", type=int, default=250, help="training scenes (seeds from 10000)")
+    p.add_argument("--scenes", type=int, default=250, help="training scenes")
+    p.add_argument("--seed-base", type=int, default=TRAIN_SEED_BASE, help="first training scene seed")
+    p.add_argument("--init", default="yolo26n.yaml", help="model to start from: the yaml (random init) or weights")
+    p.add_argument("--lr0", type=float, default=0.002)
     p.add_argument("--per-scene", type=int, default=12, help="frames sampled per training scene")
     p.add_argument("--val-scenes", type=int, default=10, help="validation scenes (seeds from 20000)")
     p.add_argument("--time-hours", type=float, default=0.45, help="training time budget (Ultralytics 'time')")
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     data = work / "data"
-    n_train = build_dataset(data / "train", args.scenes, args.per_scene, TRAIN_SEED_BASE)
+    n_train = build_dataset(data / "train", args.scenes, args.per_scene, args.seed_base)
     n_val = build_dataset(data / "val", args.val_scenes, args.per_scene, VAL_SEED_BASE)
     names = "\n".join(f"  {i}: {c}" for i, c in enumerate(CLASSES))
     (work / "data.yaml").write_text(f"path: {data}\ntrain: train/images\nval: val/images\nnames:\n{names}\n")
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(1)
-    model = YOLO("yolo26n.yaml")
+    model = YOLO(args.init)
     t1 = time.time()
     model.train(
         data=str(work / "data.yaml"),
@@ -118,14 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         scale=0.3,
         batch=args.batch,
         optimizer="AdamW",  # 'auto' picks MuSGD for long schedules, several times slower per step on CPU
-        lr0=0.002,
+        lr0=args.lr0,
         nbs=args.batch,  # one optimizer step per batch: the most steps from the CPU time
         warmup_epochs=0.3,
         workers=args.workers,
         device="cpu",
         amp=False,
         plots=False,
-        pretrained=False,
+        pretrained=args.init.endswith(".pt"),
         cache="ram",
         project=str(work / "runs"),
         name="train",

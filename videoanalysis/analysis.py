@@ -50,7 +50,14 @@ class WindowAnalysis:
 
 def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Settings) -> WindowAnalysis:
     started = time.perf_counter()
-    detector = Detector(settings.model_path, settings.imgsz, settings.confidence, settings.batch_size, settings.classes)
+    detector = Detector(
+        settings.model_path,
+        settings.imgsz,
+        settings.confidence,
+        settings.batch_size,
+        settings.classes,
+        settings.end2end,
+    )
     tracker = new_tracker(settings.sample_fps or info.fps)
     overlap_ms = round(settings.overlap_seconds * 1000)
     tail_from_ms = None if chunk.end_ms is None else chunk.end_ms - overlap_ms

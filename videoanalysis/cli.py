@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,9 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-fps", type=float, help="frames per second to analyse; 0 = every frame")
     parser.add_argument("--conf", type=float, dest="confidence")
     parser.add_argument("--imgsz", type=int)
+    parser.add_argument(
+        "--end2end", action=argparse.BooleanOptionalAction, help="YOLO26 NMS-free head (default: END2END, false)"
+    )
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--classes", help="comma-separated class names to count (default: all)")
     parser.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
@@ -88,6 +92,7 @@ def analyze_main(args: argparse.Namespace) -> int:
         sample_fps=args.sample_fps,
         confidence=args.confidence,
         imgsz=args.imgsz,
+        end2end=args.end2end,
         batch_size=args.batch_size,
         classes=[name.strip() for name in args.classes.split(",") if name.strip()] if args.classes else None,
     )
@@ -101,6 +106,7 @@ def analyze_file(
 ) -> dict[str, Any]:
     """Analyse one local file with the app's orchestrator; returns the orchestration output."""
     from orchestrators.analyze_video import analyze_video
+    from videoanalysis.detector import load_model
     from videoanalysis.local import LocalContext, activity_pool, default_workers, run_orchestrator
     from videoanalysis.progress import Progress
 
@@ -119,7 +125,8 @@ def analyze_file(
     )
     workers = workers or default_workers()
     threads = max(1, default_workers() // workers)
-    with Progress(enabled=progress) as bars, activity_pool(workers, "activities", threads, settings.model_path) as pool:
+    preload = partial(load_model, settings.model_path, settings.end2end)
+    with Progress(enabled=progress) as bars, activity_pool(workers, "activities", threads, preload) as pool:
         context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result)
         return run_orchestrator(analyze_video, context)
 

@@ -68,33 +68,47 @@ def _model_error(path: str, reason: str) -> ModelError:
     )
 
 
-def load_model(path: str) -> Any:
-    """The Ultralytics model at ``path``, loaded once per process and reused; raises ``ModelError``."""
-    key = str(Path(path).expanduser().resolve()) if path else ""
+def load_model(path: str, end2end: bool = False) -> Any:
+    """The Ultralytics model at ``path``, loaded once per process (and head choice) and reused; raises ``ModelError``.
+
+    ``end2end`` uses the NMS-free one-to-one head of a PyTorch YOLO26 model (Ultralytics ``nms=False``): no NMS to
+    run, and no torchvision import, which Ultralytics otherwise pays before the first NMS prediction (~1 s of cold
+    start). Off by default, as in Ultralytics: the demo model's one-to-one head is less precise than its NMS output
+    (models/README.md). Models without that head use NMS; exports keep the head they were exported with.
+    """
+    resolved = str(Path(path).expanduser().resolve()) if path else ""
+    key = f"{resolved}|end2end={end2end}"
     with _LOCK:
         if key in _MODELS:
             return _MODELS[key]
-        if not path or not Path(key).exists():
+        if not path or not Path(resolved).exists():
             raise _model_error(path, "no such file or directory")
         _offline_ultralytics()
         from ultralytics import YOLO
 
         try:
-            model = YOLO(key)
+            model = YOLO(resolved)
             if model.task != "detect":
                 raise _model_error(path, f"a {model.task!r} model, not a detection model")
+            if end2end and _has_end2end_head(model):
+                model.overrides["nms"] = False
             # Exported formats load lazily: one tiny prediction loads and fuses the model now, so a broken file
             # fails here and the first real batch is not slowed down.
             model.predict(np.zeros((64, 64, 3), np.uint8), verbose=False, save=False)
             # Ultralytics applies an export's own image size only to static exports; use it as the default for all.
             model.overrides.setdefault("imgsz", max(getattr(model.predictor.model, "imgsz", [640])))
-            _limit_onnx_threads(model, key)
+            _limit_onnx_threads(model, resolved)
         except ModelError:
             raise
         except Exception as error:  # any loader failure means the same to the operator
             raise _model_error(path, f"cannot be loaded ({type(error).__name__}: {error})") from error
         _MODELS[key] = model
         return model
+
+
+def _has_end2end_head(model: Any) -> bool:
+    layers = getattr(model.model, "model", None)
+    return layers is not None and getattr(layers[-1], "one2one_cv2", None) is not None
 
 
 def configure_threads(n: int) -> None:
@@ -139,8 +153,9 @@ class Detector:
         conf: float = 0.25,
         batch: int = 8,
         classes: list[str] | tuple[str, ...] | None = None,
+        end2end: bool = False,
     ):
-        self.model = load_model(model_path)
+        self.model = load_model(model_path, end2end)
         self.names: dict[int, str] = {int(k): str(v) for k, v in self.model.names.items()}
         self.imgsz = imgsz  # 0: the size the model was trained or exported for
         self.conf = conf

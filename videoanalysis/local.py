@@ -120,15 +120,15 @@ def _wait(awaited: LocalTask | WhenAll | WhenAny) -> tuple[Any, BaseException | 
 
 
 def activity_pool(
-    workers: int, activities_module: str, threads_per_worker: int, model_path: str | None = None
+    workers: int, activities_module: str, threads_per_worker: int, preload: Callable[[], object] | None = None
 ) -> ProcessPoolExecutor:
-    """Worker processes (spawned: no inherited torch or OpenCV threads) that import the activities and load the model
-    once, all started at once so their start-up overlaps the planning step instead of following it."""
+    """Worker processes (spawned: no inherited torch or OpenCV threads) that import the activities and run ``preload``
+    (e.g. load the model) once, all started at once so their start-up overlaps the planning step."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(activities_module, threads_per_worker, model_path),
+        initargs=(activities_module, threads_per_worker, preload),
     )
     for _ in range(workers):  # a spawn pool starts a worker per submitted task while none is idle
         pool.submit(int)
@@ -139,15 +139,15 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _init_worker(activities_module: str, threads: int, model_path: str | None) -> None:
+def _init_worker(activities_module: str, threads: int, preload: Callable[[], object] | None) -> None:
     global _activities
-    from videoanalysis.detector import ModelError, configure_threads, load_model
+    from videoanalysis.detector import configure_threads
 
     configure_threads(threads)
     _activities = importlib.import_module(activities_module).ACTIVITIES
-    if model_path:
-        with contextlib.suppress(ModelError):  # the chunks report it, with the job's context
-            load_model(model_path)
+    if preload is not None:
+        with contextlib.suppress(Exception):  # only a warm-up: the activity meets the same failure and reports it
+            preload()
 
 
 def _call_activity(name: str, payload: Any, attempts: int, interval_s: float) -> Any:

@@ -24,6 +24,7 @@ class Settings:
     sample_fps: float = 5.0
     confidence: float = 0.25
     imgsz: int = 0  # 0: the size the model was trained/exported for
+    end2end: bool = False  # true: YOLO26's NMS-free head where the .pt model has one
     batch_size: int = 8
     classes: tuple[str, ...] = ()
     min_track_seconds: float = 0.5
@@ -84,6 +85,10 @@ class Settings:
 
 def _parse(name: str, raw: str, default: object) -> object:
     try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1")
         if isinstance(default, tuple):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         if isinstance(default, int):
