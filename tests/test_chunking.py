@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from videoanalysis.chunking import Chunk, plan_chunks
+from videoanalysis.chunking import LOCAL_LONGEST_CHUNK_SECONDS, Chunk, chunk_seconds_for_workers, plan_chunks
 from videoanalysis.video import VideoInfo
 
 
@@ -88,3 +88,26 @@ def test_chunk_round_trips_through_json() -> None:
         "end_ms": 20_000,
         "window_start_ms": 9_000,
     }
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "workers", "chunks"),
+    [
+        (60.0, 2, 2),
+        (59.96, 2, 2),
+        (61.0, 4, 4),
+        (3600.0, 2, 30),
+        (241.0, 2, 4),
+        (240.0, 2, 2),
+        (7.0, 2, 1),
+        (0.0, 2, 1),
+    ],
+)
+def test_local_chunks_come_in_rounds_of_workers(duration_s: float, workers: int, chunks: int) -> None:
+    """One chunk per worker where that keeps every worker busy; more rounds only to bound the chunk length."""
+    seconds = chunk_seconds_for_workers(duration_s, workers)
+    plan = plan_chunks(info(duration_s), seconds, 1.0)
+    assert len(plan) == chunks
+    assert_tiles(plan, 1000)
+    cores = [(c.end_ms or round(duration_s * 1000)) - c.start_ms for c in plan]
+    assert max(cores) <= LOCAL_LONGEST_CHUNK_SECONDS * 1000 + 1

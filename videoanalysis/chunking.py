@@ -13,6 +13,9 @@ from typing import Any
 
 from videoanalysis.video import VideoInfo
 
+LOCAL_LONGEST_CHUNK_SECONDS = 120.0
+LOCAL_SHORTEST_CHUNK_SECONDS = 5.0
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -63,3 +66,15 @@ def plan_chunks(
         )
         for i in range(count)
     ]
+
+
+def chunk_seconds_for_workers(duration_s: float, workers: int, overlap_seconds: float = 1.0) -> float:
+    """A chunk length for `workers` processes on one machine: as few chunks as keep every worker busy.
+
+    Each chunk pays a seek (decoding from the keyframe before it) and its overlap: with 10 s chunks that is half as
+    much decoding again on a 4 s-GOP video, a cost that buys nothing once every worker has a chunk. Chunks come in
+    rounds of `workers` and last at most LOCAL_LONGEST_CHUNK_SECONDS, so progress still moves on long videos.
+    """
+    rounds = max(1, math.ceil(duration_s / (workers * LOCAL_LONGEST_CHUNK_SECONDS)))
+    shortest = max(LOCAL_SHORTEST_CHUNK_SECONDS, 2 * overlap_seconds)
+    return max(shortest, duration_s / (workers * rounds))

@@ -97,14 +97,24 @@ def analyze_main(args: argparse.Namespace) -> int:
         classes=[name.strip() for name in args.classes.split(",") if name.strip()] if args.classes else None,
     )
     out = args.out or Path("out") / f"{args.video.name}.json"
-    outcome = analyze_file(args.video, out, settings, workers=args.workers, progress=not args.quiet)
+    auto_chunks = args.chunk_seconds is None and not os.environ.get("CHUNK_SECONDS")
+    outcome = analyze_file(args.video, out, settings, args.workers, not args.quiet, auto_chunks)
     return report(outcome, out)
 
 
 def analyze_file(
-    video: Path, out: Path, settings: Settings, workers: int | None = None, progress: bool = True
+    video: Path,
+    out: Path,
+    settings: Settings,
+    workers: int | None = None,
+    progress: bool = True,
+    auto_chunks: bool = False,
 ) -> dict[str, Any]:
-    """Analyse one local file with the app's orchestrator; returns the orchestration output."""
+    """Analyse one local file with the app's orchestrator; returns the orchestration output.
+
+    ``auto_chunks`` sizes the chunks for the local workers (`chunk_seconds_for_workers`) instead of CHUNK_SECONDS,
+    which is made for fanning out over many machines.
+    """
     from orchestrators.analyze_video import analyze_video
     from videoanalysis.detector import load_model
     from videoanalysis.local import LocalContext, activity_pool, default_workers, run_orchestrator
@@ -125,10 +135,23 @@ def analyze_file(
     )
     workers = workers or default_workers()
     threads = max(1, default_workers() // workers)
+    if auto_chunks:
+        settings = _chunks_for_workers(video, settings, workers)
     preload = partial(load_model, settings.model_path, settings.end2end)
     with Progress(enabled=progress) as bars, activity_pool(workers, "activities", threads, preload) as pool:
         context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result)
         return run_orchestrator(analyze_video, context)
+
+
+def _chunks_for_workers(video: Path, settings: Settings, workers: int) -> Settings:
+    from videoanalysis.chunking import chunk_seconds_for_workers
+    from videoanalysis.video import VideoError, probe
+
+    try:
+        duration_s = probe(str(video)).duration_s
+    except VideoError:  # the orchestration reports it, with a summary
+        return settings
+    return settings.replace(chunk_seconds=chunk_seconds_for_workers(duration_s, workers, settings.overlap_seconds))
 
 
 def report(outcome: dict[str, Any], out: Path) -> int:
@@ -155,7 +178,7 @@ def demo_main(args: argparse.Namespace) -> int:
     truth = synthetic.write_scene(video, truth_path, seed=args.seed, seconds=args.seconds)
     settings = Settings.from_env().replace(model_path=str(DEMO_MODEL))
     out = args.out / "scene.json"
-    outcome = analyze_file(video, out, settings, workers=args.workers)
+    outcome = analyze_file(video, out, settings, args.workers, auto_chunks=not os.environ.get("CHUNK_SECONDS"))
     code = report(outcome, out)
     summary = json.loads(out.read_text())
     print("\nground truth vs counted (unique objects):")
