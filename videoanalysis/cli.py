@@ -125,20 +125,20 @@ def analyze_file(
     if not Path(settings.model_path).exists():
         raise UsageError(f"no model file {settings.model_path!r}: pass --model or set MODEL_PATH (never downloaded)")
     out = out.resolve()
-    storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
-    job = Job(
-        video=BlobRef("videos", video.name),
-        summary=BlobRef("out", out.name),
-        results=BlobRef("out", f"{out.stem}.chunks"),
-        settings=settings,
-        storage=storage.to_dict(),
-    )
     workers = workers or default_workers()
     threads = max(1, default_workers() // workers)
-    if auto_chunks:
-        settings = _chunks_for_workers(video, settings, workers)
     preload = partial(load_model, settings.model_path, settings.end2end)
     with Progress(enabled=progress) as bars, activity_pool(workers, "activities", threads, preload) as pool:
+        if auto_chunks:  # while the workers start
+            settings = _chunks_for_workers(video, settings, workers)
+        storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
+        job = Job(
+            video=BlobRef("videos", video.name),
+            summary=BlobRef("out", out.name),
+            results=BlobRef("out", f"{out.stem}.chunks"),
+            settings=settings,
+            storage=storage.to_dict(),
+        )
         context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result)
         return run_orchestrator(analyze_video, context)
 
