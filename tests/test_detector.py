@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videoanalysis.detector import Detections, Detector, ModelError, load_model, new_tracker
+from videoanalysis.detector import TRACKERS, Detections, Detector, ModelError, load_model, new_tracker
 from videoanalysis.synthetic import Scene
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,16 +128,20 @@ def test_nms_free_head_spares_the_torchvision_import(end2end: bool, imports_torc
     assert out.stdout.split()[-1] == str(imports_torchvision)
 
 
-def test_tracker_buffer_scales_with_sampled_rate() -> None:
-    assert new_tracker(30.0).track_buffer == 30
-    assert new_tracker(5.0).track_buffer == 5
-    assert new_tracker(0.5).track_buffer == 1
+@pytest.mark.parametrize("kind", TRACKERS)
+def test_tracker_buffer_scales_with_sampled_rate(kind: str) -> None:
+    assert new_tracker(30.0, kind).track_buffer == 30
+    assert new_tracker(5.0, kind).track_buffer == 5
+    assert new_tracker(0.5, kind).track_buffer == 1
     with pytest.raises(ValueError):
-        new_tracker(0)
+        new_tracker(0, kind)
+    with pytest.raises(ValueError, match="unknown tracker"):
+        new_tracker(5.0, "deepocsort")
 
 
-def test_tracker_keeps_ids_through_a_short_gap() -> None:
-    tracker = new_tracker(5.0)
+@pytest.mark.parametrize("kind", TRACKERS)
+def test_tracker_keeps_ids_through_a_short_gap(kind: str) -> None:
+    tracker = new_tracker(5.0, kind)
     frame = np.zeros((360, 640, 3), np.uint8)
     ids = set()
     for step in range(12):

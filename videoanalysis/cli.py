@@ -29,12 +29,13 @@ class UsageError(Exception):
 
 QUIET_NATIVE_LOGS = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}
 """OpenCV and FFmpeg print their own warnings ("moov atom not found") to stderr; our error line says it better.
-Set before cv2 is imported, here and (inherited) in the worker processes."""
+Worker processes inherit them before they import cv2; this process imported it already, see `_quiet_opencv`."""
 
 
 def main(argv: list[str] | None = None) -> int:
     for name, value in QUIET_NATIVE_LOGS.items():
         os.environ.setdefault(name, value)
+    _quiet_opencv()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -45,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_opencv() -> None:
+    """OpenCV reads OPENCV_LOG_LEVEL when it is imported, here before `main` ran: apply the level now as well."""
+    import cv2.utils.logging as opencv_logging
+
+    if os.environ["OPENCV_LOG_LEVEL"].upper() == "ERROR":
+        opencv_logging.setLogLevel(opencv_logging.LOG_LEVEL_ERROR)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""Model loading (once per process), batched detection and a ByteTrack factory, on top of Ultralytics.
+"""Model loading (once per process), batched detection and a tracker factory, on top of Ultralytics.
 
 torch and ultralytics are imported inside functions: importing this module stays cheap, so the function host can
 index the app and the orchestrator can run without paying for them.
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 MODEL_SETTING = "MODEL_PATH"
+TRACKERS = ("tracktrack", "bytetrack")  # Ultralytics trackers that need no ReID model (nothing to download)
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 _THREADS: int | None = None  # set by configure_threads
@@ -194,15 +195,11 @@ class Detector:
 
 
 class Tracker:
-    """Ultralytics' ByteTrack fed with ``Detections``; one per analysed window, fed frames in time order."""
+    """An Ultralytics tracker fed with ``Detections``; one per analysed window, fed frames in time order."""
 
-    def __init__(self, tracker: Any):
+    def __init__(self, tracker: Any, track_buffer: int):
         self._tracker = tracker
-
-    @property
-    def track_buffer(self) -> int:
-        """Frames a lost track is kept before it is dropped."""
-        return int(self._tracker.max_frames_lost)
+        self.track_buffer = track_buffer  # frames a lost track is kept before it is dropped
 
     def update(self, dets: Detections, frame: np.ndarray) -> list[TrackedBox]:
         """Advance one (sampled) frame; returns the confirmed tracks present in it."""
@@ -216,19 +213,23 @@ class Tracker:
         ]
 
 
-def new_tracker(frame_rate: float) -> Tracker:
-    """A fresh ByteTrack with Ultralytics' bytetrack.yaml settings, its lost-track buffer scaled to ``frame_rate``.
+def new_tracker(frame_rate: float, kind: str = "tracktrack") -> Tracker:
+    """A fresh Ultralytics tracker with its ``{kind}.yaml`` settings, its lost-track buffer scaled to ``frame_rate``.
 
-    bytetrack.yaml counts ``track_buffer`` in frames, tuned for 30 fps (ultralytics issue 4284); tracking sampled
-    frames at 5 fps would otherwise keep lost tracks six times longer in seconds.
+    ``tracktrack`` is Ultralytics' default tracker: its track-aware initialisation keeps a second box on a partly
+    hidden object from opening a second track, which ByteTrack does (models/README.md). The YAMLs count
+    ``track_buffer`` in frames, tuned for 30 fps (ultralytics issue 4284); tracking sampled frames at 5 fps would
+    otherwise keep lost tracks six times longer in seconds.
     """
     if frame_rate <= 0:
         raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
+    if kind not in TRACKERS:
+        raise ValueError(f"unknown tracker {kind!r}; choose one of {', '.join(TRACKERS)}")
     _offline_ultralytics()
-    from ultralytics.trackers.byte_tracker import BYTETracker
+    from ultralytics.trackers.track import TRACKER_MAP
     from ultralytics.utils import YAML, IterableSimpleNamespace
     from ultralytics.utils.checks import check_yaml
 
-    cfg = IterableSimpleNamespace(**YAML.load(check_yaml("bytetrack.yaml")))
+    cfg = IterableSimpleNamespace(**YAML.load(check_yaml(f"{kind}.yaml")))
     cfg.track_buffer = max(1, round(cfg.track_buffer * frame_rate / 30.0))
-    return Tracker(BYTETracker(args=cfg))
+    return Tracker(TRACKER_MAP[cfg.tracker_type](cfg), cfg.track_buffer)

@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
+from videoanalysis.detector import TRACKERS
+
 DEFAULT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts")
 
 
@@ -27,6 +29,7 @@ class Settings:
     end2end: bool = False  # true: YOLO26's NMS-free head where the .pt model has one
     batch_size: int = 8
     classes: tuple[str, ...] = ()
+    tracker: str = "tracktrack"  # or "bytetrack": Ultralytics tracker configs
     min_track_seconds: float = 0.5
     chunk_retry_attempts: int = 3
     chunk_retry_interval_seconds: float = 5.0
@@ -52,6 +55,8 @@ class Settings:
             raise ValueError("IMGSZ must be 0 (the model's own) or >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
         if self.min_track_seconds < 0:
             raise ValueError(f"MIN_TRACK_SECONDS must be >= 0, got {self.min_track_seconds}")
+        if self.tracker not in TRACKERS:
+            raise ValueError(f"TRACKER must be one of {', '.join(TRACKERS)}, got {self.tracker!r}")
         if self.video_access not in ("cache", "stream"):
             raise ValueError(f"VIDEO_ACCESS must be 'cache' or 'stream', got {self.video_access!r}")
 
