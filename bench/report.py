@@ -21,15 +21,18 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if throughput := results.get("throughput"):
         rows, truth = throughput["rows"], throughput["truth"]
-        ours = rows[f"runner_{throughput['workers']}"]
         errors = {name: _count_error(row["unique"], truth) for name, row in rows.items()}
-        ratio_ok = ours["ratio_to_baseline"] >= THROUGHPUT_RATIO
-        counts_ok = errors[f"runner_{throughput['workers']}"] <= errors["baseline"]
+        ours = [name for name in rows if name.startswith(f"runner_{throughput['workers']}")]
+        ratios = "; ".join(f"{name} {rows[name]['ratio_to_baseline']:.2f}x {rows[name]['baseline']}" for name in ours)
         found.append(
             {
                 "target": f"runner (all cores) >= {THROUGHPUT_RATIO:g}x baseline, counts as close to truth",
-                "measured": f"{ours['ratio_to_baseline']:.2f}x; total count error {errors}",
-                "met": ratio_ok and counts_ok,
+                "measured": f"{ratios}; total count error {errors}",
+                "met": all(
+                    rows[name]["ratio_to_baseline"] >= THROUGHPUT_RATIO
+                    and errors[name] <= errors[rows[name]["baseline"]]
+                    for name in ours
+                ),
             }
         )
     if ceiling := results.get("ceiling"):
@@ -93,7 +96,7 @@ def _throughput(section: dict[str, Any]) -> list[str]:
         for name, row in section["rows"].items()
     ]
     rows.append(["ground truth", "", "", "", "", "", "", *[section["truth"][name] for name in classes]])
-    header = ["variant", "wall s (median)", "runs", "video-s/s", "frames", "frames/s", "vs baseline", *classes]
+    header = ["variant", "wall s (median)", "runs", "video-s/s", "frames", "frames/s", "vs its baseline", *classes]
     lines = [f"## Throughput ({section['video_s']:g} s video)", "", *_table(header, rows)]
     detail = [
         [

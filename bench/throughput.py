@@ -36,10 +36,8 @@ def baseline(video: str, model: str, imgsz: int, conf: float, stride: int, track
     return {"frames": frames, "unique": dict(unique)}
 
 
-def _baseline_once(ctx: Context, stride: int, tracker: str | None) -> tuple[float, dict[str, Any]]:
-    return call_json(
-        "bench.throughput:baseline", str(ctx.video), str(ctx.model_pt), ctx.imgsz, ctx.conf, stride, tracker
-    )
+def _baseline_once(ctx: Context, model: Path, stride: int, tracker: str | None) -> tuple[float, dict[str, Any]]:
+    return call_json("bench.throughput:baseline", str(ctx.video), str(model), ctx.imgsz, ctx.conf, stride, tracker)
 
 
 def _runner_once(ctx: Context, model: Path, workers: int, name: str) -> tuple[float, dict[str, Any]]:
@@ -66,19 +64,28 @@ def _runner_once(ctx: Context, model: Path, workers: int, name: str) -> tuple[fl
 
 
 def variants(ctx: Context) -> dict[str, Any]:
-    """Name -> a function running the variant once; the runner with the .onnx file only outside --quick."""
+    """Name -> a function running the variant once; the .onnx variants only outside --quick.
+
+    A name ending in `_onnx` runs the ONNX export and is compared with `baseline_onnx`, the rest with `baseline`
+    (the .pt file): the same model file on both sides of every ratio.
+    """
     stride = round(ctx.truth()["fps"] / ctx.sample_fps)
     found = {
-        "baseline": lambda: _baseline_once(ctx, stride, None),
-        "baseline_bytetrack": lambda: _baseline_once(ctx, stride, "bytetrack.yaml"),
+        "baseline": lambda: _baseline_once(ctx, ctx.model_pt, stride, None),
+        "baseline_bytetrack": lambda: _baseline_once(ctx, ctx.model_pt, stride, "bytetrack.yaml"),
         "runner_1": lambda: _runner_once(ctx, ctx.model_pt, 1, "runner_1"),
         f"runner_{ctx.cores}": lambda: _runner_once(ctx, ctx.model_pt, ctx.cores, f"runner_{ctx.cores}"),
     }
     if not ctx.quick:
+        found["baseline_onnx"] = lambda: _baseline_once(ctx, ctx.model_onnx, stride, None)
         found[f"runner_{ctx.cores}_onnx"] = lambda: _runner_once(
             ctx, ctx.model_onnx, ctx.cores, f"runner_{ctx.cores}_onnx"
         )
     return found
+
+
+def baseline_of(name: str) -> str:
+    return "baseline_onnx" if name.endswith("_onnx") else "baseline"
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -102,7 +109,8 @@ def run(ctx: Context) -> dict[str, Any]:
             "video_s_per_s": seconds / wall,
             "frames": last["frames"],
             "frames_per_s": last["frames"] / wall,
-            "ratio_to_baseline": median(walls["baseline"]) / wall,
+            "baseline": baseline_of(name),
+            "ratio_to_baseline": median(walls[baseline_of(name)]) / wall,
             "unique": last["unique"],
             "counts_stable": all(output["unique"] == last["unique"] for output in outputs[name]),
             **{key: value for key, value in last.items() if key not in ("frames", "unique")},
