@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import tempfile
@@ -38,7 +37,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from videoanalysis.detector import TRACKERS  # noqa: E402
+from videoanalysis.settings import Settings  # noqa: E402
+from videoanalysis.summary import min_track_hits  # noqa: E402
 from videoanalysis.synthetic import CLASSES, Scene, parse_size  # noqa: E402
+
+DEFAULTS = Settings()
 
 IOU = 0.5
 DONT_CARE = 0.5  # an unmatched detection lying this much inside a same-class object that is not visible is ignored
@@ -123,7 +127,7 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     totals: dict[str, Counter] = defaultdict(Counter)
     track_model = YOLO(args.model, task="detect")  # a separate instance: track() attaches callbacks to its model
     keep = set(sampled(scene.n_frames, scene.fps, args.track_fps) if args.track_fps else range(scene.n_frames))
-    tracker = new_tracker(args.track_fps or scene.fps)
+    tracker = new_tracker(args.track_fps or scene.fps, args.pipeline_tracker)
     tracker_option = {} if args.tracker == "default" else {"tracker": args.tracker}
     if args.end2end:
         tracker_option["nms"] = False  # what Detector does for a model with YOLO26's NMS-free head
@@ -148,7 +152,9 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     result = {"seed": seed, "frames": scene.n_frames, "seconds": round(time.time() - t0, 1), "classes": {}}
     rate = args.track_fps or scene.fps
     plain_counts = count_tracks(plain)
-    piped_counts = count_tracks(piped, max(1, math.ceil(args.min_track_seconds * rate - 1e-9)))
+    piped_counts = count_tracks(
+        piped, min_track_hits({"sample_fps": rate, "min_track_seconds": args.min_track_seconds}, {})
+    )
     for cls in CLASSES:
         c = totals[cls]
         result["classes"][cls] = {
@@ -178,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--end2end", action=argparse.BooleanOptionalAction, default=False, help="YOLO26's NMS-free head (default: NMS)"
     )
-    p.add_argument("--min-track-seconds", type=float, default=0.5, help="new_tracker count: shorter tracks dropped")
+    p.add_argument("--pipeline-tracker", default=DEFAULTS.tracker, choices=TRACKERS, help="new_tracker kind")
+    p.add_argument(
+        "--min-track-seconds", type=float, default=DEFAULTS.min_track_seconds, help="new_tracker: shorter ones dropped"
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = p.parse_args(argv)
     os.environ["YOLO_OFFLINE"] = "1"
@@ -209,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{cls:7s} precision {precision:.4f} recall {recall:.4f} (tp {c['tp']}, fp {c['fp']}, "
             f"visible {c['visible_truth']}); count error per seed, model.track: {plain}, "
-            f"new_tracker >= {args.min_track_seconds:g} s: {piped}"
+            f"new_tracker({args.pipeline_tracker}) >= {args.min_track_seconds:g} s: {piped}"
         )
     precision, recall = total["tp"] / max(1, total["tp"] + total["fp"]), total["tp"] / max(1, total["visible_truth"])
     print(f"all     precision {precision:.4f} recall {recall:.4f}")
