@@ -21,7 +21,7 @@ CATEGORIES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("imports", (("_find_and_load", ""),)),
     ("model load + warm-up", (("load_model", "videoanalysis/detector.py"),)),
     ("decode + seek (OpenCV)", (("", "videoanalysis/video.py"),)),
-    ("tracking (ByteTrack)", (("", "ultralytics/trackers/"), ("update", "videoanalysis/detector.py"))),
+    ("tracking (Ultralytics tracker)", (("", "ultralytics/trackers/"), ("update", "videoanalysis/detector.py"))),
     ("inference: preprocess", (("preprocess", "ultralytics/engine/predictor.py"),)),
     ("inference: model forward", (("inference", "ultralytics/engine/predictor.py"),)),
     ("inference: postprocess + results", (("postprocess", ""), ("", "ultralytics/engine/results.py"))),

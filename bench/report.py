@@ -186,8 +186,8 @@ def _footprint(section: dict[str, Any]) -> list[str]:
         "## Deployment footprint (installed MiB)",
         "",
         *_table(["path", "distributions", "MiB", "largest (MiB)"], rows),
-        f"Whole venv: {section['venv_site_packages_mib']:.0f} MiB. Ultralytics ByteTrack with torch unavailable: "
-        f"`{section['bytetrack_without_torch']}`.",
+        f"Whole venv: {section['venv_site_packages_mib']:.0f} MiB. "
+        f"Ultralytics' trackers (importing ByteTrack) with torch unavailable: `{section['bytetrack_without_torch']}`.",
         "",
     ]
 
