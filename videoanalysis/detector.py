@@ -58,6 +58,7 @@ def _offline_ultralytics() -> None:
     that is read-only on a function app; set before its first import."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    os.environ.setdefault("YOLO_VERBOSE", "false")  # our progress and errors speak for it; its INFO lines are noise
     os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "videoanalysis-ultralytics"))
 
 

@@ -30,7 +30,7 @@ class Settings:
     batch_size: int = 8
     classes: tuple[str, ...] = ()
     tracker: str = "tracktrack"  # or "bytetrack": Ultralytics tracker configs
-    min_track_seconds: float = 0.3
+    min_track_seconds: float = 0.0  # TrackTrack confirms a track after 3 frames itself; 0.5 suits bytetrack
     chunk_retry_attempts: int = 3
     chunk_retry_interval_seconds: float = 5.0
     video_container: str = "videos"
