@@ -224,3 +224,9 @@ def test_boolean_settings_parse(raw: str, value: bool) -> None:
 def test_a_malformed_setting_names_itself() -> None:
     with pytest.raises(ValueError, match="END2END='yes please' is not a valid bool"):
         Settings.from_env({"END2END": "yes please"})
+
+
+def test_only_trackers_that_need_no_download_are_accepted() -> None:
+    assert Settings.from_env({"TRACKER": "bytetrack"}).tracker == "bytetrack"
+    with pytest.raises(ValueError, match="TRACKER must be one of tracktrack, bytetrack"):
+        Settings.from_env({"TRACKER": "deepocsort"})
