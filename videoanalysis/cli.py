@@ -106,8 +106,7 @@ def analyze_main(args: argparse.Namespace) -> int:
         classes=[name.strip() for name in args.classes.split(",") if name.strip()] if args.classes else None,
     )
     out = args.out or Path("out") / f"{args.video.name}.json"
-    auto_chunks = args.chunk_seconds is None and not os.environ.get("CHUNK_SECONDS")
-    outcome = analyze_file(args.video, out, settings, args.workers, not args.quiet, auto_chunks)
+    outcome = analyze_file(args.video, out, settings, args.workers, not args.quiet, _auto_chunks(args.chunk_seconds))
     return report(outcome, out)
 
 
@@ -152,6 +151,11 @@ def analyze_file(
         return run_orchestrator(analyze_video, context)
 
 
+def _auto_chunks(chunk_seconds_option: float | None) -> bool:
+    """Size chunks for the local workers unless the user chose a length (option or CHUNK_SECONDS)."""
+    return chunk_seconds_option is None and not os.environ.get("CHUNK_SECONDS")
+
+
 def _chunks_for_workers(video: Path, settings: Settings, workers: int) -> Settings:
     from videoanalysis.chunking import chunk_seconds_for_workers
     from videoanalysis.video import VideoError, probe
@@ -187,7 +191,7 @@ def demo_main(args: argparse.Namespace) -> int:
     truth = synthetic.write_scene(video, truth_path, seed=args.seed, seconds=args.seconds)
     settings = Settings.from_env().replace(model_path=str(DEMO_MODEL))
     out = args.out / "scene.json"
-    outcome = analyze_file(video, out, settings, args.workers, auto_chunks=not os.environ.get("CHUNK_SECONDS"))
+    outcome = analyze_file(video, out, settings, args.workers, auto_chunks=_auto_chunks(None))
     code = report(outcome, out)
     summary = json.loads(out.read_text())
     print("\nground truth vs counted (unique objects):")
