@@ -1,4 +1,5 @@
-"""Model loading, detection with the bundled demo model (PyTorch and ONNX), and the ByteTrack factory."""
+"""Model loading, detection with the bundled demo model (PyTorch, ONNX on Ultralytics and straight on ONNX Runtime),
+and the tracker factory."""
 
 from __future__ import annotations
 
@@ -7,10 +8,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-from videoanalysis.detector import TRACKERS, Detections, Detector, ModelError, load_model, new_tracker
+from videoanalysis.detector import (
+    TRACKERS,
+    Detections,
+    Detector,
+    ModelError,
+    load_model,
+    load_onnx_model,
+    new_tracker,
+    resolve_backend,
+)
+from videoanalysis.onnx_model import letterbox, letterbox_geometry
+from videoanalysis.settings import Settings
 from videoanalysis.synthetic import Scene
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,12 +103,13 @@ def test_demo_model_finds_held_out_objects(pt_detector: Detector, held_out_frame
     assert false <= 1, f"{false} detections match no object"
 
 
-def test_class_filter(held_out_frames) -> None:
-    detector = Detector(str(DEMO_PT), imgsz=IMGSZ, classes=["car"])
+@pytest.mark.parametrize("model", [DEMO_PT, DEMO_ONNX], ids=["pt", "onnx"])
+def test_class_filter(model: Path, held_out_frames) -> None:
+    detector = Detector(str(model), imgsz=IMGSZ, classes=["car"])
     dets = detector.detect([held_out_frames[0].image])[0]
     assert len(dets) > 0 and {detector.names[int(c)] for c in dets.cls} == {"car"}
     with pytest.raises(ValueError, match="unknown classes"):
-        Detector(str(DEMO_PT), classes=["truck"])
+        Detector(str(model), classes=["truck"])
 
 
 def test_onnx_agrees_with_pytorch(pt_detector: Detector, held_out_frames) -> None:
@@ -163,6 +177,84 @@ def test_tracker_keeps_ids_through_a_short_gap(kind: str) -> None:
 @pytest.mark.parametrize("model", [DEMO_PT, DEMO_ONNX], ids=["pt", "onnx"])
 def test_default_image_size_is_the_models_own(model: Path, held_out_frames) -> None:
     """IMGSZ=0: Ultralytics would run a dynamic ONNX export at 640; the model was made for 416."""
-    detector = Detector(str(model))
+    detector = Detector(str(model), backend="ultralytics")
     detector.detect([held_out_frames[0].image])
     assert detector.model.predictor.imgsz == [IMGSZ, IMGSZ]  # what tools/train_demo_model.py makes it for
+    assert load_onnx_model(str(DEMO_ONNX)).imgsz == IMGSZ
+
+
+def test_backend_choice() -> None:
+    assert resolve_backend("models/x.onnx") == "onnxruntime"
+    assert resolve_backend("models/X.ONNX") == "onnxruntime"
+    assert resolve_backend("models/x.pt") == resolve_backend("models/x_openvino_model") == "ultralytics"
+    assert resolve_backend("models/x.onnx", "ultralytics") == "ultralytics"
+    with pytest.raises(ValueError, match="unknown backend"):
+        resolve_backend("x.onnx", "tensorrt")
+    with pytest.raises(ValueError, match="BACKEND"):
+        Settings(backend="tensorrt")
+    assert Settings.from_env({"BACKEND": "ultralytics"}).backend == "ultralytics"
+
+
+@pytest.mark.parametrize(("imgsz", "size"), [(IMGSZ, None), (500, (540, 700))], ids=["default", "odd-size-portrait"])
+def test_onnx_runtime_backend_gives_ultralytics_boxes(imgsz: int, size: tuple[int, int] | None, held_out_frames):
+    """Straight on ONNX Runtime, the export gives the boxes Ultralytics' predictor gives for it: same letterbox
+    (also for an image size that is not a multiple of the stride and a portrait frame), NMS and scaling back."""
+    images = [f.image if size is None else cv2.resize(f.image, size) for f in held_out_frames]
+    ours = Detector(str(DEMO_ONNX), imgsz=imgsz, backend="onnxruntime").detect(images)
+    theirs = Detector(str(DEMO_ONNX), imgsz=imgsz, backend="ultralytics").detect(images)
+    assert sum(map(len, ours)) >= 2 * len(images)
+    for a, b in zip(ours, theirs, strict=True):
+        assert np.array_equal(a.cls, b.cls)
+        assert np.allclose(a.xyxy, b.xyxy, atol=0.05) and np.allclose(a.conf, b.conf, atol=1e-4)
+
+
+def test_static_onnx_export(tmp_path: Path, held_out_frames) -> None:
+    """A fixed-size, batch-1 export (Ultralytics' default) is letterboxed to its square and fed a frame at a time."""
+    from ultralytics import YOLO
+
+    copy = tmp_path / "static.pt"
+    copy.write_bytes(DEMO_PT.read_bytes())
+    static = YOLO(str(copy)).export(format="onnx", imgsz=320, dynamic=False, simplify=False)
+    images = [f.image for f in held_out_frames]
+    ours = Detector(static, imgsz=IMGSZ, batch=8, backend="onnxruntime")
+    assert (ours.model.static, ours.model.batch, ours.model.imgsz) == (True, 1, 320)
+    theirs = Detector(static, batch=8, backend="ultralytics").detect(images)
+    for a, b in zip(ours.detect(images), theirs, strict=True):
+        assert np.array_equal(a.cls, b.cls) and np.allclose(a.xyxy, b.xyxy, atol=0.05)
+
+
+@pytest.mark.parametrize("square", [False, True], ids=["stride-padded", "square"])
+@pytest.mark.parametrize("shape", [(720, 1280), (480, 640), (701, 333)])
+def test_letterbox_is_ultralytics_letterbox(shape: tuple[int, int], square: bool) -> None:
+    from ultralytics.data.augment import LetterBox
+
+    image = np.random.default_rng(0).integers(0, 256, (*shape, 3), np.uint8)
+    ratio, pad = letterbox_geometry(shape, IMGSZ, square=square)
+    assert np.array_equal(letterbox(image, ratio, pad), LetterBox((IMGSZ, IMGSZ), auto=not square)(image=image))
+
+
+def test_onnx_runtime_backend_needs_no_torch() -> None:
+    """Detection on the ONNX Runtime backend works where torch cannot even be imported."""
+    code = (
+        "import sys; sys.modules['torch'] = None; import numpy as np; from videoanalysis.detector import Detector; "
+        f"d = Detector({str(DEMO_ONNX)!r}); found = d.detect([np.zeros((360, 640, 3), np.uint8)] * 3); "
+        "print(d.backend, len(found), 'ultralytics' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["onnxruntime", "3", "False"]
+
+
+def test_onnx_file_that_is_no_ultralytics_detector(tmp_path: Path) -> None:
+    import onnx
+
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match=r"MODEL_PATH.*cannot be loaded by ONNX Runtime"):
+        load_onnx_model(str(garbage))
+    bare = onnx.load(str(DEMO_ONNX))
+    del bare.metadata_props[:]
+    onnx.save(bare, str(tmp_path / "bare.onnx"))
+    with pytest.raises(ModelError, match="no class names"):
+        load_onnx_model(str(tmp_path / "bare.onnx"))
+    with pytest.raises(ModelError, match="no such file"):
+        Detector(str(tmp_path / "missing.onnx"))

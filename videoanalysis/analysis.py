@@ -57,6 +57,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         settings.batch_size,
         settings.classes,
         settings.end2end,
+        settings.backend,
     )
     tracker = new_tracker(settings.sample_fps or info.fps, settings.tracker)
     overlap_ms = round(settings.overlap_seconds * 1000)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from videoanalysis import synthetic, upload
+from videoanalysis.detector import BACKENDS
 from videoanalysis.job import Job
 from videoanalysis.settings import Settings
 from videoanalysis.storage import BlobRef, LocalStorage
@@ -86,6 +87,9 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--end2end", action=argparse.BooleanOptionalAction, help="YOLO26 NMS-free head (default: END2END, false)"
     )
+    parser.add_argument(
+        "--backend", choices=BACKENDS, help="auto: ONNX Runtime for .onnx, Ultralytics otherwise (default: BACKEND)"
+    )
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--classes", help="comma-separated class names to count (default: all)")
     parser.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
@@ -102,6 +106,7 @@ def analyze_main(args: argparse.Namespace) -> int:
         confidence=args.confidence,
         imgsz=args.imgsz,
         end2end=args.end2end,
+        backend=args.backend,
         batch_size=args.batch_size,
         classes=[name.strip() for name in args.classes.split(",") if name.strip()] if args.classes else None,
     )
@@ -124,7 +129,7 @@ def analyze_file(
     which is made for fanning out over many machines.
     """
     from orchestrators.analyze_video import analyze_video
-    from videoanalysis.detector import load_model
+    from videoanalysis.detector import warm_up
     from videoanalysis.local import LocalContext, activity_pool, default_workers, run_orchestrator
     from videoanalysis.progress import Progress
 
@@ -135,7 +140,7 @@ def analyze_file(
     out = out.resolve()
     workers = workers or default_workers()
     threads = max(1, default_workers() // workers)
-    preload = partial(load_model, settings.model_path, settings.end2end)
+    preload = partial(warm_up, settings.model_path, settings.end2end, settings.backend)
     with Progress(enabled=progress) as bars, activity_pool(workers, "activities", threads, preload) as pool:
         if auto_chunks:  # while the workers start
             settings = _chunks_for_workers(video, settings, workers)

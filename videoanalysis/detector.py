@@ -1,7 +1,10 @@
 """Model loading (once per process), batched detection and a tracker factory, on top of Ultralytics.
 
-torch and ultralytics are imported inside functions: importing this module stays cheap, so the function host can
-index the app and the orchestrator can run without paying for them.
+Detection runs on one of two backends (``BACKEND``): ONNX Runtime straight (``videoanalysis.onnx_model``, no torch)
+or Ultralytics' predictor (PyTorch ``.pt`` files, export directories, and ONNX if asked). ``auto`` picks ONNX Runtime
+for ``.onnx`` files: the same boxes, faster, and a second less cold start. torch, ultralytics and onnxruntime are
+imported inside functions: importing this module stays cheap, so the function host can index the app and the
+orchestrator can run without paying for them.
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from videoanalysis.onnx_model import OnnxModel
+
 MODEL_SETTING = "MODEL_PATH"
+BACKENDS = ("auto", "onnxruntime", "ultralytics")
 TRACKERS = ("tracktrack", "bytetrack")  # Ultralytics trackers that need no ReID model (nothing to download)
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -70,6 +77,48 @@ def _model_error(path: str, reason: str) -> ModelError:
     )
 
 
+def resolve_backend(path: str, backend: str = "auto") -> str:
+    """The backend that runs ``path``: ``auto`` means ONNX Runtime for ``.onnx`` files, Ultralytics otherwise."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        return "onnxruntime" if path.lower().endswith(".onnx") else "ultralytics"
+    return backend
+
+
+def load_detection_model(path: str, end2end: bool = False, backend: str = "auto") -> Any:
+    """The model for ``path`` on its backend (``load_onnx_model`` or ``load_model``), cached per process."""
+    if resolve_backend(path, backend) == "onnxruntime":
+        return load_onnx_model(path)
+    return load_model(path, end2end)
+
+
+def warm_up(path: str, end2end: bool = False, backend: str = "auto") -> None:
+    """Load the model and import the tracker now, so that a worker's first chunk pays for neither."""
+    load_detection_model(path, end2end, backend)
+    _offline_ultralytics()
+    import ultralytics.trackers.track  # noqa: F401  (imports torch: about a second)
+
+
+def load_onnx_model(path: str) -> OnnxModel:
+    """The ONNX export at ``path`` on ONNX Runtime, opened once per process and reused; raises ``ModelError``."""
+    resolved = str(Path(path).expanduser().resolve()) if path else ""
+    key = f"{resolved}|onnxruntime"
+    with _LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        if not path or not Path(resolved).is_file():
+            raise _model_error(path, "no such file")
+        from videoanalysis.onnx_model import load_onnx
+
+        try:
+            model = load_onnx(resolved, _THREADS)
+        except Exception as error:  # any loader failure means the same to the operator
+            raise _model_error(path, f"cannot be loaded by ONNX Runtime ({type(error).__name__}: {error})") from error
+        _MODELS[key] = model
+        return model
+
+
 def load_model(path: str, end2end: bool = False) -> Any:
     """The Ultralytics model at ``path``, loaded once per process (and head choice) and reused; raises ``ModelError``.
 
@@ -88,6 +137,7 @@ def load_model(path: str, end2end: bool = False) -> Any:
         _offline_ultralytics()
         from ultralytics import YOLO
 
+        _limit_torch_threads()
         try:
             model = YOLO(resolved)
             if model.task != "detect":
@@ -114,19 +164,26 @@ def _has_end2end_head(model: Any) -> bool:
 
 
 def configure_threads(n: int) -> None:
-    """Limit torch, OpenCV and ONNX Runtime (models loaded afterwards) to ``n`` threads in this process.
+    """Limit OpenCV now, and torch and ONNX Runtime (models loaded afterwards), to ``n`` threads in this process.
 
-    Call it from a worker pool initialiser, before ``load_model``.
+    Call it from a worker pool initialiser, before loading a model. torch is limited when a model needs it, so a
+    worker on the ONNX Runtime backend does not import it for this.
     """
     global _THREADS
     import cv2
-    import torch
 
     _THREADS = max(1, n)
-    torch.set_num_threads(max(1, n))
+    cv2.setNumThreads(_THREADS)
+
+
+def _limit_torch_threads() -> None:
+    if _THREADS is None:
+        return
+    import torch
+
+    torch.set_num_threads(_THREADS)
     with contextlib.suppress(RuntimeError):  # settable only before the first parallel work; intra-op matters most
-        torch.set_num_interop_threads(max(1, n))
-    cv2.setNumThreads(max(1, n))
+        torch.set_num_interop_threads(_THREADS)
 
 
 def _limit_onnx_threads(model: Any, path: str) -> None:
@@ -156,8 +213,10 @@ class Detector:
         batch: int = 8,
         classes: list[str] | tuple[str, ...] | None = None,
         end2end: bool = False,
+        backend: str = "auto",
     ):
-        self.model = load_model(model_path, end2end)
+        self.backend = resolve_backend(model_path, backend)
+        self.model = load_detection_model(model_path, end2end, self.backend)
         self.names: dict[int, str] = {int(k): str(v) for k, v in self.model.names.items()}
         self.imgsz = imgsz  # 0: the size the model was trained or exported for
         self.conf = conf
@@ -174,24 +233,38 @@ class Detector:
         """Detections for each frame, in order."""
         out: list[Detections] = []
         for i in range(0, len(frames), self.batch):
-            results = self.model.predict(
-                list(frames[i : i + self.batch]),
-                **({"imgsz": self.imgsz} if self.imgsz else {}),
-                conf=self.conf,
-                batch=self.batch,
-                classes=self.class_ids,
-                verbose=False,
-                save=False,
-            )
-            for r in results:
-                boxes = r.boxes.cpu().numpy()
-                out.append(
-                    Detections(
-                        xyxy=boxes.xyxy.astype(np.float32).reshape(-1, 4),
-                        conf=boxes.conf.astype(np.float32).reshape(-1),
-                        cls=boxes.cls.astype(np.int64).reshape(-1),
-                    )
+            batch = list(frames[i : i + self.batch])
+            out.extend(self._onnxruntime(batch) if self.backend == "onnxruntime" else self._ultralytics(batch))
+        return out
+
+    def _onnxruntime(self, frames: list[np.ndarray]) -> list[Detections]:
+        out: list[Detections] = []
+        for found in self.model.predict(frames, self.imgsz, self.conf):
+            if self.class_ids is not None:
+                found = found[np.isin(found[:, 5], self.class_ids)]
+            out.append(Detections(found[:, :4], found[:, 4].copy(), found[:, 5].astype(np.int64)))
+        return out
+
+    def _ultralytics(self, frames: list[np.ndarray]) -> list[Detections]:
+        results = self.model.predict(
+            frames,
+            **({"imgsz": self.imgsz} if self.imgsz else {}),
+            conf=self.conf,
+            batch=self.batch,
+            classes=self.class_ids,
+            verbose=False,
+            save=False,
+        )
+        out: list[Detections] = []
+        for r in results:
+            boxes = r.boxes.cpu().numpy()
+            out.append(
+                Detections(
+                    xyxy=boxes.xyxy.astype(np.float32).reshape(-1, 4),
+                    conf=boxes.conf.astype(np.float32).reshape(-1),
+                    cls=boxes.cls.astype(np.int64).reshape(-1),
                 )
+            )
         return out
 
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
-from videoanalysis.detector import TRACKERS
+from videoanalysis.detector import BACKENDS, TRACKERS
 
 DEFAULT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts")
 
@@ -27,6 +27,7 @@ class Settings:
     confidence: float = 0.25
     imgsz: int = 0  # 0: the size the model was trained/exported for
     end2end: bool = False  # true: YOLO26's NMS-free head where the .pt model has one
+    backend: str = "auto"  # auto: ONNX Runtime for .onnx files, Ultralytics (PyTorch) otherwise
     batch_size: int = 8
     classes: tuple[str, ...] = ()
     tracker: str = "tracktrack"  # or "bytetrack": Ultralytics tracker configs
@@ -55,6 +56,8 @@ class Settings:
             raise ValueError("IMGSZ must be 0 (the model's own) or >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
         if self.min_track_seconds < 0:
             raise ValueError(f"MIN_TRACK_SECONDS must be >= 0, got {self.min_track_seconds}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"BACKEND must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.tracker not in TRACKERS:
             raise ValueError(f"TRACKER must be one of {', '.join(TRACKERS)}, got {self.tracker!r}")
         if self.video_access not in ("cache", "stream"):

@@ -1,0 +1,124 @@
+"""YOLO detection ONNX exports run straight on ONNX Runtime, with the letterbox and NMS on OpenCV: no torch.
+
+Ultralytics runs the same file through torch tensors and imports torchvision for its NMS, about a second of every
+cold start (bench/results/latest.md). This does the same arithmetic as Ultralytics' predictor (rectangular
+letterbox padded to the stride, class-aware NMS at IoU 0.7, at most 300 boxes), so both give the same boxes
+(tests/test_detector.py), and reads the class names and image size that Ultralytics writes into the export.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+STRIDE = 32
+IOU = 0.7  # Ultralytics' default NMS IoU
+MAX_DET = 300
+PAD_VALUE = (114, 114, 114)
+
+
+@dataclass(frozen=True)
+class OnnxModel:
+    """An ONNX Runtime session with what Ultralytics recorded about the model."""
+
+    session: Any  # onnxruntime.InferenceSession
+    names: dict[int, str]
+    imgsz: int  # the size it was exported for
+    static: bool  # fixed input size: letterbox to a square, one frame per call when the batch is fixed too
+    batch: int  # frames per call; 0 = any
+
+    def predict(self, frames: list[np.ndarray], imgsz: int, conf: float) -> list[np.ndarray]:
+        """Per frame an (N, 6) float32 array: x1, y1, x2, y2 in frame pixels, confidence, class id.
+
+        Frames of one call must share one size (frames of a video do).
+        """
+        if not frames:
+            return []
+        size = self.imgsz if self.static or not imgsz else -(-imgsz // STRIDE) * STRIDE  # Ultralytics rounds up
+        shape = frames[0].shape[:2]
+        ratio, pad = letterbox_geometry(shape, size, square=self.static)
+        name = self.session.get_inputs()[0].name
+        step = self.batch or len(frames)
+        out: list[np.ndarray] = []
+        for i in range(0, len(frames), step):
+            images = [letterbox(frame, ratio, pad) for frame in frames[i : i + step]]
+            blob = cv2.dnn.blobFromImages(images, 1 / 255.0, swapRB=True)
+            preds = self.session.run(None, {name: blob})[0]
+            out.extend(postprocess(pred, conf, ratio, pad, shape) for pred in preds)
+        return out
+
+
+def load_onnx(path: str, threads: int | None = None) -> OnnxModel:
+    """Open ``path`` on the CPU with ``threads`` intra-op threads (default: ONNX Runtime's, one per core).
+
+    Raises ``ValueError`` for a file that is not an Ultralytics detection export.
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    if "names" not in meta:
+        raise ValueError("no class names in its metadata (not an Ultralytics export)")
+    if meta.get("task", "detect") != "detect":
+        raise ValueError(f"a {meta['task']!r} model, not a detection model")
+    batch, _, height, width = session.get_inputs()[0].shape
+    static = isinstance(height, int) and isinstance(width, int)
+    imgsz = max(ast.literal_eval(meta["imgsz"])) if "imgsz" in meta else max(height, width) if static else 640
+    names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
+    return OnnxModel(session, names, int(imgsz), static, batch if isinstance(batch, int) else 0)
+
+
+def letterbox_geometry(
+    shape: tuple[int, int], imgsz: int, square: bool = False
+) -> tuple[float, tuple[int, int, int, int]]:
+    """Scale and (top, bottom, left, right) padding that fit ``shape`` into ``imgsz`` (Ultralytics ``LetterBox``).
+
+    Padded to a multiple of the stride only (Ultralytics' ``auto`` for dynamic models), or to the square.
+    """
+    h, w = shape
+    ratio = min(imgsz / h, imgsz / w)
+    dw, dh = imgsz - round(w * ratio), imgsz - round(h * ratio)
+    if not square:
+        dw, dh = dw % STRIDE, dh % STRIDE
+    dw, dh = dw / 2, dh / 2
+    return ratio, (round(dh - 0.1), round(dh + 0.1), round(dw - 0.1), round(dw + 0.1))
+
+
+def letterbox(frame: np.ndarray, ratio: float, pad: tuple[int, int, int, int]) -> np.ndarray:
+    h, w = frame.shape[:2]
+    resized = cv2.resize(frame, (round(w * ratio), round(h * ratio)), interpolation=cv2.INTER_LINEAR)
+    return cv2.copyMakeBorder(resized, *pad, cv2.BORDER_CONSTANT, value=PAD_VALUE)
+
+
+def postprocess(
+    pred: np.ndarray, conf: float, ratio: float, pad: tuple[int, int, int, int], shape: tuple[int, int]
+) -> np.ndarray:
+    """Detections of one frame from an end-to-end (max_det, 6) output, or a (4 + classes, anchors) one plus NMS."""
+    if pred.shape[1] == 6 and pred.shape[0] > pred.shape[1]:  # NMS-free head: x1 y1 x2 y2 conf cls, best first
+        found = pred[pred[:, 4] > conf]
+        boxes, scores, classes = found[:, :4].copy(), found[:, 4], found[:, 5]
+    else:
+        class_scores = pred[4:]
+        classes = class_scores.argmax(0)
+        scores = class_scores[classes, np.arange(class_scores.shape[1])]
+        keep = scores > conf
+        xywh, scores, classes = pred[:4, keep].T, scores[keep], classes[keep]
+        corner = xywh[:, :2] - xywh[:, 2:] / 2
+        picked = cv2.dnn.NMSBoxesBatched(
+            np.concatenate([corner, xywh[:, 2:]], 1).tolist(), scores.tolist(), classes.tolist(), conf, IOU
+        )
+        picked = np.asarray(picked, dtype=np.int64).reshape(-1)[:MAX_DET]
+        boxes = np.concatenate([corner, corner + xywh[:, 2:]], 1)[picked]
+        scores, classes = scores[picked], classes[picked]
+    top, _, left, _ = pad
+    boxes[:, [0, 2]] = ((boxes[:, [0, 2]] - left) / ratio).clip(0, shape[1])
+    boxes[:, [1, 3]] = ((boxes[:, [1, 3]] - top) / ratio).clip(0, shape[0])
+    return np.concatenate([boxes, scores[:, None], classes[:, None]], 1).astype(np.float32)
