@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from bench.common import Context
-from bench.engines import KINDS
+from bench.engines import KINDS, PRODUCT_BACKENDS
 from bench.extras import openvino_site
 from bench.workers import backend_grid, in_fresh_process
-
-PRODUCT_KINDS = ("pt", "pt-e2e", "onnx")  # what MODEL_PATH and END2END select, through Ultralytics
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -41,7 +39,7 @@ def recommend(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Fastest engine in the runner's own configuration (one thread per worker, the run's imgsz and batch)."""
     setup = [r for r in rows if r["threads"] == 1 and r["imgsz"] == ctx.imgsz and r["batch"] == ctx.batch]
     fps = {r["backend"]: r["fps"] for r in setup}
-    product = max((k for k in fps if k in PRODUCT_KINDS), key=fps.__getitem__)
+    product = max((k for k in fps if k in PRODUCT_BACKENDS), key=fps.__getitem__)
     fastest = max(fps, key=fps.__getitem__)
     return {
         "fps_runner_setup": fps,

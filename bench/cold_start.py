@@ -2,7 +2,9 @@
 
 The first-detection time runs from just before the process is started to the moment its result line arrives
 (interpreter start, imports, model load with the product's warm-up, one real 1280x720 frame), so it is what a new
-worker pays before its first useful result. Runs are interleaved across backends; medians of 5 (2 with --quick).
+worker pays before its first detection; the first-track time goes on until that frame is tracked (the product's
+Ultralytics tracker, which imports torch), what a chunk needs before its first tracked frame. Runs are interleaved
+across backends; medians of 5 (2 with --quick).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from bench.common import ROOT, TMP, Context, median, python
 from bench.engines import KINDS
 from bench.extras import openvino_site
-from bench.first_detection import MARKER
+from bench.first_detection import MARKER, TRACK_MARKER
 from bench.workers import sampled_frames
 
 TOP_IMPORTS = 8
@@ -34,11 +36,14 @@ def _first_detection(args: list[str]) -> dict[str, Any]:
         stderr=subprocess.DEVNULL,
         text=True,
     ) as process:
-        line = next((line for line in process.stdout or [] if line.startswith(MARKER)), "")
+        lines = iter(process.stdout or [])
+        line = next((line for line in lines if line.startswith(MARKER)), "")
         total = time.perf_counter() - start
+        tracked = next((line for line in lines if line.startswith(TRACK_MARKER)), "")
+        first_track = {"first_track_s": time.perf_counter() - start} if tracked else {}
         if process.wait() != 0 or not line:
             raise RuntimeError(f"first detection with {args[0]} failed (exit {process.returncode})")
-    return {**json.loads(line.removeprefix(MARKER)), "total_s": total}
+    return {**json.loads(line.removeprefix(MARKER)), "total_s": total, **first_track}
 
 
 def import_profile() -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Child process of the cold-start benchmark: import, load, detect one frame, print the phase times as JSON.
+"""Child process of the cold-start benchmark: import, load, detect one frame, print the phase times as JSON;
+then, for the product's backends, make the tracker (Ultralytics: imports torch) and track that frame.
 
 Usage: python -m bench.first_detection KIND MODEL FRAME.npy IMGSZ CONF THREADS [OPENVINO_SITE]
 """
@@ -14,11 +15,12 @@ import json  # noqa: E402
 import sys  # noqa: E402
 
 MARKER = "first-detection: "  # Ultralytics prints to stdout too
+TRACK_MARKER = "first-track: "
 RUNTIME_MODULES = {
     "pt": ("torch", "ultralytics"),
     "pt-e2e": ("torch", "ultralytics"),
-    "onnx": ("torch", "ultralytics", "onnxruntime"),
-    "onnx-raw": ("onnxruntime",),
+    "onnx-ultralytics": ("torch", "ultralytics", "onnxruntime"),
+    "onnx": ("onnxruntime",),
     "openvino-raw": ("openvino",),
 }
 
@@ -29,7 +31,7 @@ def main(argv: list[str]) -> None:
         sys.path.append(site[0])
     import numpy as np
 
-    from bench.engines import make_engine
+    from bench.engines import PRODUCT_BACKENDS, make_engine
 
     for module in RUNTIME_MODULES[kind]:
         importlib.import_module(module)
@@ -42,6 +44,12 @@ def main(argv: list[str]) -> None:
     phases = {"import_s": imported - STARTED, "load_s": loaded - imported, "first_inference_s": done - loaded}
     loaded_modules = {"torch": "torch" in sys.modules, "torchvision": "torchvision" in sys.modules}
     print(MARKER + json.dumps({**phases, "detections": len(found[0]), "loaded": loaded_modules}), flush=True)
+    if kind in PRODUCT_BACKENDS:
+        from videoanalysis.detector import Detections, new_tracker
+
+        rows = found[0]
+        new_tracker(5.0).update(Detections(rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int64)), frame)
+        print(TRACK_MARKER + json.dumps({"tracker_s": time.perf_counter() - done}), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Where the runner's time goes: py-spy samples of `python -m videoanalysis analyze` (all worker processes).
+"""Where the runner's time goes: py-spy samples of `python -m videoanalysis analyze` (all worker processes) with the
+.onnx model, i.e. the product's fastest configuration (ONNX Runtime backend).
 
 Each sampled stack is put in the first category whose marker it contains (leaf-most frames decide within the
 analysis loop), so the shares add up to 1 over the CPU the run's processes used.
@@ -19,13 +20,13 @@ RATE = 100  # samples per second and process
 # (category, markers): a stack is in the first category one of whose (function or "", path fragment) is in it
 CATEGORIES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("imports", (("_find_and_load", ""),)),
-    ("model load + warm-up", (("load_model", "videoanalysis/detector.py"),)),
+    ("model load + warm-up", (("load_detection_model", "videoanalysis/detector.py"),)),
     ("decode + seek (OpenCV)", (("", "videoanalysis/video.py"),)),
     ("tracking (Ultralytics tracker)", (("", "ultralytics/trackers/"), ("update", "videoanalysis/detector.py"))),
-    ("inference: preprocess", (("preprocess", "ultralytics/engine/predictor.py"),)),
-    ("inference: model forward", (("inference", "ultralytics/engine/predictor.py"),)),
+    ("inference: preprocess", (("preprocess", "ultralytics/engine/predictor.py"), ("letterbox", "onnx_model.py"))),
+    ("inference: model forward", (("inference", "ultralytics/engine/predictor.py"), ("", "onnxruntime/"))),
     ("inference: postprocess + results", (("postprocess", ""), ("", "ultralytics/engine/results.py"))),
-    ("inference: other Ultralytics", (("", "ultralytics/engine/"),)),
+    ("inference: other (blob, Ultralytics engine)", (("", "ultralytics/engine/"), ("predict", "onnx_model.py"))),
     ("summarize (stitch, chart)", (("summarize", "activities/summary.py"),)),
     ("chunk results (JSON lines, stats)", (("", "videoanalysis/analysis.py"),)),
     ("process pool, pickling", (("", "concurrent/futures/"), ("", "multiprocessing/"))),
@@ -55,7 +56,7 @@ def run(ctx: Context) -> dict[str, Any]:
     raw = out / "py-spy.txt"
     out.mkdir(parents=True, exist_ok=True)
     command = [executable, "record", "--subprocesses", "--format", "raw", "--rate", str(RATE), "-o", str(raw), "--"]
-    command += [sys.executable, "-m", "videoanalysis", "analyze", str(ctx.video), "--model", str(ctx.model_pt)]
+    command += [sys.executable, "-m", "videoanalysis", "analyze", str(ctx.video), "--model", str(ctx.model_onnx)]
     command += ["--out", str(out / "summary.json"), "--sample-fps", f"{ctx.sample_fps:g}", "--imgsz", str(ctx.imgsz)]
     command += ["--conf", f"{ctx.conf:g}", "--batch-size", str(ctx.batch), "--workers", str(ctx.cores), "--quiet"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)

@@ -9,7 +9,7 @@ CEILING_SHARE = 0.85
 COLD_START_S = 1.5
 REPLAY_1000_CPU_S = 1.0
 LINEAR_TOLERANCE = 0.15  # history size per chunk may drift this much and still count as linear growth
-DEFAULT_BACKEND = "pt"  # Settings.model_path defaults to a .pt file
+CPU_BACKEND = "onnx"  # BACKEND=auto runs the .onnx export (the README's CPU model) straight on ONNX Runtime
 
 
 def _count_error(unique: dict[str, int], truth: dict[str, int]) -> int:
@@ -39,18 +39,22 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         found.append(
             {
                 "target": f">= {CEILING_SHARE:.0%} of ceiling",
-                "measured": f"{ceiling['share_of_ceiling']:.0%} (fastest backend {ceiling['fastest_backend']}); "
-                f"{ceiling['share_of_ceiling_pt']:.0%} of the ceiling with the runner's own .pt backend",
+                "measured": f"{ceiling['runner']} {ceiling['share_of_ceiling']:.0%} (fastest backend "
+                f"{ceiling['fastest_backend']}); {ceiling['share_of_ceiling_own']:.0%} of the ceiling with its own "
+                f"backend ({ceiling['runner_backend']})",
                 "met": ceiling["share_of_ceiling"] >= CEILING_SHARE,
             }
         )
     if cold := results.get("cold_start"):
-        total = cold["medians"][DEFAULT_BACKEND]["total_s"]
+        medians = cold["medians"]
+        cpu, pt = medians[CPU_BACKEND], medians["pt"]
         found.append(
             {
-                "target": f"cold start to first detection <= {COLD_START_S:g} s (default backend, {DEFAULT_BACKEND})",
-                "measured": f"{total:.2f} s",
-                "met": total <= COLD_START_S,
+                "target": f"cold start to first detection <= {COLD_START_S:g} s (default CPU backend: {CPU_BACKEND} "
+                "on ONNX Runtime)",
+                "measured": f"{cpu['total_s']:.2f} s to the first detection, {cpu['first_track_s']:.2f} s to the first "
+                f"tracked frame; with a .pt model {pt['total_s']:.2f} s / {pt['first_track_s']:.2f} s",
+                "met": cpu["first_track_s"] <= COLD_START_S,
             }
         )
     if replay := results.get("replay"):
@@ -124,9 +128,10 @@ def _ceiling(section: dict[str, Any]) -> list[str]:
         *_table(["decode", "grabbed", "retrieved", "wall s", "CPU s"], decode),
         *_table(["inference (1 thread, warm, batched)", "frames", "wall s", "CPU s"], infer),
         f"ceiling = ({section['decode_cpu_s']:.2f} s decode + {section['fastest_backend']} inference) / cores "
-        f"= **{section['ceiling_s']:.2f} s** (with .pt: {section['ceiling_pt_s']:.2f} s); runner wall "
-        f"{section['runner_wall_s']:.2f} s -> **{section['share_of_ceiling']:.0%}** of the ceiling "
-        f"({section['share_of_ceiling_pt']:.0%} of the .pt ceiling). Baseline wall {section['baseline_wall_s']:.2f} s: "
+        f"= **{section['ceiling_s']:.2f} s** (with {section['runner_backend']}: {section['ceiling_own_s']:.2f} s); "
+        f"{section['runner']} wall {section['runner_wall_s']:.2f} s -> **{section['share_of_ceiling']:.0%}** of the "
+        f"ceiling ({section['share_of_ceiling_own']:.0%} of the {section['runner_backend']} ceiling). "
+        f"Baseline wall {section['baseline_wall_s']:.2f} s: "
         f"even at 100% of the ceiling a runner would be at most **{section['best_ratio_to_baseline']:.2f}x** "
         "the baseline here.",
         "",
@@ -152,7 +157,14 @@ def _backends(section: dict[str, Any]) -> list[str]:
 
 def _cold_start(section: dict[str, Any]) -> list[str]:
     rows = [
-        [name, m["total_s"], m.get("import_s", ""), m.get("load_s", ""), m.get("first_inference_s", "")]
+        [
+            name,
+            m["total_s"],
+            m.get("import_s", ""),
+            m.get("load_s", ""),
+            m.get("first_inference_s", ""),
+            m.get("first_track_s", ""),
+        ]
         for name, m in section["medians"].items()
     ]
     imports = [[row["package"], row["self_s"]] for row in section["function_app_imports"]]
@@ -163,7 +175,7 @@ def _cold_start(section: dict[str, Any]) -> list[str]:
     return [
         f"## Cold start (median of {section['repeats']}, {section['threads']} threads)",
         "",
-        *_table(["process", "total s", "imports s", "load s", "first inference s"], rows),
+        *_table(["process", "first detection s", "imports s", "load s", "first inference s", "first track s"], rows),
         f"Loaded by the first detection: {loaded}.",
         "",
         "`import function_app` by package (import self time summed, python -X importtime):",
@@ -261,11 +273,11 @@ def render(results: dict[str, Any]) -> str:
         if name in results:
             lines += renderer(results[name])
         if name == "footprint" and name in results and "cold_start" in results:
-            lean, default = (
-                results["cold_start"]["medians"][kind]["total_s"] for kind in ("onnx-raw", DEFAULT_BACKEND)
-            )
+            cpu, pt = (results["cold_start"]["medians"][kind] for kind in (CPU_BACKEND, "pt"))
             lines += [
-                f"Lean path cold start (onnx-raw above): {lean:.2f} s vs {default:.2f} s for {DEFAULT_BACKEND}.",
+                f"Cold start of the ONNX Runtime backend, which needs no torch to detect: {cpu['total_s']:.2f} s to "
+                f"the first detection, {cpu['first_track_s']:.2f} s to the first tracked frame (the Ultralytics "
+                f"tracker imports torch); {pt['total_s']:.2f} s / {pt['first_track_s']:.2f} s with a .pt model.",
                 "",
             ]
     return "\n".join(lines)
