@@ -346,3 +346,16 @@ def test_writer_vfr_times_are_exact(tmp_path: Path, codec: str) -> None:
 def test_writer_rejects_bad_input(tmp_path: Path, frames: list, codec: str, times: list | None, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         write_video(frames, tmp_path / "x.mp4", 25.0, codec, times)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_decoder_threads_follow_opencv_threads(clips: dict, threads: int) -> None:
+    """A worker limited to n threads (cv2.setNumThreads) decodes with n FFmpeg threads, not one per core."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        cap = video.open_capture(clips["h264"][0])
+        assert cap.get(cv2.CAP_PROP_N_THREADS) == threads
+        cap.release()
+    finally:
+        cv2.setNumThreads(before)

@@ -129,7 +129,7 @@ def analyze_file(
     which is made for fanning out over many machines.
     """
     from orchestrators.analyze_video import analyze_video
-    from videoanalysis.detector import warm_up
+    from videoanalysis.detector import WORKER_IMPORTS, offline_ultralytics, warm_up
     from videoanalysis.local import LocalContext, activity_pool, default_workers, run_orchestrator
     from videoanalysis.progress import Progress
 
@@ -141,7 +141,9 @@ def analyze_file(
     workers = workers or default_workers()
     threads = max(1, default_workers() // workers)
     preload = partial(warm_up, settings.model_path, settings.end2end, settings.backend)
-    with Progress(enabled=progress) as bars, activity_pool(workers, "activities", threads, preload) as pool:
+    offline_ultralytics()  # before the workers' shared imports load Ultralytics
+    pool = activity_pool(workers, "activities", threads, preload, WORKER_IMPORTS)
+    with Progress(enabled=progress) as bars, pool:
         if auto_chunks:  # while the workers start
             settings = _chunks_for_workers(video, settings, workers)
         storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})

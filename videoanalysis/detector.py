@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 MODEL_SETTING = "MODEL_PATH"
 BACKENDS = ("auto", "onnxruntime", "ultralytics")
 TRACKERS = ("tracktrack", "bytetrack")  # Ultralytics trackers that need no ReID model (nothing to download)
+# What every analysing worker imports, whatever the backend: ~1.4 s, nearly all torch (which the tracker imports).
+WORKER_IMPORTS = ("cv2", "onnxruntime", "ultralytics.trackers.track")
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 _THREADS: int | None = None  # set by configure_threads
@@ -60,7 +62,7 @@ class TrackedBox:
     xyxy: tuple[float, float, float, float]
 
 
-def _offline_ultralytics() -> None:
+def offline_ultralytics() -> None:
     """Ultralytics must never fetch weights or pip-install on a worker, nor write its settings into a home folder
     that is read-only on a function app; set before its first import."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -96,8 +98,8 @@ def load_detection_model(path: str, end2end: bool = False, backend: str = "auto"
 def warm_up(path: str, end2end: bool = False, backend: str = "auto") -> None:
     """Load the model and import the tracker now, so that a worker's first chunk pays for neither."""
     load_detection_model(path, end2end, backend)
-    _offline_ultralytics()
-    import ultralytics.trackers.track  # noqa: F401  (imports torch: about a second)
+    offline_ultralytics()
+    import ultralytics.trackers.track  # noqa: F401
 
 
 def load_onnx_model(path: str) -> OnnxModel:
@@ -134,7 +136,7 @@ def load_model(path: str, end2end: bool = False) -> Any:
             return _MODELS[key]
         if not path or not Path(resolved).exists():
             raise _model_error(path, "no such file or directory")
-        _offline_ultralytics()
+        offline_ultralytics()
         from ultralytics import YOLO
 
         _limit_torch_threads()
@@ -299,7 +301,7 @@ def new_tracker(frame_rate: float, kind: str = "tracktrack") -> Tracker:
         raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
     if kind not in TRACKERS:
         raise ValueError(f"unknown tracker {kind!r}; choose one of {', '.join(TRACKERS)}")
-    _offline_ultralytics()
+    offline_ultralytics()
     from ultralytics.trackers.track import TRACKER_MAP
     from ultralytics.utils import YAML, IterableSimpleNamespace
     from ultralytics.utils.checks import check_yaml

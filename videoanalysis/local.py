@@ -13,7 +13,7 @@ import importlib
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,17 +120,31 @@ def _wait(awaited: LocalTask | WhenAll | WhenAny) -> tuple[Any, BaseException | 
 
 
 def activity_pool(
-    workers: int, activities_module: str, threads_per_worker: int, preload: Callable[[], object] | None = None
+    workers: int,
+    activities_module: str,
+    threads_per_worker: int,
+    preload: Callable[[], object] | None = None,
+    shared_imports: Sequence[str] = (),
 ) -> ProcessPoolExecutor:
-    """Worker processes (spawned: no inherited torch or OpenCV threads) that import the activities and run ``preload``
-    (e.g. load the model) once, all started at once so their start-up overlaps the planning step."""
+    """Worker processes that import the activities and run ``preload`` (e.g. load the model) once, all started at
+    once so their start-up overlaps the planning step.
+
+    Workers are forked from a fork server that imported ``activities_module`` and ``shared_imports`` once (set the
+    environment those imports read first), so N workers pay for the imports once rather than N times; it has run
+    nothing, so no torch or OpenCV threads are inherited. Where there is no fork server (Windows), they are spawned.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([activities_module, *shared_imports])
+    else:
+        context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=context,
         initializer=_init_worker,
         initargs=(activities_module, threads_per_worker, preload),
     )
-    for _ in range(workers):  # a spawn pool starts a worker per submitted task while none is idle
+    for _ in range(workers):  # a pool starts a worker per submitted task while none is idle
         pool.submit(int)
     return pool
 

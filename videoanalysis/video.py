@@ -129,6 +129,7 @@ def open_capture(source: str) -> Capture:
         if os.path.getsize(source) == 0:
             raise VideoError(f"Video file is empty (0 bytes): {source}", "empty")
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
+    params += [cv2.CAP_PROP_N_THREADS, cv2.getNumThreads()]  # a worker limited to n threads decodes with n
     cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
     if not cap.isOpened():
         raise VideoError(
