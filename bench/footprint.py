@@ -3,6 +3,10 @@
 Sizes are the files each installed distribution records (its RECORD), summed over the dependency closure of a few
 roots, with markers evaluated for this interpreter. Whether the lean path is feasible hinges on tracking: the test
 imports Ultralytics' ByteTrack in a fresh process in which `import torch` fails.
+
+The CPU profile (requirements-cpu.txt) swaps PyTorch's CUDA build for its CPU build, which this machine cannot
+download: its row is the default closure without the CUDA wheels torch pulls in (nvidia-*, triton), with torch's size
+replaced by the unpacked size of the CPU wheel that pip finds offline here (its version is in the label), if any.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ import importlib.metadata as metadata
 import os
 import subprocess
 import sys
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
@@ -24,6 +31,9 @@ PATHS = {
     "lean (onnxruntime + opencv + numpy + lap)": ("onnxruntime", "opencv-python", "numpy", "lap"),
 }
 TOP = 12
+CPU_PROFILE_ROOTS = PATHS["default + onnx backend"]
+CPU_TORCH = "torch==2.13.0+cpu"  # the CPU build pip finds without a network here (/opt/wheels)
+CUDA_PREFIXES = ("nvidia-", "triton", "cuda-")
 NO_TORCH = (
     "import sys, traceback\n"
     "sys.modules['torch'] = None\n"
@@ -73,18 +83,37 @@ def torch_free_tracking() -> str:
     return (done.stdout.strip() or done.stderr.strip()).splitlines()[-1]
 
 
+def cpu_torch_size() -> int | None:
+    """Unpacked bytes of the CPU build of torch, from a wheel pip can fetch here without a network; None if none."""
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-index", CPU_TORCH, "-d"]
+        links = [arg for path in ("/opt/wheels",) if os.path.isdir(path) for arg in ("--find-links", path)]
+        done = subprocess.run([*command, folder, *links], capture_output=True, text=True, check=False)
+        wheels = list(Path(folder).glob("torch-*.whl"))
+        if done.returncode != 0 or not wheels:
+            return None
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            return sum(info.file_size for info in wheel.infolist())
+
+
+def _path(roots: tuple[str, ...], names: set[str], sizes: dict[str, int]) -> dict[str, Any]:
+    return {
+        "roots": list(roots),
+        "distributions": len(names),
+        "mib": sum(sizes[name] for name in names) / 2**20,
+        "largest": {name: sizes[name] / 2**20 for name in sorted(names, key=lambda n: -sizes[n])[:TOP]},
+    }
+
+
 def run() -> dict[str, Any]:
     installed = _installed()
     sizes = {name: _size(dist) for name, dist in installed.items()}
-    paths = {}
-    for label, roots in PATHS.items():
-        names = closure(roots, installed)
-        paths[label] = {
-            "roots": list(roots),
-            "distributions": len(names),
-            "mib": sum(sizes[name] for name in names) / 2**20,
-            "largest": {name: sizes[name] / 2**20 for name in sorted(names, key=lambda n: -sizes[n])[:TOP]},
-        }
+    paths = {label: _path(roots, closure(roots, installed), sizes) for label, roots in PATHS.items()}
+    if (cpu_torch := cpu_torch_size()) is not None:
+        names = {name for name in closure(CPU_PROFILE_ROOTS, installed) if not name.startswith(CUDA_PREFIXES)}
+        paths[f"CPU profile (requirements-cpu.txt; {CPU_TORCH} wheel)"] = _path(
+            CPU_PROFILE_ROOTS, names, {**sizes, "torch": cpu_torch}
+        )
     return {
         "paths": paths,
         "venv_site_packages_mib": sum(sizes.values()) / 2**20,
