@@ -34,3 +34,20 @@ def test_importing_the_app_loads_no_model_and_no_torch() -> None:
     code = "import sys, function_app; print(sorted(m for m in ('torch', 'ultralytics') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def _pins(path: str) -> dict[str, str]:
+    from packaging.requirements import Requirement
+
+    lines = (ROOT / path).read_text().splitlines()
+    found = [Requirement(line) for line in lines if line and not line.startswith(("#", "-"))]
+    return {requirement.name: str(requirement.specifier) for requirement in found}
+
+
+def test_cpu_profile_pins_the_cpu_build_of_the_same_torch() -> None:
+    """requirements-cpu.txt only chooses the build: the same releases as requirements.txt, with +cpu."""
+    default, cpu = _pins("requirements.txt"), _pins("requirements-cpu.txt")
+    assert set(cpu) == {"torch", "torchvision"}
+    for name, specifier in cpu.items():
+        assert specifier == f"{default[name]}+cpu"
+    assert "-r requirements.txt" in (ROOT / "requirements-cpu.txt").read_text().splitlines()

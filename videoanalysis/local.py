@@ -12,9 +12,11 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -144,9 +146,16 @@ def activity_pool(
         initializer=_init_worker,
         initargs=(activities_module, threads_per_worker, preload),
     )
-    for _ in range(workers):  # a pool starts a worker per submitted task while none is idle
-        pool.submit(int)
+    # A pool starts a worker per submitted task while none is idle. Forking waits until the server has imported
+    # everything, so ask for the workers from a thread: the caller goes on meanwhile (e.g. probes the video).
+    threading.Thread(target=_start_workers, args=(pool, workers), daemon=True).start()
     return pool
+
+
+def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
+    with contextlib.suppress(BrokenProcessPool, RuntimeError):  # the caller's own submit reports a broken pool
+        for _ in range(workers):
+            pool.submit(int)
 
 
 def default_workers() -> int:
