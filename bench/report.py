@@ -143,14 +143,15 @@ def _backends(section: dict[str, Any]) -> list[str]:
         [r["backend"], r["threads"], r["imgsz"], r["batch"], r["ms_per_frame"], r["fps"], r["detections"]]
         for r in section["rows"]
     ]
-    speedups = f"{section['speedup_recommended_vs_pt']:.2f}x / {section['speedup_fastest_vs_pt']:.2f}x"
+    fps = section["fps_runner_setup"]
+    setup = ", ".join(f"{kind} {value:.0f} ({value / fps['pt']:.2f}x pt)" for kind, value in fps.items())
     return [
         "## Backends",
         "",
         *_table(["backend", "threads", "imgsz", "batch", "ms/frame", "frames/s", "detections"], rows),
-        f"OpenVINO: {section['openvino']}. In the runner's setup (1 thread, the run's imgsz and batch) the recommended "
-        f"product backend is **{section['recommended']}**, the fastest overall **{section['fastest']}** "
-        f"(speed-up vs pt: {speedups}).",
+        f"OpenVINO: {section['openvino']}. Frames/s in the runner's setup (1 thread, the run's imgsz and batch): "
+        f"{setup}; fastest of the product's backends **{section['fastest_product']}**, overall "
+        f"**{section['fastest']}**.",
         "",
     ]
 
