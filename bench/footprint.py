@@ -32,7 +32,8 @@ PATHS = {
 }
 TOP = 12
 CPU_PROFILE_ROOTS = PATHS["default + onnx backend"]
-CPU_TORCH = "torch==2.13.0+cpu"  # the CPU build pip finds without a network here (/opt/wheels)
+CPU_TORCH = "torch==2.13.0+cpu"  # the CPU build pip finds without a network here
+WHEEL_CACHE = Path("/opt/wheels")  # where this machine keeps it (pip's find-links)
 CUDA_PREFIXES = ("nvidia-", "triton", "cuda-")
 NO_TORCH = (
     "import sys, traceback\n"
@@ -87,7 +88,7 @@ def cpu_torch_size() -> int | None:
     """Unpacked bytes of the CPU build of torch, from a wheel pip can fetch here without a network; None if none."""
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-index", CPU_TORCH, "-d"]
-        links = [arg for path in ("/opt/wheels",) if os.path.isdir(path) for arg in ("--find-links", path)]
+        links = ["--find-links", str(WHEEL_CACHE)] if WHEEL_CACHE.is_dir() else []
         done = subprocess.run([*command, folder, *links], capture_output=True, text=True, check=False)
         wheels = list(Path(folder).glob("torch-*.whl"))
         if done.returncode != 0 or not wheels:
