@@ -249,7 +249,7 @@ def test_onnx_file_that_is_no_ultralytics_detector(tmp_path: Path) -> None:
 
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not a model")
-    with pytest.raises(ModelError, match=r"MODEL_PATH.*cannot be loaded by ONNX Runtime"):
+    with pytest.raises(ModelError, match=r"MODEL_PATH.*cannot be loaded"):
         load_onnx_model(str(garbage))
     bare = onnx.load(str(DEMO_ONNX))
     del bare.metadata_props[:]

@@ -14,6 +14,7 @@ import contextlib
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,21 +106,7 @@ def warm_up(path: str, end2end: bool = False, backend: str = "auto") -> None:
 
 def load_onnx_model(path: str) -> OnnxModel:
     """The ONNX export at ``path`` on ONNX Runtime, opened once per process and reused; raises ``ModelError``."""
-    resolved = str(Path(path).expanduser().resolve()) if path else ""
-    key = f"{resolved}|onnxruntime"
-    with _LOCK:
-        if key in _MODELS:
-            return _MODELS[key]
-        if not path or not Path(resolved).is_file():
-            raise _model_error(path, "no such file")
-        from videoanalysis.onnx_model import load_onnx
-
-        try:
-            model = load_onnx(resolved, _THREADS)
-        except Exception as error:  # any loader failure means the same to the operator
-            raise _model_error(path, f"cannot be loaded by ONNX Runtime ({type(error).__name__}: {error})") from error
-        _MODELS[key] = model
-        return model
+    return _cached(path, "onnxruntime", _open_onnx)
 
 
 def load_model(path: str, end2end: bool = False) -> Any:
@@ -130,35 +117,49 @@ def load_model(path: str, end2end: bool = False) -> Any:
     start). Off by default, as in Ultralytics: the demo model's one-to-one head is less precise than its NMS output
     (models/README.md). Models without that head use NMS; exports keep the head they were exported with.
     """
-    resolved = str(Path(path).expanduser().resolve()) if path else ""
-    key = f"{resolved}|end2end={end2end}"
-    with _LOCK:
-        if key in _MODELS:
-            return _MODELS[key]
-        if not path or not Path(resolved).exists():
-            raise _model_error(path, "no such file or directory")
-        offline_ultralytics()
-        from ultralytics import YOLO
+    return _cached(path, f"end2end={end2end}", lambda resolved: _open_ultralytics(resolved, end2end))
 
-        _limit_torch_threads()
-        try:
-            model = YOLO(resolved)
-            if model.task != "detect":
-                raise _model_error(path, f"a {model.task!r} model, not a detection model")
-            if end2end and _has_end2end_head(model):
-                model.overrides["nms"] = False
-            # Exported formats load lazily: one tiny prediction loads and fuses the model now, so a broken file
-            # fails here and the first real batch is not slowed down.
-            model.predict(np.zeros((64, 64, 3), np.uint8), verbose=False, save=False)
-            # Ultralytics applies an export's own image size only to static exports; use it as the default for all.
-            model.overrides.setdefault("imgsz", max(getattr(model.predictor.model, "imgsz", [640])))
-            _limit_onnx_threads(model, resolved)
-        except ModelError:
-            raise
-        except Exception as error:  # any loader failure means the same to the operator
-            raise _model_error(path, f"cannot be loaded ({type(error).__name__}: {error})") from error
-        _MODELS[key] = model
-        return model
+
+def _cached(path: str, variant: str, open_model: Callable[[str], Any]) -> Any:
+    """``open_model(absolute path)`` once per process for each path and variant; a loader failure or a missing path
+    raises ``ModelError`` naming ``path`` as the operator wrote it."""
+    resolved = str(Path(path).expanduser().resolve()) if path else ""
+    key = f"{resolved}|{variant}"
+    with _LOCK:
+        if key not in _MODELS:
+            if not path or not Path(resolved).exists():
+                raise _model_error(path, "no such file or directory")
+            try:
+                _MODELS[key] = open_model(resolved)
+            except Exception as error:  # any loader failure means the same to the operator
+                reason = str(error) if isinstance(error, ModelError) else f"{type(error).__name__}: {error}"
+                raise _model_error(path, f"cannot be loaded ({reason})") from error
+        return _MODELS[key]
+
+
+def _open_onnx(path: str) -> OnnxModel:
+    from videoanalysis.onnx_model import load_onnx
+
+    return load_onnx(path, _THREADS)
+
+
+def _open_ultralytics(path: str, end2end: bool) -> Any:
+    offline_ultralytics()
+    from ultralytics import YOLO
+
+    _limit_torch_threads()
+    model = YOLO(path)
+    if model.task != "detect":
+        raise ModelError(f"a {model.task!r} model, not a detection model")
+    if end2end and _has_end2end_head(model):
+        model.overrides["nms"] = False
+    # Exported formats load lazily: one tiny prediction loads and fuses the model now, so a broken file fails here and
+    # the first real batch is not slowed down.
+    model.predict(np.zeros((64, 64, 3), np.uint8), verbose=False, save=False)
+    # Ultralytics applies an export's own image size only to static exports; use it as the default for all.
+    model.overrides.setdefault("imgsz", max(getattr(model.predictor.model, "imgsz", [640])))
+    _limit_onnx_threads(model, path)
+    return model
 
 
 def _has_end2end_head(model: Any) -> bool:
