@@ -45,7 +45,7 @@ def run(ctx: Context, runner: str, runner_wall_s: float, baseline_wall_s: float)
     decode_cpu = min(row["cpu_s"] for name, row in decode.items() if name.startswith("sampled"))
     fastest = min(infer, key=lambda kind: infer[kind]["cpu_s"])
     ceiling = (decode_cpu + infer[fastest]["cpu_s"]) / ctx.cores
-    own_backend = "onnx" if runner.endswith("_onnx") else "pt"
+    own_backend = "onnx" if "_onnx" in runner else "pt"
     ceiling_own = (decode_cpu + infer[own_backend]["cpu_s"]) / ctx.cores
     return {
         "decode": decode,

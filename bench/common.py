@@ -13,7 +13,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,11 +108,18 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def python(args: Sequence[str], timeout: float = 900.0) -> tuple[float, str]:
-    """Run this interpreter in a fresh process from the repo root; wall seconds (process start included) and stdout."""
+def python(args: Sequence[str], timeout: float = 900.0, env: Mapping[str, str] | None = None) -> tuple[float, str]:
+    """Run this interpreter in a fresh process from the repo root, with `env` added to this environment; wall seconds
+    (process start included) and stdout."""
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
     wall = time.perf_counter() - start
     if done.returncode != 0:

@@ -15,15 +15,20 @@ from typing import Any
 from bench.common import TMP, Context, call_json, median, python
 
 
-def baseline(video: str, model: str, imgsz: int, conf: float, stride: int, tracker: str | None) -> dict[str, Any]:
+def baseline(
+    video: str, model: str, imgsz: int, conf: float, stride: int, tracker: str | None, fixed_camera: bool = False
+) -> dict[str, Any]:
     """Ultralytics `track(stream=True, vid_stride=k)`, one pass; distinct track ids per (majority) class.
 
-    ``tracker=None`` is the plain call a user writes (Ultralytics' default tracker, TrackTrack in 8.4).
+    ``tracker=None`` is the plain call a user writes (Ultralytics' default tracker, TrackTrack in 8.4);
+    ``fixed_camera`` runs a copy of its YAML with ``gmc_method: none``, as a user would for a fixed camera.
     """
     from ultralytics import YOLO
 
     votes: dict[int, Counter] = defaultdict(Counter)
     frames = 0
+    if fixed_camera:
+        tracker = _without_gmc(tracker or "tracktrack.yaml")
     options = {"tracker": tracker} if tracker else {}
     for result in YOLO(model, task="detect").track(
         video, stream=True, vid_stride=stride, imgsz=imgsz, conf=conf, verbose=False, **options
@@ -36,11 +41,26 @@ def baseline(video: str, model: str, imgsz: int, conf: float, stride: int, track
     return {"frames": frames, "unique": dict(unique)}
 
 
-def _baseline_once(ctx: Context, model: Path, stride: int, tracker: str | None) -> tuple[float, dict[str, Any]]:
-    return call_json("bench.throughput:baseline", str(ctx.video), str(model), ctx.imgsz, ctx.conf, stride, tracker)
+def _without_gmc(tracker: str) -> str:
+    from ultralytics.utils import YAML
+    from ultralytics.utils.checks import check_yaml
+
+    config = YAML.load(check_yaml(tracker))
+    path = TMP / f"{Path(tracker).stem}-fixed-camera.yaml"
+    YAML.save(path, {**config, "gmc_method": "none"})
+    return str(path)
 
 
-def _runner_once(ctx: Context, model: Path, workers: int, name: str) -> tuple[float, dict[str, Any]]:
+def _baseline_once(
+    ctx: Context, model: Path, stride: int, tracker: str | None, fixed_camera: bool = False
+) -> tuple[float, dict[str, Any]]:
+    args = (str(ctx.video), str(model), ctx.imgsz, ctx.conf, stride, tracker, fixed_camera)
+    return call_json("bench.throughput:baseline", *args)
+
+
+def _runner_once(
+    ctx: Context, model: Path, workers: int, name: str, fixed_camera: bool = False
+) -> tuple[float, dict[str, Any]]:
     """`python -m videoanalysis analyze` as a user runs it; its summary's counts and the chunks' own timings."""
     out = TMP / "runs" / name / "summary.json"
     shutil.rmtree(out.parent, ignore_errors=True)
@@ -49,7 +69,8 @@ def _runner_once(ctx: Context, model: Path, workers: int, name: str) -> tuple[fl
             *("-m", "videoanalysis", "analyze", str(ctx.video), "--model", str(model), "--out", str(out)),
             *("--sample-fps", f"{ctx.sample_fps:g}", "--imgsz", str(ctx.imgsz), "--conf", f"{ctx.conf:g}"),
             *("--batch-size", str(ctx.batch), "--workers", str(workers), "--quiet"),
-        ]
+        ],
+        env={"TRACKER_GMC": "none" if fixed_camera else "sparseOptFlow"},
     )
     summary = json.loads(out.read_text())
     totals = summary["totals"]
@@ -64,10 +85,10 @@ def _runner_once(ctx: Context, model: Path, workers: int, name: str) -> tuple[fl
 
 
 def variants(ctx: Context) -> dict[str, Any]:
-    """Name -> a function running the variant once; the .onnx variants only outside --quick.
+    """Name -> a function running the variant once; the .onnx and fixed-camera variants only outside --quick.
 
-    A name ending in `_onnx` runs the ONNX export and is compared with `baseline_onnx`, the rest with `baseline`
-    (the .pt file): the same model file on both sides of every ratio.
+    A name with `_onnx` runs the ONNX export, one ending in `_fixed` tracks without camera-motion compensation
+    (TRACKER_GMC=none); each is compared with the baseline of the same model file and tracker settings.
     """
     stride = round(ctx.truth()["fps"] / ctx.sample_fps)
     found = {
@@ -81,11 +102,16 @@ def variants(ctx: Context) -> dict[str, Any]:
         found[f"runner_{ctx.cores}_onnx"] = lambda: _runner_once(
             ctx, ctx.model_onnx, ctx.cores, f"runner_{ctx.cores}_onnx"
         )
+        found["baseline_onnx_fixed"] = lambda: _baseline_once(ctx, ctx.model_onnx, stride, None, fixed_camera=True)
+        found[f"runner_{ctx.cores}_onnx_fixed"] = lambda: _runner_once(
+            ctx, ctx.model_onnx, ctx.cores, f"runner_{ctx.cores}_onnx_fixed", fixed_camera=True
+        )
     return found
 
 
 def baseline_of(name: str) -> str:
-    return "baseline_onnx" if name.endswith("_onnx") else "baseline"
+    """The baseline with the same model file and tracker settings as variant `name`."""
+    return "baseline" + ("_onnx" if "_onnx" in name else "") + ("_fixed" if name.endswith("_fixed") else "")
 
 
 def run(ctx: Context) -> dict[str, Any]:

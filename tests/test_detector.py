@@ -153,9 +153,9 @@ def test_tracker_buffer_scales_with_sampled_rate(kind: str) -> None:
         new_tracker(5.0, "deepocsort")
 
 
-@pytest.mark.parametrize("kind", TRACKERS)
-def test_tracker_keeps_ids_through_a_short_gap(kind: str) -> None:
-    tracker = new_tracker(5.0, kind)
+@pytest.mark.parametrize(("kind", "gmc"), [(kind, "sparseOptFlow") for kind in TRACKERS] + [("tracktrack", "none")])
+def test_tracker_keeps_ids_through_a_short_gap(kind: str, gmc: str) -> None:
+    tracker = new_tracker(5.0, kind, gmc)
     frame = np.zeros((360, 640, 3), np.uint8)
     ids = set()
     for step in range(12):
@@ -181,6 +181,17 @@ def test_default_image_size_is_the_models_own(model: Path, held_out_frames) -> N
     detector.detect([held_out_frames[0].image])
     assert detector.model.predictor.imgsz == [IMGSZ, IMGSZ]  # what tools/train_demo_model.py makes it for
     assert load_onnx_model(str(DEMO_ONNX)).imgsz == IMGSZ
+
+
+def test_camera_motion_compensation_can_be_turned_off() -> None:
+    """TRACKER_GMC=none reaches the tracker: TrackTrack then estimates no camera motion (its costliest step)."""
+    assert new_tracker(5.0, "tracktrack")._tracker.gmc.method == "sparseOptFlow"  # Ultralytics' default
+    assert new_tracker(5.0, "tracktrack", "none")._tracker.gmc.method is None
+    with pytest.raises(ValueError, match="camera-motion compensation"):
+        new_tracker(5.0, "tracktrack", "orb")
+    assert Settings.from_env({"TRACKER_GMC": "none"}).tracker_gmc == "none"
+    with pytest.raises(ValueError, match="TRACKER_GMC must be one of sparseOptFlow, none"):
+        Settings.from_env({"TRACKER_GMC": "ecc"})
 
 
 def test_backend_choice() -> None:

@@ -59,7 +59,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         settings.end2end,
         settings.backend,
     )
-    tracker = new_tracker(settings.sample_fps or info.fps, settings.tracker)
+    tracker = new_tracker(settings.sample_fps or info.fps, settings.tracker, settings.tracker_gmc)
     overlap_ms = round(settings.overlap_seconds * 1000)
     tail_from_ms = None if chunk.end_ms is None else chunk.end_ms - overlap_ms
     reader = FrameReader(source, chunk.window_start_ms, chunk.end_ms, settings.sample_fps, chunk.start_ms)

@@ -128,6 +128,7 @@ def analyze_file(
     ``auto_chunks`` sizes the chunks for the local workers (`chunk_seconds_for_workers`) instead of CHUNK_SECONDS,
     which is made for fanning out over many machines.
     """
+    from activities import plan_chunks
     from orchestrators.analyze_video import analyze_video
     from videoanalysis.detector import WORKER_IMPORTS, offline_ultralytics, warm_up
     from videoanalysis.local import LocalContext, activity_pool, default_workers, run_orchestrator
@@ -154,7 +155,10 @@ def analyze_file(
             settings=settings,
             storage=storage.to_dict(),
         )
-        context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result)
+        # Planning needs no model: run it here while the workers are still starting.
+        context = LocalContext(
+            job.to_dict(), pool, on_status=bars.status, on_result=bars.result, inline={"plan_chunks": plan_chunks}
+        )
         return run_orchestrator(analyze_video, context)
 
 

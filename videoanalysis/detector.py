@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 MODEL_SETTING = "MODEL_PATH"
 BACKENDS = ("auto", "onnxruntime", "ultralytics")
 TRACKERS = ("tracktrack", "bytetrack")  # Ultralytics trackers that need no ReID model (nothing to download)
+GMC_METHODS = ("sparseOptFlow", "none")  # TrackTrack's camera-motion compensation: Ultralytics' default, or off
 # What every analysing worker imports, whatever the backend: ~1.4 s, nearly all torch (which the tracker imports).
 WORKER_IMPORTS = ("cv2", "onnxruntime", "ultralytics.trackers.track")
 _MODELS: dict[str, Any] = {}
@@ -291,18 +292,21 @@ class Tracker:
         ]
 
 
-def new_tracker(frame_rate: float, kind: str = "tracktrack") -> Tracker:
+def new_tracker(frame_rate: float, kind: str = "tracktrack", gmc: str = "sparseOptFlow") -> Tracker:
     """A fresh Ultralytics tracker with its ``{kind}.yaml`` settings, its lost-track buffer scaled to ``frame_rate``.
 
     ``tracktrack`` is Ultralytics' default tracker: its track-aware initialisation keeps a second box on a partly
     hidden object from opening a second track, which ByteTrack does (models/README.md). The YAMLs count
     ``track_buffer`` in frames, tuned for 30 fps (ultralytics issue 4284); tracking sampled frames at 5 fps would
-    otherwise keep lost tracks six times longer in seconds.
+    otherwise keep lost tracks six times longer in seconds. ``gmc="none"`` turns off TrackTrack's camera-motion
+    compensation, which a fixed camera does not need and which costs most of its time (README, Performance).
     """
     if frame_rate <= 0:
         raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
     if kind not in TRACKERS:
         raise ValueError(f"unknown tracker {kind!r}; choose one of {', '.join(TRACKERS)}")
+    if gmc not in GMC_METHODS:
+        raise ValueError(f"unknown camera-motion compensation {gmc!r}; choose one of {', '.join(GMC_METHODS)}")
     offline_ultralytics()
     from ultralytics.trackers.track import TRACKER_MAP
     from ultralytics.utils import YAML, IterableSimpleNamespace
@@ -310,4 +314,5 @@ def new_tracker(frame_rate: float, kind: str = "tracktrack") -> Tracker:
 
     cfg = IterableSimpleNamespace(**YAML.load(check_yaml(f"{kind}.yaml")))
     cfg.track_buffer = max(1, round(cfg.track_buffer * frame_rate / 30.0))
+    cfg.gmc_method = gmc
     return Tracker(TRACKER_MAP[cfg.tracker_type](cfg), cfg.track_buffer)

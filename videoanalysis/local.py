@@ -58,9 +58,13 @@ class LocalContext:
         instance_id: str = "local",
         on_status: Callable[[Any], None] = lambda status: None,
         on_result: Callable[[str, Any], None] = lambda name, result: None,
+        inline: Mapping[str, Callable[[Any], Any]] | None = None,
     ) -> None:
+        """``inline`` activities run in this process instead of the pool: light steps such as planning, which would
+        otherwise wait for a worker to finish starting up."""
         self._input = input_
         self._pool = pool
+        self._inline = inline or {}
         self.instance_id = instance_id
         self.custom_status: Any = None
         self._on_status = on_status
@@ -91,7 +95,14 @@ class LocalContext:
         self._on_status(status)
 
     def _submit(self, name: str, input_: Any, attempts: int, interval_s: float) -> LocalTask:
-        future = self._pool.submit(_call_activity, name, input_, attempts, interval_s)
+        if name in self._inline:
+            future: Future = Future()
+            try:
+                future.set_result(_with_retries(self._inline[name], input_, attempts, interval_s))
+            except Exception as error:  # failed for good: the orchestrator reads it from the task
+                future.set_exception(error)
+        else:
+            future = self._pool.submit(_call_activity, name, input_, attempts, interval_s)
         future.add_done_callback(lambda done: done.exception() or self._on_result(name, done.result()))
         return LocalTask(future)
 
@@ -174,9 +185,13 @@ def _init_worker(activities_module: str, threads: int, preload: Callable[[], obj
 
 
 def _call_activity(name: str, payload: Any, attempts: int, interval_s: float) -> Any:
+    return _with_retries(_activities[name], payload, attempts, interval_s)
+
+
+def _with_retries(activity: Callable[[Any], Any], payload: Any, attempts: int, interval_s: float) -> Any:
     for _ in range(attempts - 1):
         try:
-            return _activities[name](payload)
+            return activity(payload)
         except Exception:  # retried like the durable host would; the last attempt raises
             time.sleep(interval_s)
-    return _activities[name](payload)
+    return activity(payload)

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
-from videoanalysis.detector import BACKENDS, TRACKERS
+from videoanalysis.detector import BACKENDS, GMC_METHODS, TRACKERS
 
 DEFAULT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts")
 
@@ -31,6 +31,7 @@ class Settings:
     batch_size: int = 8
     classes: tuple[str, ...] = ()
     tracker: str = "tracktrack"  # or "bytetrack": Ultralytics tracker configs
+    tracker_gmc: str = "sparseOptFlow"  # "none" for a fixed camera: TrackTrack without camera-motion compensation
     min_track_seconds: float = 0.0  # TrackTrack confirms a track after 3 frames itself; 0.5 suits bytetrack
     chunk_retry_attempts: int = 3
     chunk_retry_interval_seconds: float = 5.0
@@ -60,6 +61,8 @@ class Settings:
             raise ValueError(f"BACKEND must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.tracker not in TRACKERS:
             raise ValueError(f"TRACKER must be one of {', '.join(TRACKERS)}, got {self.tracker!r}")
+        if self.tracker_gmc not in GMC_METHODS:
+            raise ValueError(f"TRACKER_GMC must be one of {', '.join(GMC_METHODS)}, got {self.tracker_gmc!r}")
         if self.video_access not in ("cache", "stream"):
             raise ValueError(f"VIDEO_ACCESS must be 'cache' or 'stream', got {self.video_access!r}")
 
