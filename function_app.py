@@ -3,7 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities import bp as activities
+from activities.blueprint import bp as activities
 from orchestrators import bp as orchestrators
 from triggers import bp as triggers
 

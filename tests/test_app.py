@@ -36,6 +36,13 @@ def test_importing_the_app_loads_no_model_and_no_torch() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_activity_workers_import_no_durable_sdk() -> None:
+    """The local runner's workers import `activities`; the durable SDK (0.4 s) is only for the app's blueprint."""
+    code = "import sys, activities; print('azure.durable_functions' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
 def _pins(path: str) -> dict[str, str]:
     from packaging.requirements import Requirement
 

@@ -128,11 +128,8 @@ def analyze_file(
     ``auto_chunks`` sizes the chunks for the local workers (`chunk_seconds_for_workers`) instead of CHUNK_SECONDS,
     which is made for fanning out over many machines.
     """
-    from activities import plan_chunks
-    from orchestrators.analyze_video import analyze_video
     from videoanalysis.detector import WORKER_IMPORTS, offline_ultralytics, warm_up
-    from videoanalysis.local import LocalContext, activity_pool, default_workers, run_orchestrator
-    from videoanalysis.progress import Progress
+    from videoanalysis.local import activity_pool, default_workers
 
     if not video.is_file():
         raise UsageError(f"no such video file: {video}")
@@ -144,6 +141,12 @@ def analyze_file(
     preload = partial(warm_up, settings.model_path, settings.end2end, settings.backend)
     offline_ultralytics()  # before the workers' shared imports load Ultralytics
     pool = activity_pool(workers, "activities", threads, preload, WORKER_IMPORTS)
+    # The workers' start-up is the longest step before the first chunk: import the rest while it runs.
+    from activities import plan_chunks
+    from orchestrators.analyze_video import analyze_video
+    from videoanalysis.local import LocalContext, run_orchestrator
+    from videoanalysis.progress import Progress
+
     with Progress(enabled=progress) as bars, pool:
         if auto_chunks:  # while the workers start
             settings = _chunks_for_workers(video, settings, workers)
