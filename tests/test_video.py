@@ -227,6 +227,15 @@ def test_probe_short_clip(tmp_path: Path) -> None:
     assert (info.frame_count, info.duration_s) == (7, 0.28)
 
 
+def test_probe_of_a_changed_file_is_not_reused(tmp_path: Path) -> None:
+    """Probes of an unchanged local file are reused within a process; a rewritten file is probed again."""
+    path = tmp_path / "clip.mp4"
+    first = probe(str(write_numbered(path, "h264", 7)))
+    assert probe(str(tmp_path / "." / "clip.mp4")) is first
+    write_numbered(path, "h264", 12)
+    assert probe(str(path)).frame_count == 12
+
+
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory, clips: dict) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("broken")

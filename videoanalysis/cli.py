@@ -141,8 +141,11 @@ def analyze_file(
     preload = partial(warm_up, settings.model_path, settings.end2end, settings.backend)
     offline_ultralytics()  # before the workers' shared imports load Ultralytics
     pool = activity_pool(workers, "activities", threads, preload, WORKER_IMPORTS)
-    # The workers' start-up is the longest step before the first chunk: import the rest while it runs.
-    from activities import plan_chunks
+    # The workers' start-up is the longest step before the first chunk: import the rest while it runs, including the
+    # chart library (about 1 s) for the summary, which this process writes at the end.
+    import matplotlib.figure  # noqa: F401
+
+    from activities import plan_chunks, summarize
     from orchestrators.analyze_video import analyze_video
     from videoanalysis.local import LocalContext, run_orchestrator
     from videoanalysis.progress import Progress
@@ -158,10 +161,10 @@ def analyze_file(
             settings=settings,
             storage=storage.to_dict(),
         )
-        # Planning needs no model: run it here while the workers are still starting.
-        context = LocalContext(
-            job.to_dict(), pool, on_status=bars.status, on_result=bars.result, inline={"plan_chunks": plan_chunks}
-        )
+        # Planning and summarising need no model: planning runs here while the workers are still starting, and the
+        # summary is written here, where its chart library is already imported.
+        inline = {"plan_chunks": plan_chunks, "summarize": summarize}
+        context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result, inline=inline)
         return run_orchestrator(analyze_video, context)
 
 

@@ -60,8 +60,8 @@ class LocalContext:
         on_result: Callable[[str, Any], None] = lambda name, result: None,
         inline: Mapping[str, Callable[[Any], Any]] | None = None,
     ) -> None:
-        """``inline`` activities run in this process instead of the pool: light steps such as planning, which would
-        otherwise wait for a worker to finish starting up."""
+        """``inline`` activities run in this process instead of the pool: steps that need no model, such as planning,
+        which would otherwise wait for a worker to finish starting up."""
         self._input = input_
         self._pool = pool
         self._inline = inline or {}

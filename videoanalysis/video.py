@@ -8,6 +8,7 @@ every seek is checked against the timestamp of the frame it actually lands on.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -155,6 +156,26 @@ def to_t_ms(pos_ms: float) -> int:
 
 
 def probe(source: str) -> VideoInfo:
+    """Video facts, with frame count and duration checked by decoding (see `_probe`).
+
+    A local file is probed once per process while its size and modification time stay the same: the local runner
+    sizes its chunks by the duration and then plans them, and each probe decodes the video's last seconds.
+    """
+    if is_url(source):
+        return _probe(source)
+    try:
+        stat = os.stat(source)
+    except OSError:
+        return _probe(source)  # which says what is wrong, as for any unreadable source
+    return _probe_file(os.path.realpath(source), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _probe_file(path: str, size: int, mtime_ns: int) -> VideoInfo:
+    return _probe(path)
+
+
+def _probe(source: str) -> VideoInfo:
     """Video facts, with frame count and duration checked by decoding.
 
     Rule: decode the last TAIL_MS of the claimed length (a verified seek). The container's frame count is kept when
