@@ -19,6 +19,7 @@ Exit status 0 iff per class precision and recall >= 0.95 and every plain-trackin
     .venv/bin/python tools/eval_demo_model.py --track-fps 0    # tracking every frame
     .venv/bin/python tools/eval_demo_model.py --tracker bytetrack.yaml
     .venv/bin/python tools/eval_demo_model.py --end2end            # the NMS-free one-to-one head (END2END=true)
+    .venv/bin/python tools/eval_demo_model.py --pipeline-gmc none  # the pipeline's tracker as with TRACKER_GMC=none
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from videoanalysis.detector import TRACKERS  # noqa: E402
+from videoanalysis.detector import GMC_METHODS, TRACKERS  # noqa: E402
 from videoanalysis.settings import Settings  # noqa: E402
 from videoanalysis.summary import min_track_hits  # noqa: E402
 from videoanalysis.synthetic import CLASSES, Scene, parse_size  # noqa: E402
@@ -127,7 +128,7 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     totals: dict[str, Counter] = defaultdict(Counter)
     track_model = YOLO(args.model, task="detect")  # a separate instance: track() attaches callbacks to its model
     keep = set(sampled(scene.n_frames, scene.fps, args.track_fps) if args.track_fps else range(scene.n_frames))
-    tracker = new_tracker(args.track_fps or scene.fps, args.pipeline_tracker)
+    tracker = new_tracker(args.track_fps or scene.fps, args.pipeline_tracker, args.pipeline_gmc)
     tracker_option = {} if args.tracker == "default" else {"tracker": args.tracker}
     if args.end2end:
         tracker_option["nms"] = False  # what Detector does for a model with YOLO26's NMS-free head
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "--end2end", action=argparse.BooleanOptionalAction, default=False, help="YOLO26's NMS-free head (default: NMS)"
     )
     p.add_argument("--pipeline-tracker", default=DEFAULTS.tracker, choices=TRACKERS, help="new_tracker kind")
+    p.add_argument("--pipeline-gmc", default=DEFAULTS.tracker_gmc, choices=GMC_METHODS, help="new_tracker TRACKER_GMC")
     p.add_argument(
         "--min-track-seconds", type=float, default=DEFAULTS.min_track_seconds, help="new_tracker: shorter ones dropped"
     )
@@ -218,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{cls:7s} precision {precision:.4f} recall {recall:.4f} (tp {c['tp']}, fp {c['fp']}, "
             f"visible {c['visible_truth']}); count error per seed, model.track: {plain}, "
-            f"new_tracker({args.pipeline_tracker}) >= {args.min_track_seconds:g} s: {piped}"
+            f"new_tracker({args.pipeline_tracker}, gmc {args.pipeline_gmc}) >= {args.min_track_seconds:g} s: {piped}"
         )
     precision, recall = total["tp"] / max(1, total["tp"] + total["fp"]), total["tp"] / max(1, total["visible_truth"])
     print(f"all     precision {precision:.4f} recall {recall:.4f}")
