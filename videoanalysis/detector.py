@@ -28,7 +28,8 @@ MODEL_SETTING = "MODEL_PATH"
 BACKENDS = ("auto", "onnxruntime", "ultralytics")
 TRACKERS = ("tracktrack", "bytetrack")  # Ultralytics trackers that need no ReID model (nothing to download)
 GMC_METHODS = ("sparseOptFlow", "none")  # TrackTrack's camera-motion compensation: Ultralytics' default, or off
-# What every analysing worker imports, whatever the backend: ~1.4 s, nearly all torch (which the tracker imports).
+# What every analysing worker imports, whatever the backend: 1.4-3 s on the bench machines, nearly all torch (which
+# the tracker imports).
 WORKER_IMPORTS = ("cv2", "onnxruntime", "ultralytics.trackers.track")
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
