@@ -4,46 +4,51 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from videoanalysis.job import Job
-from videoanalysis.storage import BlobRef, StorageError, storage_from_dict
+from videoanalysis.contracts import AnalysisOutcome, BlobRef, Chunk, ChunkOutcome, ChunkResult, Job, SummarizeInput
+from videoanalysis.storage import Storage, StorageError, open_storage
 from videoanalysis.summary import build_summary, failed_summary, render_timeline_png
 
 
-def summarize(payload: dict) -> dict:
-    job = Job.from_dict(payload["job"])
-    storage = storage_from_dict(job.storage)
-    plan = payload["plan"]
+def summarize(payload: dict[str, Any]) -> dict[str, Any]:
+    request = SummarizeInput.from_dict(payload)
+    job, plan = request.job, request.plan
+    storage = open_storage(job.storage)
     settings = job.settings.to_dict()
-    wall_s = (datetime.now(UTC) - datetime.fromisoformat(payload["started_at"])).total_seconds()
-    if plan["status"] != "ok":
-        summary = failed_summary(job.video.name, plan["error"], settings)
+    wall_s = (datetime.now(UTC) - datetime.fromisoformat(request.started_at)).total_seconds()
+    if plan.status != "ok" or plan.video is None:
+        summary = failed_summary(job.video.name, plan.error or "planning failed", settings)
     else:
-        planned = {chunk["index"]: chunk for chunk in plan["chunks"]}
-        chunks = [_full_result(storage, job, {**planned[chunk["index"]], **chunk}) for chunk in payload["chunks"]]
-        video = {"name": job.video.name, **plan["video"]}
+        planned = {chunk.index: chunk for chunk in plan.chunks}
+        chunks = [_full_result(storage, job, _with_plan(outcome, planned)) for outcome in request.chunks]
+        video = {"name": job.video.name, **plan.video.to_dict()}
         summary = build_summary(video, settings, chunks, wall_s=round(wall_s, 3))
     storage.write_bytes(job.summary, json.dumps(summary, indent=2).encode(), "application/json")
     chart = BlobRef(job.summary.container, str(Path(job.summary.name).with_suffix(".png")))
     with tempfile.TemporaryDirectory() as folder:
         png = render_timeline_png(summary, Path(folder) / "timeline.png")
         storage.write_bytes(chart, png.read_bytes(), "image/png")
-    return {
-        "status": summary["status"],
-        "error": summary["error"],
-        "summary": job.summary.to_dict(),
-        "chart": chart.to_dict(),
-        "unique": {name: stats["unique"] for name, stats in summary["classes"].items()},
-    }
+    unique = {name: stats["unique"] for name, stats in summary["classes"].items()}
+    return AnalysisOutcome(summary["status"], summary["error"], job.summary, chart, unique).to_dict()
 
 
-def _full_result(storage, job: Job, chunk: dict) -> dict:
-    """The chunk's full result (tracks included) from storage; the compact one if it failed or went missing."""
-    if chunk["status"] != "ok":
-        return chunk
+def _with_plan(outcome: ChunkOutcome, planned: dict[int, Chunk]) -> ChunkOutcome:
+    """A chunk that failed for good knows only its index: its core comes from the plan (the chart shades it)."""
+    chunk = planned.get(outcome.index)
+    if chunk is None or outcome.start_ms is not None:
+        return outcome
+    return replace(outcome, start_ms=chunk.start_ms, end_ms=chunk.end_ms)
+
+
+def _full_result(storage: Storage, job: Job, outcome: ChunkOutcome) -> ChunkResult:
+    """The chunk's full result (tracks included) from storage; the outcome alone if it failed or went missing."""
+    if outcome.status != "ok":
+        return ChunkResult.from_outcome(outcome)
     try:
-        return json.loads(storage.read_bytes(job.chunk_ref(chunk["index"], "json")))
-    except (StorageError, ValueError) as error:
-        return {**chunk, "status": "failed", "error": f"chunk result unreadable: {error}"}
+        return ChunkResult.from_dict(json.loads(storage.read_bytes(job.chunk_ref(outcome.index, "json"))))
+    except (StorageError, ValueError, KeyError) as error:
+        return ChunkResult.from_outcome(replace(outcome, status="failed", error=f"chunk result unreadable: {error}"))

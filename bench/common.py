@@ -89,7 +89,7 @@ def prepare_environment(config: Path) -> None:
 def ensure_scene(ctx: Context) -> dict[str, Any]:
     """The benchmark scene, rendered once and cached under bench/results/tmp; returns its ground truth."""
     if not (ctx.video.is_file() and ctx.truth_path.is_file()):
-        from videoanalysis.synthetic import write_scene
+        from scenes.generator import write_scene
 
         partial = ctx.video.with_name(f".{ctx.video.name}")
         write_scene(partial, ctx.truth_path, seed=SCENE_SEED, seconds=ctx.seconds, codec=SCENE_CODEC)

@@ -45,10 +45,12 @@ def main(argv: list[str]) -> None:
     loaded_modules = {"torch": "torch" in sys.modules, "torchvision": "torchvision" in sys.modules}
     print(MARKER + json.dumps({**phases, "detections": len(found[0]), "loaded": loaded_modules}), flush=True)
     if kind in PRODUCT_BACKENDS:
-        from videoanalysis.detector import Detections, new_tracker
+        from videoanalysis.detector import Detections
+        from videoanalysis.settings import Settings
+        from videoanalysis.tracking import new_tracker
 
         rows = found[0]
-        new_tracker(5.0).update(Detections(rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int64)), frame)
+        new_tracker(5.0, Settings()).update(Detections(rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int64)), frame)
         print(TRACK_MARKER + json.dumps({"tracker_s": time.perf_counter() - done}), flush=True)
 
 

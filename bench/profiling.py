@@ -1,4 +1,4 @@
-"""Where the runner's time goes: py-spy samples of `python -m videoanalysis analyze` (all worker processes) with the
+"""Where the runner's time goes: py-spy samples of `videoanalysis analyze` (all worker processes) with the
 .onnx model, i.e. the product's fastest configuration (ONNX Runtime backend).
 
 Each sampled stack is put in the first category whose marker it contains (leaf-most frames decide within the
@@ -56,7 +56,7 @@ def run(ctx: Context) -> dict[str, Any]:
     raw = out / "py-spy.txt"
     out.mkdir(parents=True, exist_ok=True)
     command = [executable, "record", "--subprocesses", "--format", "raw", "--rate", str(RATE), "-o", str(raw), "--"]
-    command += [sys.executable, "-m", "videoanalysis", "analyze", str(ctx.video), "--model", str(ctx.model_onnx)]
+    command += [sys.executable, "-m", "runner", "analyze", str(ctx.video), "--model", str(ctx.model_onnx)]
     command += ["--out", str(out / "summary.json"), "--sample-fps", f"{ctx.sample_fps:g}", "--imgsz", str(ctx.imgsz)]
     command += ["--conf", f"{ctx.conf:g}", "--batch-size", str(ctx.batch), "--workers", str(ctx.cores), "--quiet"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)

@@ -1,6 +1,6 @@
 """Orchestration scale: replay CPU and history size of `analyze_video` through the real durable SDK.
 
-`tests/durable_host.ReplayHost` plays the Functions host (history JSON -> `Orchestrator.handle` -> new events) with
+`runner.replay.ReplayHost` plays the Functions host (history JSON -> `Orchestrator.handle` -> new events) with
 stand-in activities that return what the real ones return in shape and size (a job with full settings and local
 storage, a plan with one dict per chunk, compact chunk results with timings). Completions are delivered
 `PER_EPISODE` at a time, so a run has about chunks / PER_EPISODE episodes, each replaying the whole history so far.
@@ -16,10 +16,22 @@ import time
 from typing import Any
 
 from orchestrators.analyze_video import analyze_video
-from tests.durable_host import ReplayHost
-from videoanalysis.job import Job
+from runner.replay import ReplayHost
+from videoanalysis.chunking import lookahead_seconds
+from videoanalysis.chunking import plan_chunks as plan_video_chunks
+from videoanalysis.contracts import (
+    AnalysisOutcome,
+    BlobRef,
+    ChunkInput,
+    ChunkOutcome,
+    Job,
+    PlanResult,
+    StorageSpec,
+    SummarizeInput,
+    Timing,
+    VideoInfo,
+)
 from videoanalysis.settings import Settings
-from videoanalysis.storage import BlobRef
 
 PER_EPISODE = 10
 CHUNK_SECONDS = 10.0
@@ -47,47 +59,32 @@ class TimedReplayHost(ReplayHost):
 
 
 def job() -> dict[str, Any]:
-    storage = {"kind": "local", "containers": {"videos": "/data/videos", "out": "/data/out"}}
     return Job(
         video=BlobRef("videos", "street-camera-2026-01-01.mp4"),
         summary=BlobRef("out", "street-camera-2026-01-01.json"),
         results=BlobRef("out", "street-camera-2026-01-01.chunks"),
         settings=Settings(model_path="models/demo-yolo26n.pt"),
-        storage=storage,
+        storage=StorageSpec(kind="local", containers={"videos": "/data/videos", "out": "/data/out"}),
     ).to_dict()
 
 
 def stand_ins(chunks: int) -> dict[str, Any]:
-    """Activities with the real ones' payload shapes, no work."""
-    video = {"fps": 25.0, "frame_count": chunks * 250, "duration_s": chunks * CHUNK_SECONDS, "width": 1280}
-    video |= {"height": 720, "codec": "h264", "size_bytes": chunks * 2_500_000}
+    """Activities with the real ones' contracts and typical sizes, no work."""
+    video = VideoInfo(25.0, chunks * 250, chunks * CHUNK_SECONDS, 1280, 720, "h264", chunks * 2_500_000)
+    settings = Settings(chunk_seconds=CHUNK_SECONDS)
 
     def plan_chunks(payload: dict) -> dict:
-        cut = [
-            {
-                "index": i,
-                "start_ms": i * 10_000,
-                "end_ms": (i + 1) * 10_000,
-                "window_start_ms": max(0, i * 10_000 - 1000),
-            }
-            for i in range(chunks)
-        ]
-        spec = {"container": "results", "name": "videos/clip.mp4-0123456789abcdef01234567/job.json"}
-        return {"status": "ok", "error": None, "video": video, "spec": spec, "chunks": cut}
+        planned = plan_video_chunks(video, CHUNK_SECONDS, settings.overlap_seconds, 10**6, lookahead_seconds(settings))
+        return PlanResult("ok", video=video, spec=Job.from_dict(payload).spec_ref, chunks=tuple(planned)).to_dict()
 
     def analyze_chunk(payload: dict) -> dict:
-        chunk = payload["chunk"]
-        return {
-            **{key: chunk[key] for key in ("index", "start_ms", "end_ms")},
-            "status": "ok",
-            "error": None,
-            "frames_decoded": 275,
-            "frames_analyzed": 50,
-            "timing": {"decode_s": 1.234, "infer_s": 3.456, "track_s": 0.123, "total_s": 4.987},
-        }
+        chunk = ChunkInput.from_dict(payload).chunk
+        timing = Timing(decode_s=1.234, infer_s=3.456, track_s=0.123, total_s=4.987)
+        return ChunkOutcome(chunk.index, "ok", None, chunk.start_ms, chunk.end_ms, 275, 50, timing).to_dict()
 
     def summarize(payload: dict) -> dict:
-        return {"status": "succeeded", "error": None, "summary": {"container": "out", "name": "s.json"}, "unique": {}}
+        summary = SummarizeInput.from_dict(payload).job.summary
+        return AnalysisOutcome("succeeded", None, summary, summary, {}).to_dict()
 
     return {"plan_chunks": plan_chunks, "analyze_chunk": analyze_chunk, "summarize": summarize}
 

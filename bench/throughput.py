@@ -61,12 +61,12 @@ def _baseline_once(
 def _runner_once(
     ctx: Context, model: Path, workers: int, name: str, fixed_camera: bool = False
 ) -> tuple[float, dict[str, Any]]:
-    """`python -m videoanalysis analyze` as a user runs it; its summary's counts and the chunks' own timings."""
+    """`videoanalysis analyze` as a user runs it; its summary's counts and the chunks' own timings."""
     out = TMP / "runs" / name / "summary.json"
     shutil.rmtree(out.parent, ignore_errors=True)
     wall, _ = python(
         [
-            *("-m", "videoanalysis", "analyze", str(ctx.video), "--model", str(model), "--out", str(out)),
+            *("-m", "runner", "analyze", str(ctx.video), "--model", str(model), "--out", str(out)),
             *("--sample-fps", f"{ctx.sample_fps:g}", "--imgsz", str(ctx.imgsz), "--conf", f"{ctx.conf:g}"),
             *("--batch-size", str(ctx.batch), "--workers", str(workers), "--quiet"),
         ],

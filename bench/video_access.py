@@ -32,7 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench.common import TMP, Context, ensure_scene, median, round_floats
 from videoanalysis.chunking import Chunk, plan_chunks
-from videoanalysis.storage import BlobRef, BlobStorage
+from videoanalysis.contracts import BlobRef
+from videoanalysis.storage import BlobStorage
 from videoanalysis.video import FrameReader, probe
 
 FORWARDED = ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag", "Last-Modified")

@@ -1,7 +1,7 @@
 """The analysis orchestration: plan chunks, fan out one activity per chunk, fan in, summarise.
 
 Replay-safe by construction: it reads only its input and the results of activities (no I/O, clock, random or
-environment), so the Functions host and the local runner (`videoanalysis.local`) drive this one function.
+environment), so the Functions host and the local runner (`runner.local`) drive this one function.
 """
 
 from __future__ import annotations
@@ -11,38 +11,44 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from videoanalysis.contracts import (
+    AnalysisOutcome,
+    Chunk,
+    ChunkInput,
+    ChunkOutcome,
+    Job,
+    PlanResult,
+    Progress,
+    SummarizeInput,
+)
+
 PROGRESS_UPDATES = 20
 
 
-def analyze_video(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict]:
-    job: dict = context.get_input()
+def analyze_video(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    job = Job.from_dict(context.get_input())
     started_at = context.current_utc_datetime.isoformat()
-    context.set_custom_status(_progress("planning", 0, 0))
-    plan = yield context.call_activity("plan_chunks", job)
-    chunks: list[dict] = plan.get("chunks", [])
-    results: list[dict] = []
-    if plan["status"] == "ok":
-        settings = job["settings"]
+    context.set_custom_status(Progress("planning", 0, 0).to_dict())
+    plan = PlanResult.from_dict((yield context.call_activity("plan_chunks", job.to_dict())))
+    results: list[ChunkOutcome] = []
+    if plan.status == "ok" and plan.spec is not None:
         retry = df.RetryOptions(
-            first_retry_interval_in_milliseconds=max(1, int(settings["chunk_retry_interval_seconds"] * 1000)),
-            max_number_of_attempts=settings["chunk_retry_attempts"],
+            first_retry_interval_in_milliseconds=max(1, int(job.settings.chunk_retry_interval_seconds * 1000)),
+            max_number_of_attempts=job.settings.chunk_retry_attempts,
         )
-        tasks = [
-            context.call_activity_with_retry(
-                "analyze_chunk", retry, {"storage": job["storage"], "spec": plan["spec"], "chunk": chunk}
-            )
-            for chunk in chunks
-        ]
-        results = yield from _fan_in(context, tasks, chunks)
-    context.set_custom_status(_progress("summarizing", len(results), len(chunks)))
-    summary = yield context.call_activity(
-        "summarize", {"job": job, "plan": plan, "chunks": results, "started_at": started_at}
-    )
-    context.set_custom_status(_progress("done", len(results), len(chunks)))
-    return summary
+        inputs = [ChunkInput(job.storage, plan.spec, chunk).to_dict() for chunk in plan.chunks]
+        tasks = [context.call_activity_with_retry("analyze_chunk", retry, payload) for payload in inputs]
+        results = yield from _fan_in(context, tasks, plan.chunks)
+    context.set_custom_status(Progress("summarizing", len(results), len(plan.chunks)).to_dict())
+    request = SummarizeInput(job, plan, tuple(results), started_at)
+    outcome = AnalysisOutcome.from_dict((yield context.call_activity("summarize", request.to_dict())))
+    context.set_custom_status(Progress("done", len(results), len(plan.chunks)).to_dict())
+    return outcome.to_dict()
 
 
-def _fan_in(context: df.DurableOrchestrationContext, tasks: list, chunks: Sequence[dict]) -> Generator[Any, Any, list]:
+def _fan_in(
+    context: df.DurableOrchestrationContext, tasks: list, chunks: Sequence[Chunk]
+) -> Generator[Any, Any, list[ChunkOutcome]]:
     """Wait for every chunk, reporting progress, and keep going past chunks that failed after their retries.
 
     The first `task_any` schedules all chunks in one batch; the groups after it only wait, so progress costs
@@ -60,16 +66,12 @@ def _fan_in(context: df.DurableOrchestrationContext, tasks: list, chunks: Sequen
             except Exception:  # a chunk failed for good; its error is read from its task below
                 continue
         done = sum(task.is_completed for task in tasks)
-        context.set_custom_status(_progress("analyzing", done, len(tasks)))
-    return [_chunk_result(task.result, chunk) for task, chunk in zip(tasks, chunks, strict=True)]
+        context.set_custom_status(Progress("analyzing", done, len(tasks)).to_dict())
+    return [_chunk_outcome(task.result, chunk) for task, chunk in zip(tasks, chunks, strict=True)]
 
 
-def _chunk_result(result: Any, chunk: dict) -> dict:
+def _chunk_outcome(result: Any, chunk: Chunk) -> ChunkOutcome:
     if isinstance(result, dict):
-        return result
+        return ChunkOutcome.from_dict(result)
     message = str(result).strip().splitlines()[0].strip() if str(result).strip() else type(result).__name__
-    return {"index": chunk["index"], "status": "failed", "error": message}
-
-
-def _progress(stage: str, done: int, total: int) -> dict:
-    return {"stage": stage, "chunks_done": done, "chunks_total": total}
+    return ChunkOutcome.failed(chunk.index, message)

@@ -7,7 +7,14 @@ from itertools import pairwise
 
 import pytest
 
-from videoanalysis.chunking import LOCAL_LONGEST_CHUNK_SECONDS, Chunk, chunk_seconds_for_workers, plan_chunks
+from videoanalysis.chunking import (
+    LOCAL_LONGEST_CHUNK_SECONDS,
+    Chunk,
+    chunk_seconds_for_workers,
+    lookahead_seconds,
+    plan_chunks,
+)
+from videoanalysis.settings import Settings
 from videoanalysis.video import VideoInfo
 
 
@@ -82,12 +89,25 @@ def test_bad_duration_is_rejected() -> None:
 def test_chunk_round_trips_through_json() -> None:
     for chunk in plan_chunks(info(35.0)):
         assert Chunk.from_dict(json.loads(json.dumps(chunk.to_dict()))) == chunk
-    assert plan_chunks(info(35.0))[1].to_dict() == {
+    assert plan_chunks(info(35.0), lookahead_seconds=2.0)[1].to_dict() == {
         "index": 1,
         "start_ms": 10_000,
         "end_ms": 20_000,
         "window_start_ms": 9_000,
+        "window_end_ms": 22_000,
     }
+
+
+def test_windows_reach_past_the_core_by_the_lookahead_except_the_last() -> None:
+    chunks = plan_chunks(info(30.0), 10.0, 1.0, lookahead_seconds=2.0)
+    assert [(c.window_start_ms, c.window_end_ms) for c in chunks] == [(0, 12_000), (9_000, 22_000), (19_000, None)]
+    assert lookahead_seconds(Settings(overlap_seconds=1.0, track_lost_seconds=1.5)) == 2.5
+
+
+def test_a_chunk_of_an_older_deployment_still_parses() -> None:
+    """In-flight orchestrations replay chunk inputs written before windows had an end: theirs ends with the core."""
+    old = {"index": 1, "start_ms": 10_000, "end_ms": 20_000, "window_start_ms": 9_000}
+    assert Chunk.from_dict(old).window_end_ms is None
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import azure.functions as func
 import pytest
 
-from tests.task_hub import SYSTEM_KEY, FakeTaskHub
-from tests.worker import APP_URL, app_containers, call, http_request, indexed
+from tests.support.task_hub import SYSTEM_KEY, FakeTaskHub
+from tests.support.worker import APP_URL, app_containers, call, http_request, indexed
 from triggers import http_api
-from videoanalysis.job import instance_id
-from videoanalysis.storage import BlobRef
+from videoanalysis.contracts import AnalysisOutcome, BlobRef
+from videoanalysis.names import instance_id
 
 ROUTES = {
     "post_analysis": ("analyses", ["POST"], True),
@@ -157,7 +157,8 @@ def test_status_reports_progress_then_where_the_summary_is(hub, app_storage, blo
     _no_secrets(running)
 
     summary = {"container": app_storage["summaries"], "name": "clips/a.mp4.json"}
-    output = {"status": "succeeded", "error": None, "summary": summary, "chart": {}, "unique": {"car": 2}}
+    chart = BlobRef(app_storage["summaries"], "clips/a.mp4.png")
+    output = AnalysisOutcome("succeeded", None, BlobRef.from_dict(summary), chart, {"car": 2}).to_dict()
     hub.advance(instance, "Completed", {"stage": "done", "chunks_done": 7, "chunks_total": 7}, output)
     done = _body(_status(hub, instance))
     assert done["status"] == "Completed"

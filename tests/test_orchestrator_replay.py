@@ -1,4 +1,4 @@
-"""The orchestrator replayed through the real azure-functions-durable SDK (tests/durable_host.py plays the host).
+"""The orchestrator replayed through the real azure-functions-durable SDK (runner/replay.py plays the host).
 
 These tests pin the control flow, so the activities here are small stand-ins that return what the real ones
 return in shape; tests/test_pipeline.py runs the same orchestrator with the real activities.
@@ -11,31 +11,61 @@ import json
 import pytest
 
 from orchestrators.analyze_video import PROGRESS_UPDATES, analyze_video
-from tests.durable_host import ReplayHost
+from runner.replay import Replay, ReplayHost
+from videoanalysis.contracts import (
+    AnalysisOutcome,
+    BlobRef,
+    Chunk,
+    ChunkInput,
+    ChunkOutcome,
+    Job,
+    PlanResult,
+    StorageSpec,
+    SummarizeInput,
+    VideoInfo,
+)
 from videoanalysis.settings import Settings
 
-JOB = {"settings": Settings(chunk_retry_attempts=2, chunk_retry_interval_seconds=1).to_dict(), "storage": {}}
+SETTINGS = Settings(chunk_retry_attempts=2, chunk_retry_interval_seconds=1)
+JOB = Job(
+    video=BlobRef("videos", "street.mp4"),
+    summary=BlobRef("out", "street.json"),
+    results=BlobRef("out", "street.chunks"),
+    settings=SETTINGS,
+    storage=StorageSpec(kind="local", containers={"videos": "/data/videos", "out": "/data/out"}),
+).to_dict()
+VIDEO = VideoInfo(fps=25.0, frame_count=2500, duration_s=100.0, width=640, height=360, codec="h264", size_bytes=1)
 
 
 def _activities(chunks: int, failing: frozenset[int] = frozenset(), plan_error: str | None = None) -> dict:
-    def plan_chunks(job: dict) -> dict:
+    """Stand-ins that speak the real contracts, with no work behind them."""
+
+    def plan_chunks(payload: dict) -> dict:
+        job = Job.from_dict(payload)
         if plan_error:
-            return {"status": "failed", "error": plan_error, "video": None, "chunks": []}
-        chunks_ = [{"index": i} for i in range(chunks)]
-        return {"status": "ok", "error": None, "video": {"fps": 25.0}, "spec": {}, "chunks": chunks_}
+            return PlanResult.failed(plan_error).to_dict()
+        planned = tuple(Chunk(i, i * 1000, (i + 1) * 1000, max(0, i * 1000 - 500)) for i in range(chunks))
+        return PlanResult("ok", video=VIDEO, spec=job.spec_ref, chunks=planned).to_dict()
 
     def analyze_chunk(payload: dict) -> dict:
-        index = payload["chunk"]["index"]
+        index = ChunkInput.from_dict(payload).chunk.index
         if index in failing:
             raise RuntimeError(f"decoder crashed on chunk {index}")
-        return {"index": index, "status": "ok", "error": None, "frames_analyzed": 50}
+        return ChunkOutcome(index, "ok", frames_analyzed=50).to_dict()
 
     def summarize(payload: dict) -> dict:
-        failed = [chunk["index"] for chunk in payload["chunks"] if chunk["status"] != "ok"]
-        status = "failed" if payload["plan"]["status"] != "ok" else "partial" if failed else "succeeded"
-        return {"status": status, "failed": failed, "chunks": payload["chunks"], "error": payload["plan"]["error"]}
+        request = SummarizeInput.from_dict(payload)
+        failed = [chunk for chunk in request.chunks if chunk.status != "ok"]
+        status = "failed" if request.plan.status != "ok" else "partial" if failed else "succeeded"
+        error = request.plan.error or "; ".join(chunk.error or "" for chunk in failed) or None
+        return AnalysisOutcome(status, error, request.job.summary, request.job.summary, {}).to_dict()
 
     return {"plan_chunks": plan_chunks, "analyze_chunk": analyze_chunk, "summarize": summarize}
+
+
+def _summarized(replay: Replay) -> SummarizeInput:
+    (payload,) = [payload for name, payload in replay.calls if name == "summarize"]
+    return SummarizeInput.from_dict(payload)
 
 
 def test_fan_out_schedules_every_chunk_in_one_batch() -> None:
@@ -73,11 +103,11 @@ def test_replaying_the_full_history_gives_the_same_actions() -> None:
 def test_a_chunk_that_keeps_failing_makes_a_partial_summary_naming_it() -> None:
     replay = ReplayHost(analyze_video, _activities(4, failing=frozenset({1}))).run(JOB)
     assert replay.error is None, "a failed chunk must not fail the orchestration"
-    assert replay.output["status"] == "partial" and replay.output["failed"] == [1]
-    failed = replay.output["chunks"][1]
-    assert failed["index"] == 1 and "decoder crashed on chunk 1" in failed["error"]
+    assert replay.output["status"] == "partial"
+    failed = _summarized(replay).chunks[1]
+    assert (failed.index, failed.status) == (1, "failed") and "decoder crashed on chunk 1" in (failed.error or "")
     attempts = [payload["chunk"]["index"] for name, payload in replay.calls if name == "analyze_chunk"]
-    assert attempts.count(1) == JOB["settings"]["chunk_retry_attempts"]
+    assert attempts.count(1) == SETTINGS.chunk_retry_attempts
 
 
 def test_unreadable_video_ends_with_a_failed_summary_without_fan_out() -> None:
@@ -86,17 +116,13 @@ def test_unreadable_video_ends_with_a_failed_summary_without_fan_out() -> None:
     assert [name for name, _ in replay.calls] == ["plan_chunks", "summarize"]
 
 
-def test_history_holds_only_small_payloads() -> None:
-    replay = ReplayHost(analyze_video, _activities(20)).run(JOB)
-    completed = [json.loads(event["Result"]) for event in replay.history if "Result" in event]
-    chunk_results = [result for result in completed if "frames_analyzed" in result]
-    assert chunk_results and all(len(json.dumps(result)) < 300 for result in chunk_results)
-
-
 def test_chunk_inputs_point_at_the_stored_job_instead_of_repeating_it() -> None:
     """The job is in the plan's spec blob; a chunk input repeated N times in history stays small whatever the job."""
-    job = {**JOB, "settings": {**JOB["settings"], "classes": ["class-name"] * 200}}
-    replay = ReplayHost(analyze_video, _activities(3)).run(job)
-    inputs = [payload for name, payload in replay.calls if name == "analyze_chunk"]
-    assert len(inputs) == 3 and all(set(payload) == {"storage", "spec", "chunk"} for payload in inputs)
-    assert max(len(json.dumps(payload)) for payload in inputs) < 100
+    big_job = {**JOB, "settings": {**JOB["settings"], "classes": ["class-name"] * 200}}
+    sizes = []
+    for job in (JOB, big_job):
+        replay = ReplayHost(analyze_video, _activities(3)).run(job)
+        inputs = [payload for name, payload in replay.calls if name == "analyze_chunk"]
+        assert len(inputs) == 3 and all(set(payload) == {"storage", "spec", "chunk"} for payload in inputs)
+        sizes.append(max(len(json.dumps(payload)) for payload in inputs))
+    assert sizes[0] == sizes[1] < 400

@@ -1,7 +1,7 @@
 """The whole pipeline on real videos with the bundled model: chunked counts you can trust, and bad input handled.
 
 Every run here goes through the app's orchestrator and activities: the local runner (process pool) or the durable
-SDK replay (tests/durable_host.py), with real OpenCV decoding and real YOLO26 inference.
+SDK replay (runner/replay.py), with real OpenCV decoding and real YOLO26 inference.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import pytest
 
 from activities import ACTIVITIES
 from orchestrators.analyze_video import analyze_video
-from tests import clips
+from runner.cli import analyze_file
+from runner.replay import ReplayHost
+from scenes.generator import write_scene
 from tests.conftest import DEMO_MODEL, ROOT
-from tests.durable_host import ReplayHost
-from videoanalysis.cli import analyze_file
-from videoanalysis.job import Job
+from tests.support import clips
+from videoanalysis.contracts import BlobRef, ChunkOutcome, Job
 from videoanalysis.settings import Settings
-from videoanalysis.storage import BlobRef, LocalStorage
-from videoanalysis.synthetic import write_scene
+from videoanalysis.storage import LocalStorage
 from videoanalysis.video import FrameReader
 
 HELD_OUT_SEED = 424242  # never used for training (tools/train_demo_model.py trains on 10000+)
@@ -119,17 +119,24 @@ def test_durable_replay_with_real_activities_gives_the_local_runners_summary(
         summary=BlobRef("out", "summary.json"),
         results=BlobRef("out", "chunks"),
         settings=SETTINGS,
-        storage=storage.to_dict(),
+        storage=storage.spec(),
     )
     replay = ReplayHost(analyze_video, ACTIVITIES, completions_per_episode=2).run(job.to_dict())
     assert replay.error is None and replay.output["status"] == "succeeded"
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["classes"] == chunked["classes"]
     assert summary["objects"] == chunked["objects"]
+    # History keeps each chunk's outcome, never its tracks or boxes: those stay in the stored chunk result.
+    results = [json.loads(event["Result"]) for event in replay.history if "Result" in event]
+    outcomes = [ChunkOutcome.from_dict(result) for result in results if "frames_analyzed" in result]
+    assert len(outcomes) == summary["totals"]["chunks"] > 1
+    for outcome in outcomes:
+        stored = (tmp_path / "chunks" / f"chunk-{outcome.index:05d}.json").read_text()
+        assert len(json.dumps(outcome.to_dict())) < 300 < len(stored)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "videoanalysis", "analyze", *args, "--model", str(DEMO_MODEL), "--quiet"]
+    command = [sys.executable, "-m", "runner", "analyze", *args, "--model", str(DEMO_MODEL), "--quiet"]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
@@ -166,7 +173,7 @@ def test_unloadable_model_fails_the_analysis_not_the_worker_pool(tmp_path: Path)
     model = tmp_path / "model.pt"
     model.write_bytes(b"not a model")
     video = clips.write_numbered(tmp_path / "v.mp4", "mp4v", 50)
-    command = [sys.executable, "-m", "videoanalysis", "analyze", str(video), "--model", str(model), "--quiet"]
+    command = [sys.executable, "-m", "runner", "analyze", str(video), "--model", str(model), "--quiet"]
     result = subprocess.run(
         [*command, "--out", str(tmp_path / "s.json")], cwd=ROOT, capture_output=True, text=True, timeout=300
     )

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from videoanalysis.storage import BlobRef, BlobStorage, StorageError
+from videoanalysis.contracts import BlobRef
+from videoanalysis.storage import BlobStorage, StorageError
 
 
 def test_round_trip_upload_list_download_delete(container) -> None:

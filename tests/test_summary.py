@@ -6,11 +6,13 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from videoanalysis.contracts import ChunkResult
 from videoanalysis.summary import SCHEMA_VERSION, build_summary, failed_summary, format_table, render_timeline_png
 
 VIDEO = {"name": "street.mp4", "fps": 25.0, "frame_count": 638, "duration_s": 25.5, "width": 640, "height": 360}
@@ -50,33 +52,35 @@ def chunk(
     *,
     classes: dict[str, dict[str, Any]] | None = None,
     tracks: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """A successful chunk result as analyze_chunk returns it."""
-    return {
-        "index": index,
-        "status": "ok",
-        "error": None,
-        "start_ms": start_ms,
-        "end_ms": end_ms,
-        "window_start_ms": max(0, start_ms - 1000),
-        "frames_decoded": 260,
-        "frames_analyzed": 50,
-        "detections_key": f"street.mp4/abc/chunk-{index:05d}.jsonl",
-        "classes": classes or {},
-        "tracks": tracks or [],
-        "timing": {"decode_s": 1.0, "infer_s": 2.0, "track_s": 0.25, "total_s": 3.5},
-    }
+) -> ChunkResult:
+    """A successful chunk result as analyze_chunk stores it."""
+    return ChunkResult.from_dict(
+        {
+            "index": index,
+            "status": "ok",
+            "error": None,
+            "start_ms": start_ms,
+            "end_ms": end_ms,
+            "window_start_ms": max(0, start_ms - 1000),
+            "frames_decoded": 260,
+            "frames_analyzed": 50,
+            "detections_key": f"street.mp4/abc/chunk-{index:05d}.jsonl",
+            "classes": classes or {},
+            "tracks": tracks or [],
+            "timing": {"decode_s": 1.0, "infer_s": 2.0, "track_s": 0.25, "total_s": 3.5},
+        }
+    )
 
 
-def failed(index: int, error: str = "cannot decode") -> dict[str, Any]:
+def failed(index: int, error: str = "cannot decode") -> ChunkResult:
     """A failed chunk as the orchestrator records it after the retries: no plan fields, no stats."""
-    return {"index": index, "status": "failed", "error": error}
+    return ChunkResult.from_dict({"index": index, "status": "failed", "error": error})
 
 
 BOX = [10.0, 10.0, 50.0, 40.0]
 
 
-def three_chunks() -> list[dict[str, Any]]:
+def three_chunks() -> list[ChunkResult]:
     """A car crossing the 10.5 s boundary (the second 10 is split between chunks 0 and 1), a person in chunk 2."""
     return [
         chunk(
@@ -196,7 +200,7 @@ def test_failed_chunk_makes_the_run_partial_names_it_and_breaks_stitching() -> N
         "frames_decoded": 0,
         "frames_analyzed": 0,
         "error": "moov atom not found",
-        "timing": {},
+        "timing": {"decode_s": 0.0, "infer_s": 0.0, "track_s": 0.0, "total_s": 0.0},
     }
     car = summary["classes"]["car"]
     assert (car["unique"], car["peak"], car["detections"]) == (1, 3, 120)
@@ -243,7 +247,7 @@ def test_timeline_png_is_written(tmp_path: Path, mpl_config: None) -> None:
 def test_timeline_png_of_partial_and_failed_summaries(tmp_path: Path, mpl_config: None) -> None:
     chunks = three_chunks()
     # The caller may add the plan's time range to a failed chunk; the chart then shades it.
-    chunks[1] = {**failed(1), "start_ms": 10_500, "end_ms": 20_500}
+    chunks[1] = replace(failed(1), start_ms=10_500, end_ms=20_500)
     partial = build_summary(VIDEO, SETTINGS, chunks, wall_s=None)
     assert (partial["chunks"][1]["start_s"], partial["chunks"][1]["end_s"]) == (10.5, 20.5)
 

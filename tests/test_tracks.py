@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from videoanalysis.tracks import StitchedObject, TrackSegment, mean_iou, stitch
+from videoanalysis.contracts import ChunkResult, TrackSegment
+from videoanalysis.tracks import StitchedObject, mean_iou, stitch
 
 CHUNK_MS = 10_000
 OVERLAP_MS = 1_000
@@ -43,17 +44,20 @@ def track(
     }
 
 
-def chunk(index: int, tracks: list[dict[str, Any]], *, status: str = "ok") -> dict[str, Any]:
+def chunk(index: int, tracks: list[dict[str, Any]], *, status: str = "ok") -> ChunkResult:
+    """A chunk result parsed from its stored JSON form, as `summarize` reads it."""
     start_ms = index * CHUNK_MS
-    return {
-        "index": index,
-        "status": status,
-        "error": None if status == "ok" else "decode failed",
-        "start_ms": start_ms,
-        "end_ms": start_ms + CHUNK_MS,
-        "window_start_ms": max(0, start_ms - OVERLAP_MS),
-        "tracks": tracks,
-    }
+    return ChunkResult.from_dict(
+        {
+            "index": index,
+            "status": status,
+            "error": None if status == "ok" else "decode failed",
+            "start_ms": start_ms,
+            "end_ms": start_ms + CHUNK_MS,
+            "window_start_ms": max(0, start_ms - OVERLAP_MS),
+            "tracks": tracks,
+        }
+    )
 
 
 def moving(x0: float, times: list[int], speed: float = 20.0, **box: float) -> dict[int, list[float]]:

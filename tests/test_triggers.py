@@ -7,7 +7,6 @@ data) and the real durable client in front of `FakeTaskHub`, which plays the hos
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import typing
@@ -18,15 +17,15 @@ import azurefunctions.extensions.bindings.blob as blob
 import pytest
 from azurefunctions.extensions.base import meta
 
+from runner.replay import ReplayHost
 from tests.conftest import ROOT
-from tests.durable_host import ReplayHost
-from tests.task_hub import FakeTaskHub
-from tests.worker import app_containers, call, call_async, indexed, trigger_blob_client
-from triggers import DEFAULT_BLOB_SOURCE, blob_source, blueprint
+from tests.support.task_hub import FakeTaskHub
+from tests.support.worker import app_containers, call, call_async, indexed, trigger_blob_client
+from triggers import blueprint
 from triggers.start import job_for
-from videoanalysis.job import instance_id
+from videoanalysis.contracts import BlobRef
+from videoanalysis.names import instance_id
 from videoanalysis.settings import Settings
-from videoanalysis.storage import BlobRef
 
 
 class ParamTypeInfo(typing.NamedTuple):
@@ -84,23 +83,13 @@ def test_trigger_source_and_container_come_from_app_settings(environ: dict, sour
 
 
 def test_an_unknown_trigger_source_fails_indexing() -> None:
-    with pytest.raises(ValueError, match="BLOB_TRIGGER_SOURCE must be LogsAndContainerScan or EventGrid"):
+    with pytest.raises(ValueError, match="BLOB_TRIGGER_SOURCE must be one of LogsAndContainerScan, EventGrid"):
         blueprint({"BLOB_TRIGGER_SOURCE": "Polling"})
 
 
 def test_host_json_refuses_to_restart_a_running_instance() -> None:
     durable = json.loads((ROOT / "host.json").read_text())["extensions"]["durableTask"]
     assert durable["overridableExistingInstanceStates"] == "NonRunningStates"
-
-
-def test_the_local_settings_example_holds_every_setting_at_its_default() -> None:
-    """Every setting at its default, except the model: locally the bundled demo model, which exists."""
-    values = json.loads((ROOT / "local.settings.json.example").read_text())["Values"]
-    assert {field.name.upper() for field in dataclasses.fields(Settings)} <= set(values)
-    assert Settings.from_env(values) == Settings(model_path="models/demo-yolo26n.onnx")
-    assert blob_source(values) is DEFAULT_BLOB_SOURCE
-    assert values["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
-    assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
 
 
 @pytest.fixture
@@ -197,7 +186,7 @@ def test_a_blob_deleted_since_the_event_is_ignored(hub, app_storage, caplog) -> 
 
 def test_an_oversize_video_ends_in_a_failed_summary(hub, app_storage, blob_service, monkeypatch, caplog) -> None:
     """The trigger starts it (no exception, so no host retries); plan_chunks refuses it; summarize writes why.
-    The orchestration runs through the real SDK replay (tests/durable_host.py) with the real activities on Azurite."""
+    The orchestration runs through the real SDK replay (runner/replay.py) with the real activities on Azurite."""
     from activities import plan_chunks, summarize
     from orchestrators import analyze_video
 
@@ -214,19 +203,3 @@ def test_an_oversize_video_ends_in_a_failed_summary(hub, app_storage, blob_servi
     summary_blob = blob_service.get_blob_client(app_storage["summaries"], "big.mp4.json")
     summary = json.loads(summary_blob.download_blob().readall())
     assert summary["status"] == "failed" and "MAX_VIDEO_MB" in summary["error"]
-
-
-@pytest.mark.parametrize(("raw", "value"), [("true", True), ("False", False), ("1", True), ("0", False)])
-def test_boolean_settings_parse(raw: str, value: bool) -> None:
-    assert Settings.from_env({"END2END": raw}).end2end is value
-
-
-def test_a_malformed_setting_names_itself() -> None:
-    with pytest.raises(ValueError, match="END2END='yes please' is not a valid bool"):
-        Settings.from_env({"END2END": "yes please"})
-
-
-def test_only_trackers_that_need_no_download_are_accepted() -> None:
-    assert Settings.from_env({"TRACKER": "bytetrack"}).tracker == "bytetrack"
-    with pytest.raises(ValueError, match="TRACKER must be one of tracktrack, bytetrack"):
-        Settings.from_env({"TRACKER": "deepocsort"})

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from videoanalysis import upload
-from videoanalysis.job import instance_id
-from videoanalysis.storage import BlobRef
+from runner import upload
+from videoanalysis.contracts import BlobRef
+from videoanalysis.names import instance_id
 
 
 def _run(argv: list[str]) -> int:

@@ -13,7 +13,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from tests.clips import (
+from scenes.writer import write_video
+from tests.support.clips import (
     FPS,
     HEIGHT,
     WIDTH,
@@ -29,7 +30,6 @@ from tests.clips import (
 from videoanalysis import video
 from videoanalysis.chunking import plan_chunks
 from videoanalysis.video import DecodeStats, FrameReader, VideoError, VideoInfo, display_name, probe
-from videoanalysis.writer import write_video
 
 N = 300  # 12 s at 25 fps
 N_VFR = 200  # about 14.6 s

@@ -11,7 +11,7 @@ Counting: a plain single-pass ``model.track(frame, persist=True)`` over the fram
 pipeline's time-based rule; default 5 = the SAMPLE_FPS default; 0 = every frame), with Ultralytics' default tracker
 (TrackTrack in 8.4) or ``--tracker bytetrack.yaml`` etc.; each track id is counted once, under its most frequent
 class, and compared with the truth's ``unique``. A second count uses
-``videoanalysis.detector.new_tracker`` fed with ``Detector`` output on the same frames and, like the pipeline's
+``videoanalysis.tracking.new_tracker`` fed with ``Detector`` output on the same frames and, like the pipeline's
 MIN_TRACK_SECONDS, drops tracks seen for less than ``--min-track-seconds`` (chunking and stitching are not involved).
 Exit status 0 iff per class precision and recall >= 0.95 and every plain-tracking count is within 1 of the truth.
 
@@ -38,10 +38,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from videoanalysis.detector import GMC_METHODS, TRACKERS  # noqa: E402
-from videoanalysis.settings import Settings  # noqa: E402
+from scenes.generator import CLASSES, Scene, parse_size  # noqa: E402
+from videoanalysis.settings import CHOICES, Settings  # noqa: E402
 from videoanalysis.summary import min_track_hits  # noqa: E402
-from videoanalysis.synthetic import CLASSES, Scene, parse_size  # noqa: E402
 
 DEFAULTS = Settings()
 
@@ -119,7 +118,8 @@ def count_tracks(labels: dict[int, Counter], min_frames: int = 1) -> dict[str, i
 def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     from ultralytics import YOLO
 
-    from videoanalysis.detector import Detector, new_tracker
+    from videoanalysis.detector import Detector
+    from videoanalysis.tracking import new_tracker
 
     scene = Scene(seed, args.seconds, args.fps, args.size)
     truth = scene.truth()
@@ -128,7 +128,8 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     totals: dict[str, Counter] = defaultdict(Counter)
     track_model = YOLO(args.model, task="detect")  # a separate instance: track() attaches callbacks to its model
     keep = set(sampled(scene.n_frames, scene.fps, args.track_fps) if args.track_fps else range(scene.n_frames))
-    tracker = new_tracker(args.track_fps or scene.fps, args.pipeline_tracker, args.pipeline_gmc)
+    pipeline = DEFAULTS.replace(tracker=args.pipeline_tracker, tracker_gmc=args.pipeline_gmc)
+    tracker = new_tracker(args.track_fps or scene.fps, pipeline)
     tracker_option = {} if args.tracker == "default" else {"tracker": args.tracker}
     if args.end2end:
         tracker_option["nms"] = False  # what Detector does for a model with YOLO26's NMS-free head
@@ -185,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--end2end", action=argparse.BooleanOptionalAction, default=False, help="YOLO26's NMS-free head (default: NMS)"
     )
-    p.add_argument("--pipeline-tracker", default=DEFAULTS.tracker, choices=TRACKERS, help="new_tracker kind")
-    p.add_argument("--pipeline-gmc", default=DEFAULTS.tracker_gmc, choices=GMC_METHODS, help="new_tracker TRACKER_GMC")
+    p.add_argument("--pipeline-tracker", default=DEFAULTS.tracker, choices=CHOICES["tracker"], help="new_tracker kind")
+    gmc_choices = CHOICES["tracker_gmc"]
+    p.add_argument("--pipeline-gmc", default=DEFAULTS.tracker_gmc, choices=gmc_choices, help="new_tracker TRACKER_GMC")
     p.add_argument(
         "--min-track-seconds", type=float, default=DEFAULTS.min_track_seconds, help="new_tracker: shorter ones dropped"
     )

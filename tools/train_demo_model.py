@@ -1,6 +1,6 @@
 """Train the demo detector: YOLO26n from scratch on synthetic scenes, CPU only, offline.
 
-Renders a training set from ``videoanalysis.synthetic`` (seeds from ``TRAIN_SEED_BASE`` up; held-out evaluation uses
+Renders a training set from ``scenes.generator`` (seeds from ``TRAIN_SEED_BASE`` up; held-out evaluation uses
 low seeds), trains ``yolo26n.yaml`` with random initialisation, and writes ``models/demo-yolo26n.pt`` (stripped) and
 ``models/demo-yolo26n.onnx`` (dynamic batch and image size). Everything Ultralytics writes (settings, runs) goes to a
 temporary directory.
@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from videoanalysis.synthetic import CLASSES, Scene  # noqa: E402
+from scenes.generator import CLASSES, Scene  # noqa: E402
 
 TRAIN_SEED_BASE = 10_000
 VAL_SEED_BASE = 20_000

@@ -1,9 +1,9 @@
 """The app's entry points besides the orchestration: the blob trigger and the HTTP API, on one blueprint.
 
 The handlers stay plain async functions (tests call them as the host would); registration adds the bindings. The
-blob trigger's container (VIDEO_CONTAINER) and event source (BLOB_TRIGGER_SOURCE) are read when the worker indexes
-the app at start-up, so reading the environment here is safe (the orchestrator is the one that never may). The
-container is resolved here rather than as `%VIDEO_CONTAINER%`, so that its default lives in settings.py alone.
+blob trigger's container (VIDEO_CONTAINER) and event source (BLOB_TRIGGER_SOURCE) are settings read when the worker
+indexes the app at start-up, so reading the environment here is safe (the orchestrator is the one that never may).
+The container is resolved here rather than as `%VIDEO_CONTAINER%`, so that its default lives in settings.py alone.
 """
 
 from __future__ import annotations
@@ -18,18 +18,8 @@ from triggers.blob_trigger import on_video_uploaded
 from triggers.http_api import get_analysis, get_video_summary, post_analysis
 from videoanalysis.settings import Settings
 
-BLOB_SOURCES = {source.value.lower(): source for source in func.BlobSource}
-DEFAULT_BLOB_SOURCE = func.BlobSource.LOGS_AND_CONTAINER_SCAN
 STORAGE_CONNECTION = "AzureWebJobsStorage"
 """Videos live in the app's own storage account, the one `videoanalysis.storage.blob_service_from_env` reads."""
-
-
-def blob_source(environ: Mapping[str, str]) -> func.BlobSource:
-    """BLOB_TRIGGER_SOURCE: LogsAndContainerScan (polling; Core Tools + Azurite) or EventGrid (Flex Consumption)."""
-    raw = environ.get("BLOB_TRIGGER_SOURCE", "").strip() or DEFAULT_BLOB_SOURCE.value
-    if raw.lower() not in BLOB_SOURCES:
-        raise ValueError(f"BLOB_TRIGGER_SOURCE must be LogsAndContainerScan or EventGrid, got {raw!r}")
-    return BLOB_SOURCES[raw.lower()]
 
 
 def blueprint(environ: Mapping[str, str] | None = None) -> df.Blueprint:
@@ -42,7 +32,7 @@ def blueprint(environ: Mapping[str, str] | None = None) -> df.Blueprint:
             arg_name="video",
             path=f"{settings.video_container}/{{name}}",
             connection=STORAGE_CONNECTION,
-            source=blob_source(environ),
+            source=func.BlobSource(settings.blob_trigger_source),
         ),
         bp.durable_client_input(client_name="client"),
     )
@@ -71,4 +61,4 @@ def _decorate(function: Callable, *decorators: Callable) -> None:
 
 bp = blueprint()
 
-__all__ = ["blob_source", "blueprint", "bp"]
+__all__ = ["blueprint", "bp"]

@@ -14,9 +14,9 @@ import azurefunctions.extensions.bindings.blob as blob
 from azure.core.exceptions import ResourceNotFoundError
 
 from triggers.start import start_analysis
+from videoanalysis.contracts import BlobRef
 from videoanalysis.names import video_name_problem
 from videoanalysis.settings import Settings
-from videoanalysis.storage import BlobRef
 
 log = logging.getLogger(__name__)
 

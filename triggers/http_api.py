@@ -20,12 +20,13 @@ from azure.durable_functions.models.OrchestrationRuntimeStatus import Orchestrat
 from azure.storage.blob import BlobServiceClient
 
 from triggers.start import start_analysis, summary_ref
+from videoanalysis.contracts import AnalysisOutcome, BlobRef, Progress
 from videoanalysis.names import video_name_problem
 from videoanalysis.settings import Settings
-from videoanalysis.storage import BlobRef, blob_service_from_env
+from videoanalysis.storage import blob_service_from_env
 
 INSTANCE_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
-"""Every id `videoanalysis.job.instance_id` makes matches; anything else is no analysis of ours and never reaches
+"""Every id `videoanalysis.names.instance_id` makes matches; anything else is no analysis of ours and never reaches
 the durable client's URLs."""
 
 USAGE = 'send {"container": "<container>", "name": "<blob name>"} or {"url": "<blob URL>"}'
@@ -128,31 +129,38 @@ def split_blob_url(url: str, service_url: str) -> tuple[str, str]:
 def status_payload(status: DurableOrchestrationStatus, api_root: str) -> dict[str, Any]:
     """What a poller needs, from the durable status: never the status object itself (its input holds settings)."""
     job = _json_value(status.input_)
-    video = job.get("video") if isinstance(job, dict) else None
-    progress = _json_value(status.custom_status)
+    video = _parsed(BlobRef, job.get("video") if isinstance(job, dict) else None)
+    progress = _parsed(Progress, _json_value(status.custom_status))
     output = _json_value(status.output)
+    outcome = _parsed(AnalysisOutcome, output)
     runtime = status.runtime_status
     payload: dict[str, Any] = {
         "id": status.instance_id,
         "status": runtime.value if runtime else None,
-        "progress": {key: progress.get(key) for key in ("stage", "chunks_done", "chunks_total")}
-        if isinstance(progress, dict)
-        else None,
+        "progress": None if progress is None else progress.to_dict(),
         "created": _iso(status.created_time),
         "updated": _iso(status.last_updated_time),
-        "video": video,
+        "video": None if video is None else video.to_dict(),
         "result": None,
         "summary": None,
         "error": None,
     }
-    if runtime == OrchestrationRuntimeStatus.Completed and isinstance(output, dict):
-        payload["result"] = {key: output.get(key) for key in ("status", "error", "unique")}
-        payload["error"] = output.get("error")
-        if isinstance(output.get("summary"), dict) and video:
-            payload["summary"] = {**output["summary"], "url": _summary_url(api_root, video["name"])}
+    if runtime == OrchestrationRuntimeStatus.Completed and outcome is not None:
+        payload["result"] = {"status": outcome.status, "error": outcome.error, "unique": dict(outcome.unique)}
+        payload["error"] = outcome.error
+        if video is not None:
+            payload["summary"] = {**outcome.summary.to_dict(), "url": _summary_url(api_root, video.name)}
     elif runtime in (OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated):
         payload["error"] = str(output).strip().splitlines()[0] if output else runtime.value.lower()
     return payload
+
+
+def _parsed(record: Any, value: Any) -> Any:
+    """`record.from_dict(value)`, or None for what the host holds that is not one (absent, or another shape)."""
+    try:
+        return record.from_dict(value)
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None
 
 
 def _json_value(value: Any) -> Any:

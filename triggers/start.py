@@ -13,9 +13,9 @@ from __future__ import annotations
 import azure.durable_functions as df
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
-from videoanalysis.job import Job, instance_id
+from videoanalysis.contracts import BlobRef, Job, StorageSpec
+from videoanalysis.names import instance_id
 from videoanalysis.settings import Settings
-from videoanalysis.storage import BlobRef
 
 ORCHESTRATOR = "analyze_video"
 RESTARTABLE = frozenset(
@@ -30,7 +30,7 @@ def job_for(video: BlobRef, instance: str, settings: Settings) -> Job:
         summary=summary_ref(video.name, settings),
         results=BlobRef(settings.results_container, f"{video.name}/{instance}"),
         settings=settings,
-        storage={"kind": "azure", "access": settings.video_access},
+        storage=StorageSpec(kind="azure", access=settings.video_access),
     )
 
 

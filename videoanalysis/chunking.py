@@ -1,41 +1,35 @@
-"""Cut a video's timeline into chunks that tile it exactly once, each analysed with a short overlap before it.
+"""Cut a video's timeline into chunks that tile it exactly once, each analysed with context on both sides.
 
-A chunk owns the frames of its core [start_ms, end_ms); its window starts `overlap` earlier so the tracker warms up
-and tracks can be stitched on frames both chunks saw. The last core is open-ended, so a duration estimate that is a
-little short never loses the end of the video.
+A chunk owns the frames of its core [start_ms, end_ms). Its window starts `overlap` earlier, so the tracker warms
+up, and ends `lookahead` later: the tracker's lost-track horizon plus the overlap. An object that is hidden when the
+core ends and reappears within that horizon is re-found by the same track, on frames the next chunk also sees, so
+the two chunks' tracks are stitched as a single pass would have tracked it. The last core is open-ended, so a
+duration estimate that is a little short never loses the end of the video.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any
 
-from videoanalysis.video import VideoInfo
+from videoanalysis.contracts import Chunk, VideoInfo
+from videoanalysis.settings import Settings
 
 LOCAL_LONGEST_CHUNK_SECONDS = 120.0
 LOCAL_SHORTEST_CHUNK_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """Core [start_ms, end_ms) (end None: to the end of the video), analysed from window_start_ms."""
-
-    index: int
-    start_ms: int
-    end_ms: int | None
-    window_start_ms: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Chunk:
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+def lookahead_seconds(settings: Settings) -> float:
+    """How far a window reaches past its core: long enough to re-find an object lost just before the seam, and
+    then to share `overlap_seconds` of tracked frames with the next chunk to stitch on."""
+    return settings.track_lost_seconds + settings.overlap_seconds
 
 
 def plan_chunks(
-    info: VideoInfo, chunk_seconds: float = 10.0, overlap_seconds: float = 1.0, max_chunks: int = 500
+    info: VideoInfo,
+    chunk_seconds: float = 10.0,
+    overlap_seconds: float = 1.0,
+    max_chunks: int = 500,
+    lookahead_seconds: float = 0.0,
 ) -> list[Chunk]:
     """Chunks of about `chunk_seconds`; at most `max_chunks` (longer chunks instead).
 
@@ -52,6 +46,7 @@ def plan_chunks(
         raise ValueError(f"video duration must be a non-negative number, got {info.duration_s}")
     chunk_ms = max(1, round(chunk_seconds * 1000))
     overlap_ms = round(overlap_seconds * 1000)
+    lookahead_ms = round(lookahead_seconds * 1000)
     duration_ms = round(info.duration_s * 1000)
     count = max(1, math.floor(duration_ms / chunk_ms + 0.5))
     if count > max_chunks:
@@ -63,6 +58,7 @@ def plan_chunks(
             start_ms=i * chunk_ms,
             end_ms=(i + 1) * chunk_ms if i < count - 1 else None,
             window_start_ms=max(0, i * chunk_ms - overlap_ms),
+            window_end_ms=(i + 1) * chunk_ms + lookahead_ms if i < count - 1 else None,
         )
         for i in range(count)
     ]

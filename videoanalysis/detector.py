@@ -17,19 +17,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
     from videoanalysis.onnx_model import OnnxModel
+    from videoanalysis.settings import Settings
 
 MODEL_SETTING = "MODEL_PATH"
-BACKENDS = ("auto", "onnxruntime", "ultralytics")
-TRACKERS = ("tracktrack", "bytetrack")  # Ultralytics trackers that need no ReID model (nothing to download)
-GMC_METHODS = ("sparseOptFlow", "none")  # TrackTrack's camera-motion compensation: Ultralytics' default, or off
-# What every analysing worker imports, whatever the backend: 1.4-3 s on the bench machines, nearly all torch (which
-# the tracker imports).
+# What every analysing worker imports, whatever the backend; nearly all of its time is torch, which the tracker
+# imports (bench/results/latest.md, cold start).
 WORKER_IMPORTS = ("cv2", "onnxruntime", "ultralytics.trackers.track")
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -56,16 +54,6 @@ class Detections:
         return len(self.conf)
 
 
-@dataclass(frozen=True)
-class TrackedBox:
-    """One tracked object in one frame."""
-
-    track_id: int
-    cls: int
-    conf: float
-    xyxy: tuple[float, float, float, float]
-
-
 def offline_ultralytics() -> None:
     """Ultralytics must never fetch weights or pip-install on a worker, nor write its settings into a home folder
     that is read-only on a function app; set before its first import."""
@@ -85,8 +73,6 @@ def _model_error(path: str, reason: str) -> ModelError:
 
 def resolve_backend(path: str, backend: str = "auto") -> str:
     """The backend that runs ``path``: ``auto`` means ONNX Runtime for ``.onnx`` files, Ultralytics otherwise."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "auto":
         return "onnxruntime" if path.lower().endswith(".onnx") else "ultralytics"
     return backend
@@ -200,16 +186,57 @@ def _limit_onnx_threads(model: Any, path: str) -> None:
         return
     if session.get_providers()[0] != "CPUExecutionProvider":
         return
-    import onnxruntime
+    from videoanalysis.onnx_model import cpu_session
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = _THREADS
-    options.inter_op_num_threads = 1
-    backend.session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    backend.session = cpu_session(path, _THREADS)
+
+
+class Backend(Protocol):
+    """One way of running a model: detections of a batch of BGR frames, in frame pixels."""
+
+    names: dict[int, str]
+
+    def detect(self, frames: list[np.ndarray]) -> list[Detections]: ...
+
+
+class OnnxRuntimeBackend:
+    """An Ultralytics ONNX export on ONNX Runtime straight (`videoanalysis.onnx_model`): no torch."""
+
+    def __init__(self, model: OnnxModel, imgsz: int, conf: float, class_ids: list[int] | None) -> None:
+        self.model, self.names, self.imgsz, self.conf, self.class_ids = model, model.names, imgsz, conf, class_ids
+
+    def detect(self, frames: list[np.ndarray]) -> list[Detections]:
+        out: list[Detections] = []
+        for found in self.model.predict(frames, self.imgsz, self.conf):
+            if self.class_ids is not None:
+                found = found[np.isin(found[:, 5], self.class_ids)]
+            out.append(Detections(found[:, :4], found[:, 4].copy(), found[:, 5].astype(np.int64)))
+        return out
+
+
+class UltralyticsBackend:
+    """Any model Ultralytics' predictor runs: PyTorch `.pt` files, export directories, ONNX if asked."""
+
+    def __init__(self, model: Any, imgsz: int, conf: float, batch: int, class_ids: list[int] | None) -> None:
+        self.model, self.names = model, _names(model.names)
+        self.options = {**({"imgsz": imgsz} if imgsz else {}), "conf": conf, "batch": batch, "classes": class_ids}
+
+    def detect(self, frames: list[np.ndarray]) -> list[Detections]:
+        out: list[Detections] = []
+        for result in self.model.predict(frames, **self.options, verbose=False, save=False):
+            boxes = result.boxes.cpu().numpy()
+            out.append(
+                Detections(
+                    xyxy=boxes.xyxy.astype(np.float32).reshape(-1, 4),
+                    conf=boxes.conf.astype(np.float32).reshape(-1),
+                    cls=boxes.cls.astype(np.int64).reshape(-1),
+                )
+            )
+        return out
 
 
 class Detector:
-    """Batched inference with fixed options; frames are BGR uint8 arrays, nothing is written to disk."""
+    """Batched inference with fixed options on the backend the settings choose; nothing is written to disk."""
 
     def __init__(
         self,
@@ -223,97 +250,44 @@ class Detector:
     ):
         self.backend = resolve_backend(model_path, backend)
         self.model = load_detection_model(model_path, end2end, self.backend)
-        self.names: dict[int, str] = {int(k): str(v) for k, v in self.model.names.items()}
-        self.imgsz = imgsz  # 0: the size the model was trained or exported for
-        self.conf = conf
+        self.names = _names(self.model.names)
         self.batch = max(1, batch)
-        self.class_ids: list[int] | None = None
-        if classes:
-            ids = {v: k for k, v in self.names.items()}
-            unknown = [c for c in classes if c not in ids]
-            if unknown:
-                raise ValueError(f"unknown classes {unknown}; the model knows {sorted(ids)}")
-            self.class_ids = sorted(ids[c] for c in classes)
+        class_ids = _class_ids(self.names, classes)
+        self.runner: Backend = (
+            OnnxRuntimeBackend(self.model, imgsz, conf, class_ids)
+            if self.backend == "onnxruntime"
+            else UltralyticsBackend(self.model, imgsz, conf, self.batch, class_ids)
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Detector:
+        return cls(
+            settings.model_path,
+            imgsz=settings.imgsz,
+            conf=settings.confidence,
+            batch=settings.batch_size,
+            classes=settings.classes,
+            end2end=settings.end2end,
+            backend=settings.backend,
+        )
 
     def detect(self, frames: list[np.ndarray]) -> list[Detections]:
         """Detections for each frame, in order."""
         out: list[Detections] = []
         for i in range(0, len(frames), self.batch):
-            batch = list(frames[i : i + self.batch])
-            out.extend(self._onnxruntime(batch) if self.backend == "onnxruntime" else self._ultralytics(batch))
-        return out
-
-    def _onnxruntime(self, frames: list[np.ndarray]) -> list[Detections]:
-        out: list[Detections] = []
-        for found in self.model.predict(frames, self.imgsz, self.conf):
-            if self.class_ids is not None:
-                found = found[np.isin(found[:, 5], self.class_ids)]
-            out.append(Detections(found[:, :4], found[:, 4].copy(), found[:, 5].astype(np.int64)))
-        return out
-
-    def _ultralytics(self, frames: list[np.ndarray]) -> list[Detections]:
-        results = self.model.predict(
-            frames,
-            **({"imgsz": self.imgsz} if self.imgsz else {}),
-            conf=self.conf,
-            batch=self.batch,
-            classes=self.class_ids,
-            verbose=False,
-            save=False,
-        )
-        out: list[Detections] = []
-        for r in results:
-            boxes = r.boxes.cpu().numpy()
-            out.append(
-                Detections(
-                    xyxy=boxes.xyxy.astype(np.float32).reshape(-1, 4),
-                    conf=boxes.conf.astype(np.float32).reshape(-1),
-                    cls=boxes.cls.astype(np.int64).reshape(-1),
-                )
-            )
+            out.extend(self.runner.detect(list(frames[i : i + self.batch])))
         return out
 
 
-class Tracker:
-    """An Ultralytics tracker fed with ``Detections``; one per analysed window, fed frames in time order."""
-
-    def __init__(self, tracker: Any, track_buffer: int):
-        self._tracker = tracker
-        self.track_buffer = track_buffer  # frames a lost track is kept before it is dropped
-
-    def update(self, dets: Detections, frame: np.ndarray) -> list[TrackedBox]:
-        """Advance one (sampled) frame; returns the confirmed tracks present in it."""
-        from ultralytics.engine.results import Boxes
-
-        data = np.concatenate([dets.xyxy, dets.conf[:, None], dets.cls[:, None].astype(np.float32)], axis=1)
-        rows = self._tracker.update(Boxes(data, frame.shape[:2]), frame)
-        return [
-            TrackedBox(track_id=int(r[4]), cls=int(r[6]), conf=float(r[5]), xyxy=(r[0], r[1], r[2], r[3]))
-            for r in np.asarray(rows).reshape(-1, 8).tolist()
-        ]
+def _names(names: dict[Any, Any]) -> dict[int, str]:
+    return {int(k): str(v) for k, v in names.items()}
 
 
-def new_tracker(frame_rate: float, kind: str = "tracktrack", gmc: str = "sparseOptFlow") -> Tracker:
-    """A fresh Ultralytics tracker with its ``{kind}.yaml`` settings, its lost-track buffer scaled to ``frame_rate``.
-
-    ``tracktrack`` is Ultralytics' default tracker: its track-aware initialisation keeps a second box on a partly
-    hidden object from opening a second track, which ByteTrack does (models/README.md). The YAMLs count
-    ``track_buffer`` in frames, tuned for 30 fps (ultralytics issue 4284); tracking sampled frames at 5 fps would
-    otherwise keep lost tracks six times longer in seconds. ``gmc="none"`` turns off TrackTrack's camera-motion
-    compensation, which a fixed camera does not need and which costs most of its time (README, Performance).
-    """
-    if frame_rate <= 0:
-        raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
-    if kind not in TRACKERS:
-        raise ValueError(f"unknown tracker {kind!r}; choose one of {', '.join(TRACKERS)}")
-    if gmc not in GMC_METHODS:
-        raise ValueError(f"unknown camera-motion compensation {gmc!r}; choose one of {', '.join(GMC_METHODS)}")
-    offline_ultralytics()
-    from ultralytics.trackers.track import TRACKER_MAP
-    from ultralytics.utils import YAML, IterableSimpleNamespace
-    from ultralytics.utils.checks import check_yaml
-
-    cfg = IterableSimpleNamespace(**YAML.load(check_yaml(f"{kind}.yaml")))
-    cfg.track_buffer = max(1, round(cfg.track_buffer * frame_rate / 30.0))
-    cfg.gmc_method = gmc
-    return Tracker(TRACKER_MAP[cfg.tracker_type](cfg), cfg.track_buffer)
+def _class_ids(names: dict[int, str], classes: list[str] | tuple[str, ...] | None) -> list[int] | None:
+    if not classes:
+        return None
+    ids = {v: k for k, v in names.items()}
+    unknown = [c for c in classes if c not in ids]
+    if unknown:
+        raise ValueError(f"unknown classes {unknown}; the model knows {sorted(ids)}")
+    return sorted(ids[c] for c in classes)

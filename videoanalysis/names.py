@@ -6,9 +6,13 @@ the upload command in agreement, and keeps a name from escaping its container in
 
 from __future__ import annotations
 
+import hashlib
+import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import PurePosixPath
+
+from videoanalysis.contracts import BlobRef
 
 MAX_NAME_LENGTH = 1024
 """Azure Blob Storage's limit on a blob name."""
@@ -44,3 +48,10 @@ def video_name_problem(name: str, extensions: Iterable[str]) -> str | None:
     if not has_video_extension(name, extensions):
         return f"{PurePosixPath(name).name!r} does not have a video extension ({', '.join(extensions)})"
     return None
+
+
+def instance_id(video: BlobRef, etag: str) -> str:
+    """Durable instance id of one blob version: readable prefix + hash, no '/', stable across duplicate events."""
+    digest = hashlib.sha256(f"{video.container}/{video.name}@{etag}".encode()).hexdigest()[:24]
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", video.name)[-60:].strip("-.") or "video"
+    return f"{readable}-{digest}"

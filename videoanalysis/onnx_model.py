@@ -57,13 +57,7 @@ def load_onnx(path: str, threads: int | None = None) -> OnnxModel:
 
     Raises ``ValueError`` for a file that is not an Ultralytics detection export.
     """
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    session = cpu_session(path, threads)
     meta = session.get_modelmeta().custom_metadata_map
     if "names" not in meta:
         raise ValueError("no class names in its metadata (not an Ultralytics export)")
@@ -74,6 +68,17 @@ def load_onnx(path: str, threads: int | None = None) -> OnnxModel:
     imgsz = max(ast.literal_eval(meta["imgsz"])) if "imgsz" in meta else max(height, width) if static else 640
     names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
     return OnnxModel(session, names, int(imgsz), static, batch if isinstance(batch, int) else 0)
+
+
+def cpu_session(path: str, threads: int | None = None) -> Any:
+    """An ONNX Runtime CPU session with ``threads`` intra-op threads (None: ONNX Runtime's own choice)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 def letterbox_geometry(

@@ -6,11 +6,24 @@ orchestration input, so a replay sees exactly the settings the run started with.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
-from videoanalysis.detector import BACKENDS, GMC_METHODS, TRACKERS
+CHOICES: dict[str, tuple[str, ...]] = {
+    # auto: ONNX Runtime for .onnx files, Ultralytics (PyTorch) otherwise
+    "backend": ("auto", "onnxruntime", "ultralytics"),
+    # Ultralytics trackers that need no ReID model (nothing to download)
+    "tracker": ("tracktrack", "bytetrack"),
+    # TrackTrack's camera-motion compensation: Ultralytics' default, or off for a fixed camera
+    "tracker_gmc": ("sparseOptFlow", "none"),
+    "video_access": ("cache", "stream"),
+    # polling (Core Tools + Azurite, Consumption) or Event Grid (Flex Consumption)
+    "blob_trigger_source": ("LogsAndContainerScan", "EventGrid"),
+}
+"""The allowed values of every setting that is a choice; `Settings` validates against them once."""
 
 DEFAULT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts")
 
@@ -27,12 +40,13 @@ class Settings:
     confidence: float = 0.25
     imgsz: int = 0  # 0: the size the model was trained/exported for
     end2end: bool = False  # true: YOLO26's NMS-free head where the .pt model has one
-    backend: str = "auto"  # auto: ONNX Runtime for .onnx files, Ultralytics (PyTorch) otherwise
+    backend: str = "auto"
     batch_size: int = 8
     classes: tuple[str, ...] = ()
-    tracker: str = "tracktrack"  # or "bytetrack": Ultralytics tracker configs
-    tracker_gmc: str = "sparseOptFlow"  # "none" for a fixed camera: TrackTrack without camera-motion compensation
-    min_track_seconds: float = 0.0  # TrackTrack confirms a track after 3 frames itself; 0.5 suits bytetrack
+    tracker: str = "tracktrack"
+    tracker_gmc: str = "sparseOptFlow"
+    track_lost_seconds: float = 1.0  # how long the tracker keeps a lost track; chunks look this far past their core
+    min_track_seconds: float = 0.0  # an object tracked for less is a fragment, not counted
     chunk_retry_attempts: int = 3
     chunk_retry_interval_seconds: float = 5.0
     video_container: str = "videos"
@@ -41,6 +55,7 @@ class Settings:
     video_extensions: tuple[str, ...] = DEFAULT_VIDEO_EXTENSIONS
     max_video_mb: float = 4096.0
     video_access: str = "cache"
+    blob_trigger_source: str = "LogsAndContainerScan"
 
     def __post_init__(self) -> None:
         if self.chunk_seconds <= 0:
@@ -55,27 +70,29 @@ class Settings:
             raise ValueError(f"CONFIDENCE must be in (0, 1), got {self.confidence}")
         if (self.imgsz and self.imgsz < 32) or self.batch_size < 1 or self.chunk_retry_attempts < 1:
             raise ValueError("IMGSZ must be 0 (the model's own) or >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
-        if self.min_track_seconds < 0:
-            raise ValueError(f"MIN_TRACK_SECONDS must be >= 0, got {self.min_track_seconds}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"BACKEND must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if self.tracker not in TRACKERS:
-            raise ValueError(f"TRACKER must be one of {', '.join(TRACKERS)}, got {self.tracker!r}")
-        if self.tracker_gmc not in GMC_METHODS:
-            raise ValueError(f"TRACKER_GMC must be one of {', '.join(GMC_METHODS)}, got {self.tracker_gmc!r}")
-        if self.video_access not in ("cache", "stream"):
-            raise ValueError(f"VIDEO_ACCESS must be 'cache' or 'stream', got {self.video_access!r}")
+        if self.min_track_seconds < 0 or self.track_lost_seconds < 0:
+            raise ValueError("MIN_TRACK_SECONDS and TRACK_LOST_SECONDS must be >= 0")
+        for name, allowed in CHOICES.items():
+            canonical = {value.lower(): value for value in allowed}.get(str(getattr(self, name)).lower())
+            if canonical is None:
+                raise ValueError(f"{name.upper()} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, canonical)  # choices are case-insensitive; keep the canonical spelling
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from app settings / environment variables; unset or empty ones keep their default."""
+        return cls(**cls.env_values(environ))
+
+    @classmethod
+    def env_values(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The settings the environment sets, parsed; a caller can tell a chosen value from a default."""
         environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for field in fields(cls):
             raw = environ.get(field.name.upper(), "").strip()
             if raw:
                 values[field.name] = _parse(field.name, raw, getattr(cls, field.name))
-        return cls(**values)
+        return values
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Settings:
@@ -88,10 +105,8 @@ class Settings:
     def to_dict(self) -> dict[str, object]:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
 
-    def replace(self, **changes: object) -> Settings:
-        return Settings.from_dict(
-            {**self.to_dict(), **{key: value for key, value in changes.items() if value is not None}}
-        )
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
 
 
 def _parse(name: str, raw: str, default: object) -> object:

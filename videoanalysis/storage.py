@@ -11,10 +11,11 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from videoanalysis.contracts import BlobRef, StorageSpec
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
@@ -22,19 +23,6 @@ if TYPE_CHECKING:
 
 class StorageError(Exception):
     """A blob or file that should be there is not, or cannot be read."""
-
-
-@dataclass(frozen=True)
-class BlobRef:
-    container: str
-    name: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"container": self.container, "name": self.name}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, str]) -> BlobRef:
-        return cls(container=data["container"], name=data["name"])
 
 
 class Storage(Protocol):
@@ -55,8 +43,8 @@ class LocalStorage:
     def __init__(self, containers: Mapping[str, str | Path]) -> None:
         self.containers = {name: Path(folder) for name, folder in containers.items()}
 
-    def to_dict(self) -> dict[str, object]:
-        return {"kind": "local", "containers": {name: str(folder) for name, folder in self.containers.items()}}
+    def spec(self) -> StorageSpec:
+        return StorageSpec(kind="local", containers={name: str(folder) for name, folder in self.containers.items()})
 
     def path(self, ref: BlobRef) -> Path:
         if ref.container not in self.containers:
@@ -114,8 +102,8 @@ class BlobStorage:
     def from_env(cls, access: str = "cache", environ: Mapping[str, str] | None = None) -> BlobStorage:
         return cls(blob_service_from_env(environ), access=access)
 
-    def to_dict(self) -> dict[str, object]:
-        return {"kind": "azure", "access": self.access}
+    def spec(self) -> StorageSpec:
+        return StorageSpec(kind="azure", access=self.access)
 
     def _blob(self, ref: BlobRef):
         return self.service.get_blob_client(ref.container, ref.name)
@@ -221,8 +209,8 @@ def blob_service_from_env(environ: Mapping[str, str] | None = None) -> BlobServi
     return BlobServiceClient(service_uri, credential=DefaultAzureCredential(managed_identity_client_id=client_id))
 
 
-def storage_from_dict(data: Mapping[str, object]) -> LocalStorage | BlobStorage:
-    """Rebuild the storage an orchestration was started with (no secrets travel: Azure reads its own settings)."""
-    if data.get("kind") == "local":
-        return LocalStorage(data["containers"])  # type: ignore[arg-type]
-    return BlobStorage.from_env(access=str(data.get("access", "cache")))
+def open_storage(spec: StorageSpec) -> LocalStorage | BlobStorage:
+    """The storage an orchestration was started with (no secrets travel: Azure reads its own settings)."""
+    if spec.kind == "local":
+        return LocalStorage(spec.containers)
+    return BlobStorage.from_env(access=spec.access)

@@ -8,85 +8,22 @@ versioned because summaries outlive the code that wrote them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from videoanalysis.contracts import ChunkResult
+from videoanalysis.stats import ClassStats
 from videoanalysis.tracks import stitch
 
 SCHEMA_VERSION = 1
-
-
-@dataclass
-class ClassStats:
-    """One class's frame statistics: per chunk (built frame by frame) and per video (merged over the chunks)."""
-
-    detections: int = 0
-    peak: int = 0
-    frames_present: int = 0
-    first_seen_ms: int | None = None
-    last_seen_ms: int | None = None
-    timeline: dict[int, int] = field(default_factory=dict)  # second -> most objects seen in one frame of it
-
-    def add_frame(self, t_ms: int, count: int) -> None:
-        """An analysed frame in which `count` objects of the class were detected."""
-        self.merge(ClassStats(count, count, 1, t_ms, t_ms, {t_ms // 1000: count}))
-
-    def merge(self, other: ClassStats) -> None:
-        self.detections += other.detections
-        self.peak = max(self.peak, other.peak)
-        self.frames_present += other.frames_present
-        self.first_seen_ms = _either(self.first_seen_ms, other.first_seen_ms, min)
-        self.last_seen_ms = _either(self.last_seen_ms, other.last_seen_ms, max)
-        # A second cut by a chunk boundary has frames in both chunks; the max of their maxima is the max over all.
-        for second, count in other.timeline.items():
-            self.timeline[second] = max(self.timeline.get(second, 0), count)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The chunk result's form (JSON object keys are strings)."""
-        return {
-            "detections": self.detections,
-            "peak": self.peak,
-            "frames_present": self.frames_present,
-            "first_seen_ms": self.first_seen_ms,
-            "last_seen_ms": self.last_seen_ms,
-            "timeline": {str(second): count for second, count in self.timeline.items()},
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClassStats:
-        return cls(
-            detections=int(data["detections"]),
-            peak=int(data["peak"]),
-            frames_present=int(data["frames_present"]),
-            first_seen_ms=None if data["first_seen_ms"] is None else int(data["first_seen_ms"]),
-            last_seen_ms=None if data["last_seen_ms"] is None else int(data["last_seen_ms"]),
-            timeline={int(second): int(count) for second, count in data["timeline"].items()},
-        )
-
-    def to_summary(self, unique: int, seconds: int) -> dict[str, Any]:
-        return {
-            "unique": unique,
-            "peak": self.peak,
-            "detections": self.detections,
-            "frames_present": self.frames_present,
-            "first_seen_s": _seconds(self.first_seen_ms),
-            "last_seen_s": _seconds(self.last_seen_ms),
-            "timeline": [self.timeline.get(second, 0) for second in range(seconds)],
-        }
-
-
-def _either(a: int | None, b: int | None, pick: Callable[[int, int], int]) -> int | None:
-    """`pick` of two optional times, ignoring a missing one."""
-    return b if a is None else a if b is None else pick(a, b)
 
 
 def _seconds(ms: int | None) -> float | None:
     return None if ms is None else ms / 1000
 
 
-def _timeline_length(video: dict[str, Any], totals: dict[str, ClassStats]) -> int:
+def _timeline_length(video: Mapping[str, Any], totals: Mapping[str, ClassStats]) -> int:
     """Seconds 0..duration; never shorter than the data, since container durations can be a little short."""
     duration_s = video.get("duration_s")
     length = math.ceil(duration_s) if duration_s else 0
@@ -94,17 +31,17 @@ def _timeline_length(video: dict[str, Any], totals: dict[str, ClassStats]) -> in
     return max(length, last_second + 1)
 
 
-def _status_and_error(chunks: list[dict[str, Any]], error: str | None) -> tuple[str, str | None]:
+def _status_and_error(chunks: Sequence[ChunkResult], error: str | None) -> tuple[str, str | None]:
     if not chunks:
         return "failed", error or "no chunks were analysed"
-    failed = [c for c in chunks if c["status"] != "ok"]
+    failed = [c for c in chunks if c.status != "ok"]
     problems = [error] if error else []
     if failed:
-        names = ", ".join(str(c["index"]) for c in failed)
+        names = ", ".join(str(c.index) for c in failed)
         first = failed[0]
         problems.append(
             f"{len(failed)} of {len(chunks)} chunks failed (chunks {names}); "
-            f"first error: chunk {first['index']}: {first.get('error') or 'unknown error'}"
+            f"first error: chunk {first.index}: {first.error or 'unknown error'}"
         )
     if len(failed) == len(chunks):
         return "failed", "; ".join(problems)
@@ -112,9 +49,9 @@ def _status_and_error(chunks: list[dict[str, Any]], error: str | None) -> tuple[
 
 
 def build_summary(
-    video: dict[str, Any],
-    settings: dict[str, Any],
-    chunks: list[dict[str, Any]],
+    video: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    chunks: Sequence[ChunkResult],
     *,
     wall_s: float | None,
     error: str | None = None,
@@ -124,14 +61,14 @@ def build_summary(
     `error` is a run-level problem the chunks do not show; it is reported first and makes an otherwise clean run
     "partial". Classes detected in no successful chunk are absent: the summary does not know the model's class list.
     """
-    chunks = sorted(chunks, key=lambda c: int(c["index"]))
-    ok_chunks = [c for c in chunks if c["status"] == "ok"]
+    chunks = sorted(chunks, key=lambda c: c.index)
+    ok_chunks = [c for c in chunks if c.status == "ok"]
     status, message = _status_and_error(chunks, error)
 
     totals: dict[str, ClassStats] = {}
     for chunk in ok_chunks:
-        for name, stats in chunk["classes"].items():
-            totals.setdefault(name, ClassStats()).merge(ClassStats.from_dict(stats))
+        for name, stats in chunk.classes.items():
+            totals.setdefault(name, ClassStats()).merge(stats)
     stitched = stitch(ok_chunks, min_hits=min_track_hits(settings, video))
     unique = stitched.unique
     length = _timeline_length(video, totals)
@@ -142,15 +79,14 @@ def build_summary(
     }
     chunk_rows = [
         {
-            "index": int(c["index"]),
-            "status": c["status"],
-            # A chunk that failed for good carries only index, status and error (orchestrator's _chunk_result).
-            "start_s": _seconds(c.get("start_ms")),
-            "end_s": _seconds(c.get("end_ms")),
-            "frames_decoded": int(c.get("frames_decoded") or 0),
-            "frames_analyzed": int(c.get("frames_analyzed") or 0),
-            "error": c.get("error"),
-            "timing": dict(c.get("timing") or {}),
+            "index": c.index,
+            "status": c.status,
+            "start_s": _seconds(c.start_ms),
+            "end_s": _seconds(c.end_ms),
+            "frames_decoded": c.frames_decoded,
+            "frames_analyzed": c.frames_analyzed,
+            "error": c.error,
+            "timing": c.timing.to_dict(),
         }
         for c in chunks
     ]
@@ -190,13 +126,13 @@ def build_summary(
     }
 
 
-def min_track_hits(settings: dict[str, Any], video: dict[str, Any]) -> int:
+def min_track_hits(settings: Mapping[str, Any], video: Mapping[str, Any]) -> int:
     """MIN_TRACK_SECONDS as a number of analysed frames at the rate frames were analysed."""
     rate = settings.get("sample_fps") or video.get("fps") or 1.0
     return max(1, math.ceil(float(settings.get("min_track_seconds", 0.0)) * rate - 1e-9))
 
 
-def failed_summary(video_name: str, error: str, settings: dict[str, Any]) -> dict[str, Any]:
+def failed_summary(video_name: str, error: str, settings: Mapping[str, Any]) -> dict[str, Any]:
     """The summary of a video that could not be read at all, so a caller always finds a summary with a reason."""
     return build_summary({"name": video_name}, settings, [], wall_s=None, error=error)
 

@@ -9,12 +9,14 @@ frames. This module matches them by box IoU and merges the matches into one obje
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 
 import lap
 import numpy as np
+
+from videoanalysis.contracts import Box, ChunkResult, TrackSegment
 
 MIN_IOU = 0.5
 """Mean IoU over the common frames a pair needs to be merged: the two trackers saw the same decoded frames, so a
@@ -25,35 +27,6 @@ MIN_COMMON_FRAMES = 1
 
 _NO_PAIR_COST = 2.0
 """Cost of a pair that may not match; above any cost limit (at most 1), so the solver leaves both unmatched."""
-
-Box = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class TrackSegment:
-    """One tracker track inside one chunk; boxes hold only the overlap frames (t_ms -> x1, y1, x2, y2)."""
-
-    chunk: int
-    id: int
-    cls: str
-    first_ms: int
-    last_ms: int
-    core_hits: int
-    boxes: dict[int, Box]
-
-    @classmethod
-    def from_dict(cls, chunk: int, data: dict[str, Any]) -> TrackSegment:
-        """Parse one entry of a chunk result's "tracks" (JSON turns the t_ms keys into strings)."""
-        boxes = {int(t_ms): (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for t_ms, b in data["boxes"].items()}
-        return cls(
-            chunk=chunk,
-            id=int(data["id"]),
-            cls=str(data["cls"]),
-            first_ms=int(data["first_ms"]),
-            last_ms=int(data["last_ms"]),
-            core_hits=int(data["core_hits"]),
-            boxes=boxes,
-        )
 
 
 @dataclass(frozen=True)
@@ -78,7 +51,7 @@ class StitchResult:
         return dict(sorted(Counter(obj.cls for obj in self.objects if obj.counted).items()))
 
 
-def mean_iou(a: dict[int, Box], b: dict[int, Box], min_common_frames: int = MIN_COMMON_FRAMES) -> float | None:
+def mean_iou(a: Mapping[int, Box], b: Mapping[int, Box], min_common_frames: int = MIN_COMMON_FRAMES) -> float | None:
     """Mean box IoU over the frames both tracks have; None when they share fewer than min_common_frames."""
     common = sorted(a.keys() & b.keys())
     if not common or len(common) < min_common_frames:
@@ -126,7 +99,7 @@ def _match_boundary(
 
 
 def stitch(
-    chunks: list[dict[str, Any]],
+    chunks: Sequence[ChunkResult],
     *,
     min_iou: float = MIN_IOU,
     min_common_frames: int = MIN_COMMON_FRAMES,
@@ -143,13 +116,8 @@ def stitch(
     """
     if not 0.0 <= min_iou <= 1.0:
         raise ValueError(f"min_iou must be in [0, 1], got {min_iou}")
-    ok_chunks = sorted((c for c in chunks if c["status"] == "ok"), key=lambda c: int(c["index"]))
-    segments = {
-        int(c["index"]): [
-            seg for seg in (TrackSegment.from_dict(int(c["index"]), t) for t in c["tracks"]) if seg.core_hits > 0
-        ]
-        for c in ok_chunks
-    }
+    ok_chunks = sorted((c for c in chunks if c.status == "ok"), key=lambda c: c.index)
+    segments = {c.index: [seg for seg in c.tracks if seg.core_hits > 0] for c in ok_chunks}
 
     parent: dict[tuple[int, int], tuple[int, int]] = {
         (seg.chunk, seg.id): (seg.chunk, seg.id) for segs in segments.values() for seg in segs

@@ -13,12 +13,14 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
+
+from videoanalysis.contracts import VideoInfo
 
 OPEN_TIMEOUT_MS = 30_000
 """OpenCV/FFmpeg open and read timeouts, so an unreachable URL fails instead of hanging."""
@@ -45,28 +47,8 @@ class VideoError(Exception):
 
 
 @dataclass(frozen=True)
-class VideoInfo:
-    """What the chunk plan and the summary need to know about a video."""
-
-    fps: float
-    frame_count: int
-    duration_s: float
-    width: int
-    height: int
-    codec: str
-    size_bytes: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
-
-
-@dataclass(frozen=True)
 class Frame:
-    """A sampled frame; `owned` says whether it lies in the caller's core (t_ms >= owned_from_ms)."""
+    """A sampled frame; `owned` says whether it lies in the caller's core [owned_from_ms, owned_to_ms)."""
 
     t_ms: int
     image: np.ndarray
@@ -82,9 +64,9 @@ class DecodeStats:
     """
 
     frames_decoded: int = 0  # grabbed by the reader: seek landings and pre-roll included
-    frames_owned: int = 0  # decoded frames in [owned_from_ms, end_ms), sampled or not
+    frames_owned: int = 0  # decoded frames in the core [owned_from_ms, owned_to_ms), sampled or not
     frames_sampled: int = 0  # yielded frames
-    frames_sampled_owned: int = 0  # yielded frames in [owned_from_ms, end_ms)
+    frames_sampled_owned: int = 0  # yielded frames in the core
     seeks: int = 0  # seek attempts; more than one means a landing at or after the target was caught
     from_start: bool = False  # read from the first frame (window at 0, or every seek failed)
     ended_early: bool = False  # the stream stopped before end_ms: a truncated or corrupt file
@@ -275,6 +257,7 @@ class FrameReader:
         end_ms: int | None = None,
         sample_fps: float = 0.0,
         owned_from_ms: int | None = None,
+        owned_to_ms: int | None = None,
     ) -> None:
         if start_ms < 0 or (end_ms is not None and end_ms < start_ms):
             raise ValueError(f"bad window [{start_ms}, {end_ms})")
@@ -285,6 +268,7 @@ class FrameReader:
         self.end_ms = end_ms
         self.sample_fps = sample_fps
         self.owned_from_ms = start_ms if owned_from_ms is None else owned_from_ms
+        self.owned_to_ms = owned_to_ms
         self.stats = DecodeStats()
 
     def __iter__(self) -> Iterator[Frame]:
@@ -302,7 +286,7 @@ class FrameReader:
                     continue
                 if self.end_ms is not None and t_ms >= self.end_ms:
                     break
-                owned = t_ms >= self.owned_from_ms
+                owned = t_ms >= self.owned_from_ms and (self.owned_to_ms is None or t_ms < self.owned_to_ms)
                 stats.frames_owned += owned
                 if not sampled:
                     continue

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from videoanalysis.writer import Codec, write_video
+from scenes.writer import Codec, write_video
 
 WIDTH, HEIGHT = 320, 240
 FPS = 25.0

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
-from videoanalysis.synthetic import (
+from scenes.generator import (
     CLASSES,
     MAX_HIDDEN,
     MIN_IN_FRAME,
     MIN_VISIBLE_FRAMES,
     Scene,
     frame_time_ms,
-    register,
     render_scene,
     write_scene,
 )
@@ -126,18 +123,3 @@ def test_write_scene(tmp_path: Path) -> None:
         n += 1
     cap.release()
     assert n == truth["frames"] == 50
-
-
-def test_cli_registration(tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["synth", "--out", "x.mp4"])
-    defaults = (args.seed, args.seconds, args.fps, args.size, args.codec, args.truth)
-    assert defaults == (0, 30.0, 25.0, (1280, 720), "mp4v", None)
-    args = parser.parse_args(
-        ["synth", "--seed", "4", "--seconds", "1", "--size", "320x180", "--out", str(tmp_path / "a.mp4")]
-    )
-    assert args.func(args) == 0
-    assert json.loads((tmp_path / "a.mp4.truth.json").read_text())["frames"] == 25
-    with pytest.raises(SystemExit):
-        parser.parse_args(["synth", "--out", "x.mp4", "--size", "big"])

@@ -7,8 +7,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from videoanalysis.contracts import ChunkOutcome, Progress
 
-class Progress:
+
+class ProgressBars:
     """Two bars: chunks (from custom status) and analysed frames (from each finished chunk)."""
 
     def __init__(self, enabled: bool = True) -> None:
@@ -16,7 +18,7 @@ class Progress:
         self.chunks: tqdm | None = None
         self.frames: tqdm | None = None
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> ProgressBars:
         if self.enabled:
             self.chunks = tqdm(desc="chunks", unit="chunk", position=0, leave=True)
             self.frames = tqdm(desc="frames", unit="frame", position=1, leave=True)
@@ -29,12 +31,13 @@ class Progress:
 
     def status(self, status: dict[str, Any]) -> None:
         if self.chunks is not None:
-            self.chunks.set_postfix_str(status["stage"])
-            self.chunks.total = status["chunks_total"]
+            progress = Progress.from_dict(status)
+            self.chunks.set_postfix_str(progress.stage)
+            self.chunks.total = progress.chunks_total
             self.chunks.refresh()
 
     def result(self, activity: str, result: Any) -> None:
         if activity != "analyze_chunk" or self.chunks is None or self.frames is None:
             return
         self.chunks.update(1)
-        self.frames.update(result.get("frames_analyzed") or 0)
+        self.frames.update(ChunkOutcome.from_dict(result).frames_analyzed)

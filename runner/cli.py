@@ -1,7 +1,7 @@
-"""`python -m videoanalysis`: analyse a video on this machine, make synthetic scenes, run the demo.
+"""`videoanalysis` (or `python -m runner`): analyse a video on this machine, make synthetic scenes, run the demo.
 
 `analyze` is the composition root of the local runner: it builds the orchestration input, then drives the app's own
-orchestrator (`orchestrators.analyze_video`) and activities (`activities`) through `videoanalysis.local`.
+orchestrator (`orchestrators.analyze_video`) and activities (`activities`) through `runner.local`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from videoanalysis import synthetic, upload
-from videoanalysis.detector import BACKENDS
-from videoanalysis.job import Job
-from videoanalysis.settings import Settings
-from videoanalysis.storage import BlobRef, LocalStorage
+from runner import upload
+from scenes.generator import parse_size, write_scene
+from videoanalysis.contracts import BlobRef, Job
+from videoanalysis.settings import CHOICES, Settings
+from videoanalysis.storage import LocalStorage
 
 EXIT_OK, EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-yolo26n.onnx"  # the faster one on CPU
@@ -58,7 +58,7 @@ def _quiet_opencv() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m videoanalysis", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="videoanalysis", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     analyze = commands.add_parser("analyze", help="analyse one video file: per-class counts, summary JSON and chart")
     analyze.add_argument("video", type=Path)
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=40.0)
     demo.add_argument("--workers", type=int, default=None)
     demo.set_defaults(func=demo_main)
-    synthetic.register(commands)
+    _register_synth(commands)
     upload.register(commands)
     return parser
 
@@ -88,7 +88,9 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
         "--end2end", action=argparse.BooleanOptionalAction, help="YOLO26 NMS-free head (default: END2END, false)"
     )
     parser.add_argument(
-        "--backend", choices=BACKENDS, help="auto: ONNX Runtime for .onnx, Ultralytics otherwise (default: BACKEND)"
+        "--backend",
+        choices=CHOICES["backend"],
+        help="auto: ONNX Runtime for .onnx, Ultralytics otherwise (default: BACKEND)",
     )
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--classes", help="comma-separated class names to count (default: all)")
@@ -96,22 +98,31 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+OPTION_SETTINGS = (
+    "chunk_seconds",
+    "overlap_seconds",
+    "max_chunks",
+    "sample_fps",
+    "confidence",
+    "imgsz",
+    "end2end",
+    "backend",
+    "batch_size",
+)
+"""Command-line options that override the setting of the same name; an option left out keeps the setting."""
+
+
 def analyze_main(args: argparse.Namespace) -> int:
-    settings = Settings.from_env().replace(
-        model_path=args.model,
-        chunk_seconds=args.chunk_seconds,
-        overlap_seconds=args.overlap_seconds,
-        max_chunks=args.max_chunks,
-        sample_fps=args.sample_fps,
-        confidence=args.confidence,
-        imgsz=args.imgsz,
-        end2end=args.end2end,
-        backend=args.backend,
-        batch_size=args.batch_size,
-        classes=[name.strip() for name in args.classes.split(",") if name.strip()] if args.classes else None,
-    )
+    environment = Settings.env_values()
+    options = {name: getattr(args, name) for name in OPTION_SETTINGS if getattr(args, name) is not None}
+    if args.model is not None:
+        options["model_path"] = args.model
+    if args.classes:
+        options["classes"] = tuple(name.strip() for name in args.classes.split(",") if name.strip())
+    settings = Settings(**{**environment, **options})
     out = args.out or Path("out") / f"{args.video.name}.json"
-    outcome = analyze_file(args.video, out, settings, args.workers, not args.quiet, _auto_chunks(args.chunk_seconds))
+    auto_chunks = "chunk_seconds" not in environment and "chunk_seconds" not in options
+    outcome = analyze_file(args.video, out, settings, args.workers, not args.quiet, auto_chunks)
     return report(outcome, out)
 
 
@@ -128,8 +139,8 @@ def analyze_file(
     ``auto_chunks`` sizes the chunks for the local workers (`chunk_seconds_for_workers`) instead of CHUNK_SECONDS,
     which is made for fanning out over many machines.
     """
+    from runner.local import activity_pool, default_workers
     from videoanalysis.detector import WORKER_IMPORTS, offline_ultralytics, warm_up
-    from videoanalysis.local import activity_pool, default_workers
 
     if not video.is_file():
         raise UsageError(f"no such video file: {video}")
@@ -147,10 +158,10 @@ def analyze_file(
 
     from activities import plan_chunks, summarize
     from orchestrators.analyze_video import analyze_video
-    from videoanalysis.local import LocalContext, run_orchestrator
-    from videoanalysis.progress import Progress
+    from runner.local import LocalContext, run_orchestrator
+    from runner.progress import ProgressBars
 
-    with Progress(enabled=progress) as bars, pool:
+    with ProgressBars(enabled=progress) as bars, pool:
         if auto_chunks:  # while the workers start
             settings = _chunks_for_workers(video, settings, workers)
         storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
@@ -159,18 +170,13 @@ def analyze_file(
             summary=BlobRef("out", out.name),
             results=BlobRef("out", f"{out.stem}.chunks"),
             settings=settings,
-            storage=storage.to_dict(),
+            storage=storage.spec(),
         )
         # Planning and summarising need no model: planning runs here while the workers are still starting, and the
         # summary is written here, where its chart library is already imported.
         inline = {"plan_chunks": plan_chunks, "summarize": summarize}
         context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result, inline=inline)
         return run_orchestrator(analyze_video, context)
-
-
-def _auto_chunks(chunk_seconds_option: float | None) -> bool:
-    """Size chunks for the local workers unless the user chose a length (option or CHUNK_SECONDS)."""
-    return chunk_seconds_option is None and not os.environ.get("CHUNK_SECONDS")
 
 
 def _chunks_for_workers(video: Path, settings: Settings, workers: int) -> Settings:
@@ -205,10 +211,10 @@ def demo_main(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     video, truth_path = args.out / "scene.mp4", args.out / "scene.truth.json"
     print(f"writing a {args.seconds:g} s synthetic scene (seed {args.seed}) to {video} ...")
-    truth = synthetic.write_scene(video, truth_path, seed=args.seed, seconds=args.seconds)
+    truth = write_scene(video, truth_path, seed=args.seed, seconds=args.seconds)
     settings = Settings.from_env().replace(model_path=str(DEMO_MODEL))
     out = args.out / "scene.json"
-    outcome = analyze_file(video, out, settings, args.workers, auto_chunks=_auto_chunks(None))
+    outcome = analyze_file(video, out, settings, args.workers, auto_chunks="chunk_seconds" not in Settings.env_values())
     code = report(outcome, out)
     summary = json.loads(out.read_text())
     print("\nground truth vs counted (unique objects):")
@@ -216,3 +222,24 @@ def demo_main(args: argparse.Namespace) -> int:
         counted = summary["classes"].get(name, {}).get("unique", 0)
         print(f"  {name:<8} truth {expected:>3}   counted {counted:>3}")
     return code
+
+
+def _register_synth(subparsers: Any) -> None:
+    p = subparsers.add_parser("synth", help="write a synthetic scene video and its ground-truth JSON")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--fps", type=float, default=25.0)
+    p.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH, default 1280x720")
+    p.add_argument("--out", required=True, help="video file to write")
+    p.add_argument("--truth", default=None, help="ground-truth JSON to write (default: <out>.truth.json)")
+    p.add_argument("--codec", choices=("mp4v", "h264"), default="mp4v")
+    p.set_defaults(func=synth_main)
+
+
+def synth_main(args: argparse.Namespace) -> int:
+    """Run the ``synth`` command."""
+    truth_path = args.truth or f"{args.out}.truth.json"
+    truth = write_scene(args.out, truth_path, args.seed, args.seconds, args.fps, args.size, args.codec)
+    counts = ", ".join(f"{c}={n}" for c, n in truth["unique"].items())
+    print(f"wrote {args.out} ({truth['frames']} frames) and {truth_path}: {counts}")
+    return 0

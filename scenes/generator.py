@@ -45,7 +45,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from videoanalysis.writer import Codec, write_video
+from scenes.writer import Codec, write_video
 
 CLASSES: tuple[str, ...] = ("car", "person", "bike")
 FORMAT = "videoanalysis-synthetic/1"
@@ -117,7 +117,7 @@ class ObjectState:
 
 
 @dataclass
-class Frame:
+class RenderedFrame:
     """A rendered frame with its time and the objects touching it, in drawing order (back to front)."""
 
     index: int
@@ -167,7 +167,7 @@ class Scene:
         self._noise = _make_noise(seed, self.width, self.height)
         self._truth: dict[str, Any] | None = None
 
-    def frame(self, index: int) -> Frame:
+    def frame(self, index: int) -> RenderedFrame:
         """Render frame ``index`` (0-based) with its object states."""
         placements = self._placements(index)
         states = self._states(placements)
@@ -182,7 +182,7 @@ class Scene:
             cv2.add(image, (flicker, flicker, flicker, 0), dst=image)
         elif flicker < 0:
             cv2.subtract(image, (-flicker, -flicker, -flicker, 0), dst=image)
-        return Frame(index=index, t_ms=frame_time_ms(index, self.fps), image=image, objects=states)
+        return RenderedFrame(index=index, t_ms=frame_time_ms(index, self.fps), image=image, objects=states)
 
     def frames(self) -> Iterator[np.ndarray]:
         """All frames in order, BGR uint8."""
@@ -334,29 +334,6 @@ def parse_size(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must look like 1280x720, got {text!r}") from None
     return w, h
-
-
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``synth`` command to an argparse subparsers object."""
-    p = subparsers.add_parser("synth", help="write a synthetic scene video and its ground-truth JSON")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--seconds", type=float, default=30.0)
-    p.add_argument("--fps", type=float, default=25.0)
-    p.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH, default 1280x720")
-    p.add_argument("--out", required=True, help="video file to write")
-    p.add_argument("--truth", default=None, help="ground-truth JSON to write (default: <out>.truth.json)")
-    p.add_argument("--codec", choices=("mp4v", "h264"), default="mp4v")
-    p.set_defaults(func=synth_main)
-    return p
-
-
-def synth_main(args: argparse.Namespace) -> int:
-    """Run the ``synth`` command."""
-    truth_path = args.truth or f"{args.out}.truth.json"
-    truth = write_scene(args.out, truth_path, args.seed, args.seconds, args.fps, args.size, args.codec)
-    counts = ", ".join(f"{c}={n}" for c, n in truth["unique"].items())
-    print(f"wrote {args.out} ({truth['frames']} frames) and {truth_path}: {counts}")
-    return 0
 
 
 def _plan(seed: int, seconds: float) -> tuple[Actor, ...]:

@@ -1,4 +1,4 @@
-"""`python -m videoanalysis upload VIDEO`: put a video where the function app's blob trigger picks it up.
+"""`videoanalysis upload VIDEO`: put a video where the function app's blob trigger picks it up.
 
 It prints the analysis id the app will use for this upload (the instance id is a hash of the blob and its ETag),
 so the caller can poll `GET /api/analyses/{id}` at once, without waiting for the trigger.
@@ -12,10 +12,10 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from videoanalysis.job import instance_id
-from videoanalysis.names import video_name_problem
+from videoanalysis.contracts import BlobRef
+from videoanalysis.names import instance_id, video_name_problem
 from videoanalysis.settings import Settings
-from videoanalysis.storage import BlobRef, StorageError, blob_service_from_env
+from videoanalysis.storage import StorageError, blob_service_from_env
 
 LOCAL_STORAGE = "UseDevelopmentStorage=true"
 

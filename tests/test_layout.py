@@ -1,0 +1,76 @@
+"""The dependency arrows point one way: entry points -> orchestrators/activities -> library, never back.
+
+The rule is read off the source with `ast`, so it holds for imports inside functions too, whether or not they ran.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+APP_LAYERS = ("activities", "orchestrators", "triggers", "runner", "function_app")
+FORBIDDEN = {
+    # The library: no app layer, no Functions SDK, no development-only scenes.
+    "videoanalysis": (*APP_LAYERS, "scenes", "azure.functions", "azure.durable_functions", "tests", "bench"),
+    # Scenes are a development package beside the library: they may use it, never the app.
+    "scenes": (*APP_LAYERS, "tests", "bench"),
+    # Orchestrators and activities serve every entry point; they know none of them.
+    "orchestrators": ("activities", "triggers", "runner", "function_app", "scenes", "tests"),
+    "activities": ("orchestrators", "triggers", "runner", "function_app", "scenes", "tests"),
+    "triggers": ("runner", "function_app", "scenes", "tests"),
+    "bench": ("tests",),
+    "tools": ("tests",),
+}
+
+
+def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
+    """Every module a file imports, absolute names (relative imports are resolved against the file's package)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                found.add(f"{base}.{node.module}" if node.module else base)
+            elif node.module:
+                found.add(node.module)
+    return found
+
+
+def violations(package: str, root: Path = ROOT) -> list[str]:
+    banned = FORBIDDEN[package]
+    return [
+        f"{path.relative_to(root)} imports {module}"
+        for path in sorted((root / package).rglob("*.py"))
+        for module in sorted(imported_modules(path, root))
+        if any(module == prefix or module.startswith(f"{prefix}.") for prefix in banned)
+    ]
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_imports_point_one_way(package: str) -> None:
+    assert violations(package) == []
+
+
+def test_the_rule_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+    """The checker itself: a lazy import of the app from a library module is caught."""
+    (tmp_path / "videoanalysis").mkdir()
+    (tmp_path / "videoanalysis" / "probe.py").write_text("def f():\n    from orchestrators import bp\n    return bp\n")
+    assert violations("videoanalysis", tmp_path) == ["videoanalysis/probe.py imports orchestrators"]
+
+
+def test_console_script_is_installed() -> None:
+    """`make setup` installs the project: `.venv/bin/videoanalysis` is the command line."""
+    script = Path(sys.executable).with_name("videoanalysis")
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert all(command in result.stdout for command in ("analyze", "synth", "demo", "upload"))

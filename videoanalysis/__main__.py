@@ -1,5 +1,0 @@
-import sys
-
-from videoanalysis.cli import main
-
-sys.exit(main())

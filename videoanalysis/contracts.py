@@ -1,0 +1,452 @@
+"""The records that cross the durable boundary, and the one an activity stores for another (the full chunk result).
+
+Frozen dataclasses, each with `to_dict` (plain JSON: the SDK's class encoding would pin module paths into the
+orchestration history) and `from_dict`. The dict shapes are the wire format that in-flight orchestrations replay:
+a new field gets a default so that an older history still parses; renaming or removing one needs a new version.
+`tests/test_contracts.py` pins the shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from videoanalysis.settings import Settings
+from videoanalysis.stats import ClassStats
+
+Json = dict[str, Any]
+Box = tuple[float, float, float, float]
+Status = Literal["ok", "failed"]
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    container: str
+    name: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"container": self.container, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BlobRef:
+        return cls(container=str(data["container"]), name=str(data["name"]))
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """Which storage the activities open: Azure (from the app's own settings; no secret travels) or local folders."""
+
+    kind: Literal["azure", "local"] = "azure"
+    access: str = "cache"  # azure: VIDEO_ACCESS
+    containers: Mapping[str, str] = field(default_factory=dict)  # local: container name -> folder
+
+    def to_dict(self) -> Json:
+        if self.kind == "local":
+            return {"kind": "local", "containers": dict(self.containers)}
+        return {"kind": "azure", "access": self.access}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StorageSpec:
+        if data.get("kind") == "local":
+            return cls(kind="local", containers={str(k): str(v) for k, v in data["containers"].items()})
+        return cls(kind="azure", access=str(data.get("access", "cache")))
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the chunk plan and the summary need to know about a video."""
+
+    fps: float
+    frame_count: int
+    duration_s: float
+    width: int
+    height: int
+    codec: str
+    size_bytes: int | None
+
+    def to_dict(self) -> Json:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VideoInfo:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Core [start_ms, end_ms) (end None: to the end of the video), analysed from window_start_ms to window_end_ms.
+
+    The window reaches past the core on both sides so that the chunk's tracker sees what a single pass would have
+    seen around its core; window_end_ms None means the core's end (or the video's).
+    """
+
+    index: int
+    start_ms: int
+    end_ms: int | None
+    window_start_ms: int
+    window_end_ms: int | None = None
+
+    def to_dict(self) -> Json:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Chunk:
+        return cls(
+            index=int(data["index"]),
+            start_ms=int(data["start_ms"]),
+            end_ms=None if data["end_ms"] is None else int(data["end_ms"]),
+            window_start_ms=int(data["window_start_ms"]),
+            window_end_ms=None if data.get("window_end_ms") is None else int(data["window_end_ms"]),
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """The orchestration input: everything an analysis needs, as plain data that survives replay."""
+
+    video: BlobRef
+    summary: BlobRef
+    results: BlobRef  # container + name prefix of the per-chunk files
+    settings: Settings = field(default_factory=Settings)
+    storage: StorageSpec = field(default_factory=StorageSpec)
+
+    def chunk_ref(self, index: int, suffix: str) -> BlobRef:
+        return BlobRef(self.results.container, f"{self.results.name}/chunk-{index:05d}.{suffix}")
+
+    @property
+    def spec_ref(self) -> BlobRef:
+        """Where planning stores the job and the probed video, so chunk inputs need only point at it."""
+        return BlobRef(self.results.container, f"{self.results.name}/job.json")
+
+    def to_dict(self) -> Json:
+        return {
+            "video": self.video.to_dict(),
+            "summary": self.summary.to_dict(),
+            "results": self.results.to_dict(),
+            "settings": self.settings.to_dict(),
+            "storage": self.storage.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Job:
+        return cls(
+            video=BlobRef.from_dict(data["video"]),
+            summary=BlobRef.from_dict(data["summary"]),
+            results=BlobRef.from_dict(data["results"]),
+            settings=Settings.from_dict(data["settings"]),
+            storage=StorageSpec.from_dict(data["storage"]),
+        )
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What planning stores for the chunks (`Job.spec_ref`): the job and the probed video."""
+
+    job: Job
+    video: VideoInfo
+
+    def to_dict(self) -> Json:
+        return {"job": self.job.to_dict(), "video": self.video.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
+        return cls(job=Job.from_dict(data["job"]), video=VideoInfo.from_dict(data["video"]))
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """`plan_chunks`' output: the chunks, or why the video cannot be analysed."""
+
+    status: Status
+    error: str | None = None
+    video: VideoInfo | None = None
+    spec: BlobRef | None = None
+    chunks: tuple[Chunk, ...] = ()
+
+    @classmethod
+    def failed(cls, error: str) -> PlanResult:
+        return cls(status="failed", error=error)
+
+    def to_dict(self) -> Json:
+        return {
+            "status": self.status,
+            "error": self.error,
+            "video": None if self.video is None else self.video.to_dict(),
+            "spec": None if self.spec is None else self.spec.to_dict(),
+            "chunks": [chunk.to_dict() for chunk in self.chunks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanResult:
+        return cls(
+            status=data["status"],
+            error=data.get("error"),
+            video=None if data.get("video") is None else VideoInfo.from_dict(data["video"]),
+            spec=None if data.get("spec") is None else BlobRef.from_dict(data["spec"]),
+            chunks=tuple(Chunk.from_dict(chunk) for chunk in data.get("chunks") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ChunkInput:
+    """`analyze_chunk`'s input: it points at the stored job spec instead of repeating the job once per chunk."""
+
+    storage: StorageSpec
+    spec: BlobRef
+    chunk: Chunk
+
+    def to_dict(self) -> Json:
+        return {"storage": self.storage.to_dict(), "spec": self.spec.to_dict(), "chunk": self.chunk.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChunkInput:
+        return cls(
+            storage=StorageSpec.from_dict(data["storage"]),
+            spec=BlobRef.from_dict(data["spec"]),
+            chunk=Chunk.from_dict(data["chunk"]),
+        )
+
+
+@dataclass(frozen=True)
+class Timing:
+    decode_s: float = 0.0
+    infer_s: float = 0.0
+    track_s: float = 0.0
+    total_s: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Timing:
+        data = data or {}
+        return cls(**{f.name: float(data.get(f.name) or 0.0) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    """What the orchestrator keeps per chunk (`analyze_chunk`'s output): status and counters, never tracks or boxes.
+
+    A chunk that failed for good carries only its index, status and error.
+    """
+
+    index: int
+    status: Status
+    error: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    frames_decoded: int = 0
+    frames_analyzed: int = 0
+    timing: Timing = field(default_factory=Timing)
+
+    @classmethod
+    def failed(cls, index: int, error: str) -> ChunkOutcome:
+        return cls(index=index, status="failed", error=error)
+
+    def to_dict(self) -> Json:
+        return {
+            "index": self.index,
+            "status": self.status,
+            "error": self.error,
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "frames_decoded": self.frames_decoded,
+            "frames_analyzed": self.frames_analyzed,
+            "timing": self.timing.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChunkOutcome:
+        return cls(
+            index=int(data["index"]),
+            status=data["status"],
+            error=data.get("error"),
+            start_ms=None if data.get("start_ms") is None else int(data["start_ms"]),
+            end_ms=None if data.get("end_ms") is None else int(data["end_ms"]),
+            frames_decoded=int(data.get("frames_decoded") or 0),
+            frames_analyzed=int(data.get("frames_analyzed") or 0),
+            timing=Timing.from_dict(data.get("timing")),
+        )
+
+
+@dataclass(frozen=True)
+class TrackSegment:
+    """One tracker track inside one chunk.
+
+    `core_hits` counts the frames of the chunk's core it was tracked in; `boxes` holds its boxes on the frames the
+    chunk shares with a neighbour (t_ms -> x1, y1, x2, y2), which is what stitching matches on.
+    """
+
+    chunk: int
+    id: int
+    cls: str
+    first_ms: int
+    last_ms: int
+    core_hits: int
+    boxes: Mapping[int, Box]
+
+    def to_dict(self) -> Json:
+        """The chunk result's form: the chunk index is the result's, JSON object keys are strings."""
+        return {
+            "id": self.id,
+            "cls": self.cls,
+            "first_ms": self.first_ms,
+            "last_ms": self.last_ms,
+            "core_hits": self.core_hits,
+            "boxes": {str(t_ms): list(box) for t_ms, box in self.boxes.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, chunk: int, data: Mapping[str, Any]) -> TrackSegment:
+        return cls(
+            chunk=chunk,
+            id=int(data["id"]),
+            cls=str(data["cls"]),
+            first_ms=int(data["first_ms"]),
+            last_ms=int(data["last_ms"]),
+            core_hits=int(data["core_hits"]),
+            boxes={int(t): (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for t, b in data["boxes"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """A chunk's full result, stored beside its detections for `summarize`; `outcome()` is what history keeps."""
+
+    index: int
+    status: Status
+    error: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    window_start_ms: int | None = None
+    frames_decoded: int = 0
+    frames_analyzed: int = 0
+    classes: Mapping[str, ClassStats] = field(default_factory=dict)
+    tracks: tuple[TrackSegment, ...] = ()
+    timing: Timing = field(default_factory=Timing)
+    detections_key: str | None = None
+
+    @classmethod
+    def from_outcome(cls, outcome: ChunkOutcome) -> ChunkResult:
+        """A chunk known only by its outcome (failed, or its stored result is gone): no classes, no tracks."""
+        return cls(
+            index=outcome.index,
+            status=outcome.status,
+            error=outcome.error,
+            start_ms=outcome.start_ms,
+            end_ms=outcome.end_ms,
+            frames_decoded=outcome.frames_decoded,
+            frames_analyzed=outcome.frames_analyzed,
+            timing=outcome.timing,
+        )
+
+    def outcome(self) -> ChunkOutcome:
+        return ChunkOutcome(
+            index=self.index,
+            status=self.status,
+            error=self.error,
+            start_ms=self.start_ms,
+            end_ms=self.end_ms,
+            frames_decoded=self.frames_decoded,
+            frames_analyzed=self.frames_analyzed,
+            timing=self.timing,
+        )
+
+    def to_dict(self) -> Json:
+        return {
+            **self.outcome().to_dict(),
+            "window_start_ms": self.window_start_ms,
+            "classes": {name: stats.to_dict() for name, stats in sorted(self.classes.items())},
+            "tracks": [track.to_dict() for track in self.tracks],
+            "detections_key": self.detections_key,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChunkResult:
+        outcome = ChunkOutcome.from_dict(data)
+        return cls(
+            index=outcome.index,
+            status=outcome.status,
+            error=outcome.error,
+            start_ms=outcome.start_ms,
+            end_ms=outcome.end_ms,
+            window_start_ms=None if data.get("window_start_ms") is None else int(data["window_start_ms"]),
+            frames_decoded=outcome.frames_decoded,
+            frames_analyzed=outcome.frames_analyzed,
+            classes={name: ClassStats.from_dict(stats) for name, stats in (data.get("classes") or {}).items()},
+            tracks=tuple(TrackSegment.from_dict(outcome.index, track) for track in data.get("tracks") or ()),
+            timing=outcome.timing,
+            detections_key=data.get("detections_key"),
+        )
+
+
+@dataclass(frozen=True)
+class SummarizeInput:
+    job: Job
+    plan: PlanResult
+    chunks: tuple[ChunkOutcome, ...]
+    started_at: str  # ISO time the orchestration started (from its replay-safe clock)
+
+    def to_dict(self) -> Json:
+        return {
+            "job": self.job.to_dict(),
+            "plan": self.plan.to_dict(),
+            "chunks": [chunk.to_dict() for chunk in self.chunks],
+            "started_at": self.started_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SummarizeInput:
+        return cls(
+            job=Job.from_dict(data["job"]),
+            plan=PlanResult.from_dict(data["plan"]),
+            chunks=tuple(ChunkOutcome.from_dict(chunk) for chunk in data["chunks"]),
+            started_at=str(data["started_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    """The orchestration's output (`summarize`'s): how it went and where the summary is."""
+
+    status: str  # "succeeded" | "partial" | "failed"
+    error: str | None
+    summary: BlobRef
+    chart: BlobRef
+    unique: Mapping[str, int]
+
+    def to_dict(self) -> Json:
+        return {
+            "status": self.status,
+            "error": self.error,
+            "summary": self.summary.to_dict(),
+            "chart": self.chart.to_dict(),
+            "unique": dict(self.unique),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnalysisOutcome:
+        return cls(
+            status=str(data["status"]),
+            error=data.get("error"),
+            summary=BlobRef.from_dict(data["summary"]),
+            chart=BlobRef.from_dict(data["chart"]),
+            unique={str(k): int(v) for k, v in data["unique"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The orchestration's custom status, which `GET /api/analyses/{id}` and the runner's progress bars read."""
+
+    stage: str  # "planning" | "analyzing" | "summarizing" | "done"
+    chunks_done: int
+    chunks_total: int
+
+    def to_dict(self) -> Json:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Progress:
+        return cls(str(data["stage"]), int(data["chunks_done"]), int(data["chunks_total"]))
