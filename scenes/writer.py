@@ -77,7 +77,7 @@ def _check_frame(frame: np.ndarray, shape: tuple[int, ...], codec: str) -> None:
 
 def _write_opencv(frames: Iterator[np.ndarray], path: Path, fps: float, shape: tuple[int, ...]) -> None:
     height, width = shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot open a mp4v writer for {path}")
     try:

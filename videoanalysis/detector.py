@@ -136,7 +136,7 @@ def _open_ultralytics(path: str, end2end: bool) -> Any:
     from ultralytics import YOLO
 
     _limit_torch_threads()
-    model = YOLO(path)
+    model: Any = YOLO(path)  # Ultralytics' attributes are typed loosely
     if model.task != "detect":
         raise ModelError(f"a {model.task!r} model, not a detection model")
     if end2end and _has_end2end_head(model):
@@ -182,7 +182,7 @@ def _limit_onnx_threads(model: Any, path: str) -> None:
     """Ultralytics opens ONNX Runtime sessions with one thread per core; reopen on CPU with the configured count."""
     backend = getattr(getattr(getattr(model, "predictor", None), "model", None), "backend", None)
     session = getattr(backend, "session", None)
-    if _THREADS is None or not path.endswith(".onnx") or session is None:
+    if _THREADS is None or not path.endswith(".onnx") or backend is None or session is None:
         return
     if session.get_providers()[0] != "CPUExecutionProvider":
         return

@@ -93,8 +93,8 @@ def letterbox_geometry(
     dw, dh = imgsz - round(w * ratio), imgsz - round(h * ratio)
     if not square:
         dw, dh = dw % STRIDE, dh % STRIDE
-    dw, dh = dw / 2, dh / 2
-    return ratio, (round(dh - 0.1), round(dh + 0.1), round(dw - 0.1), round(dw + 0.1))
+    half_w, half_h = dw / 2, dh / 2
+    return ratio, (round(half_h - 0.1), round(half_h + 0.1), round(half_w - 0.1), round(half_w + 0.1))
 
 
 def letterbox(frame: np.ndarray, ratio: float, pad: tuple[int, int, int, int]) -> np.ndarray:
@@ -117,10 +117,10 @@ def postprocess(
         keep = scores > conf
         xywh, scores, classes = pred[:4, keep].T, scores[keep], classes[keep]
         corner = xywh[:, :2] - xywh[:, 2:] / 2
-        picked = cv2.dnn.NMSBoxesBatched(
+        kept = cv2.dnn.NMSBoxesBatched(
             np.concatenate([corner, xywh[:, 2:]], 1).tolist(), scores.tolist(), classes.tolist(), conf, IOU
         )
-        picked = np.asarray(picked, dtype=np.int64).reshape(-1)[:MAX_DET]
+        picked = np.asarray(kept, dtype=np.int64).reshape(-1)[:MAX_DET]
         boxes = np.concatenate([corner, corner + xywh[:, 2:]], 1)[picked]
         scores, classes = scores[picked], classes[picked]
     top, _, left, _ = pad

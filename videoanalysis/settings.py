@@ -95,9 +95,9 @@ class Settings:
         return values
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> Settings:
+    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
         known = {field.name for field in fields(cls)}
-        values = {
+        values: dict[str, Any] = {
             key: tuple(value) if isinstance(value, list) else value for key, value in data.items() if key in known
         }
         return cls(**values)

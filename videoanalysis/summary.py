@@ -118,7 +118,7 @@ def build_summary(
             "detections": sum(c["detections"] for c in classes.values()),
             "unique_objects": sum(unique.values()),
             "chunk_time_s": {
-                key: round(sum(float(row["timing"].get(key, 0.0)) for row in chunk_rows), 3)
+                key: round(sum(float(getattr(c.timing, key)) for c in chunks), 3)
                 for key in ("decode_s", "infer_s", "track_s", "total_s")
             },
             "wall_s": None if wall_s is None else round(wall_s, 3),
