@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from dataclasses import replace
 from typing import Any
 
+import videoanalysis
 from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import lookahead_seconds
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
-from videoanalysis.contracts import ChunkInput, ChunkOutcome, Job, JobSpec, PlanResult
+from videoanalysis.contracts import BlobRef, ChunkInput, ChunkOutcome, ChunkResult, Job, JobSpec, PlanResult
 from videoanalysis.detector import ModelError
-from videoanalysis.storage import StorageError, open_storage
+from videoanalysis.storage import Storage, StorageError, open_storage
 from videoanalysis.video import VideoError, probe
 
 
@@ -40,19 +43,44 @@ def analyze_chunk(payload: dict[str, Any]) -> dict[str, Any]:
     """Detect and track one chunk; per-frame detections and the full chunk result go to storage, not history.
 
     The input names the job spec that planning stored instead of carrying the job, which would otherwise be
-    repeated in the orchestration history once per chunk.
+    repeated in the orchestration history once per chunk. A chunk already completed for the same job (a retried
+    orchestration, a rerun after a failed summary) is not analysed again: its stored result is returned.
     """
     request = ChunkInput.from_dict(payload)
     storage = open_storage(request.storage)
-    spec = JobSpec.from_dict(json.loads(storage.read_bytes(request.spec)))
+    spec_bytes = storage.read_bytes(request.spec)
+    spec = JobSpec.from_dict(json.loads(spec_bytes))
     job, chunk = spec.job, request.chunk
+    digest = job_digest(spec_bytes, job.settings.model_path)
+    if done := _completed(storage, job.chunk_ref(chunk.index, "json"), digest):
+        return done.outcome().to_dict()
     detections_ref = job.chunk_ref(chunk.index, "jsonl")
     try:
         with storage.video_source(job.video) as source:
             window = analyze_window(source, spec.video, chunk, job.settings)
     except (VideoError, ModelError) as error:  # bad data or configuration: a retry would fail the same way
         return ChunkOutcome.failed(chunk.index, str(error)).to_dict()
-    result = replace(window.result, detections_key=detections_ref.name)
+    result = replace(window.result, detections_key=detections_ref.name, job_digest=digest)
     storage.write_bytes(detections_ref, window.detections_jsonl, "application/x-ndjson")
     storage.write_bytes(job.chunk_ref(chunk.index, "json"), json.dumps(result.to_dict()).encode(), "application/json")
     return result.outcome().to_dict()
+
+
+def job_digest(spec: bytes, model_path: str) -> str:
+    """What a chunk result depends on: the stored job spec (settings, probed video), the model file's version and
+    the library's."""
+    try:
+        stat = os.stat(model_path)
+        model = f"{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        model = "missing"
+    return hashlib.sha256(spec + f"|{model}|{videoanalysis.__version__}".encode()).hexdigest()
+
+
+def _completed(storage: Storage, ref: BlobRef, digest: str) -> ChunkResult | None:
+    """This chunk's stored result if an earlier attempt or run of the same job completed it, else None."""
+    try:
+        result = ChunkResult.from_dict(json.loads(storage.read_bytes(ref)))
+    except (StorageError, ValueError, KeyError, TypeError):
+        return None
+    return result if result.status == "ok" and result.job_digest == digest else None

@@ -1,5 +1,9 @@
 """The analysis orchestration: plan chunks, fan out one activity per chunk, fan in, summarise.
 
+Every step is retried under the same policy (CHUNK_RETRY_ATTEMPTS, CHUNK_RETRY_INTERVAL_SECONDS): a storage outage
+while planning or summarising must not throw away the chunks, which a rerun of the same job reuses anyway
+(`activities.chunks.analyze_chunk`).
+
 Replay-safe by construction: it reads only its input and the results of activities (no I/O, clock, random or
 environment), so the Functions host and the local runner (`runner.local`) drive this one function.
 """
@@ -29,19 +33,19 @@ def analyze_video(context: df.DurableOrchestrationContext) -> Generator[Any, Any
     job = Job.from_dict(context.get_input())
     started_at = context.current_utc_datetime.isoformat()
     context.set_custom_status(Progress("planning", 0, 0).to_dict())
-    plan = PlanResult.from_dict((yield context.call_activity("plan_chunks", job.to_dict())))
+    retry = df.RetryOptions(
+        first_retry_interval_in_milliseconds=max(1, int(job.settings.chunk_retry_interval_seconds * 1000)),
+        max_number_of_attempts=job.settings.chunk_retry_attempts,
+    )
+    plan = PlanResult.from_dict((yield context.call_activity_with_retry("plan_chunks", retry, job.to_dict())))
     results: list[ChunkOutcome] = []
     if plan.status == "ok" and plan.spec is not None:
-        retry = df.RetryOptions(
-            first_retry_interval_in_milliseconds=max(1, int(job.settings.chunk_retry_interval_seconds * 1000)),
-            max_number_of_attempts=job.settings.chunk_retry_attempts,
-        )
         inputs = [ChunkInput(job.storage, plan.spec, chunk).to_dict() for chunk in plan.chunks]
         tasks = [context.call_activity_with_retry("analyze_chunk", retry, payload) for payload in inputs]
         results = yield from _fan_in(context, tasks, plan.chunks)
     context.set_custom_status(Progress("summarizing", len(results), len(plan.chunks)).to_dict())
     request = SummarizeInput(job, plan, tuple(results), started_at)
-    outcome = AnalysisOutcome.from_dict((yield context.call_activity("summarize", request.to_dict())))
+    outcome = AnalysisOutcome.from_dict((yield context.call_activity_with_retry("summarize", retry, request.to_dict())))
     context.set_custom_status(Progress("done", len(results), len(plan.chunks)).to_dict())
     return outcome.to_dict()
 

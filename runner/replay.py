@@ -68,7 +68,11 @@ class ReplayHost:
         self._append(replay, Event.ORCHESTRATOR_STARTED)
         self._append(replay, Event.EXECUTION_STARTED, Name="orchestrator", Version="", Input=json.dumps(input_))
         for _ in range(max_episodes):
-            context, state = self.replay_once(replay.history, input_)
+            try:
+                context, state = self.replay_once(replay.history, input_)
+            except Exception as error:  # the SDK re-raises what the orchestrator raised: the host fails the instance
+                replay.error = str(error).split("$OutOfProcData$")[0].strip()
+                return replay
             replay.episodes.append(state)
             replay.statuses.append(state.get("customStatus"))
             if state.get("isDone") or state.get("error"):

@@ -37,10 +37,23 @@ JOB = Job(
 VIDEO = VideoInfo(fps=25.0, frame_count=2500, duration_s=100.0, width=640, height=360, codec="h264", size_bytes=1)
 
 
-def _activities(chunks: int, failing: frozenset[int] = frozenset(), plan_error: str | None = None) -> dict:
-    """Stand-ins that speak the real contracts, with no work behind them."""
+def _activities(
+    chunks: int,
+    failing: frozenset[int] = frozenset(),
+    plan_error: str | None = None,
+    outages: dict[str, int] | None = None,
+) -> dict:
+    """Stand-ins that speak the real contracts, with no work behind them; `outages` makes an activity raise its first
+    N times, as one does when storage refuses connections."""
+    outages = dict(outages or {})
+
+    def outage(name: str) -> None:
+        if outages.get(name, 0) > 0:
+            outages[name] -= 1
+            raise ConnectionError(f"{name}: storage refused the connection")
 
     def plan_chunks(payload: dict) -> dict:
+        outage("plan_chunks")
         job = Job.from_dict(payload)
         if plan_error:
             return PlanResult.failed(plan_error).to_dict()
@@ -54,6 +67,7 @@ def _activities(chunks: int, failing: frozenset[int] = frozenset(), plan_error: 
         return ChunkOutcome(index, "ok", frames_analyzed=50).to_dict()
 
     def summarize(payload: dict) -> dict:
+        outage("summarize")
         request = SummarizeInput.from_dict(payload)
         failed = [chunk for chunk in request.chunks if chunk.status != "ok"]
         status = "failed" if request.plan.status != "ok" else "partial" if failed else "succeeded"
@@ -126,3 +140,20 @@ def test_chunk_inputs_point_at_the_stored_job_instead_of_repeating_it() -> None:
         assert len(inputs) == 3 and all(set(payload) == {"storage", "spec", "chunk"} for payload in inputs)
         sizes.append(max(len(json.dumps(payload)) for payload in inputs))
     assert sizes[0] == sizes[1] < 400
+
+
+def test_planning_and_summarising_are_retried_through_an_outage() -> None:
+    """A storage outage at the end must not fail an analysis whose chunks are all done."""
+    attempts = SETTINGS.chunk_retry_attempts
+    activities = _activities(3, outages={"plan_chunks": attempts - 1, "summarize": attempts - 1})
+    replay = ReplayHost(analyze_video, activities).run(JOB)
+    assert replay.error is None and replay.output["status"] == "succeeded"
+    names = [name for name, _ in replay.calls]
+    assert names.count("plan_chunks") == names.count("summarize") == attempts
+    assert names.count("analyze_chunk") == 3
+
+
+def test_an_outage_longer_than_the_retries_fails_the_orchestration_with_its_reason() -> None:
+    activities = _activities(3, outages={"summarize": SETTINGS.chunk_retry_attempts})
+    replay = ReplayHost(analyze_video, activities).run(JOB)
+    assert replay.error is not None and "storage refused the connection" in replay.error

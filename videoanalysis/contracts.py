@@ -326,6 +326,7 @@ class ChunkResult:
     tracks: tuple[TrackSegment, ...] = ()
     timing: Timing = field(default_factory=Timing)
     detections_key: str | None = None
+    job_digest: str | None = None  # what it was computed from (`analyze_chunk` reuses a result only for its own job)
 
     @classmethod
     def from_outcome(cls, outcome: ChunkOutcome) -> ChunkResult:
@@ -360,6 +361,7 @@ class ChunkResult:
             "classes": {name: stats.to_dict() for name, stats in sorted(self.classes.items())},
             "tracks": [track.to_dict() for track in self.tracks],
             "detections_key": self.detections_key,
+            "job_digest": self.job_digest,
         }
 
     @classmethod
@@ -378,6 +380,7 @@ class ChunkResult:
             tracks=tuple(TrackSegment.from_dict(outcome.index, track) for track in data.get("tracks") or ()),
             timing=outcome.timing,
             detections_key=data.get("detections_key"),
+            job_digest=data.get("job_digest"),
         )
 
 

@@ -1,0 +1,71 @@
+"""The activities on real files in a local storage folder: what they store, and reuse of completed chunks."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from activities import analyze_chunk, plan_chunks
+from tests.conftest import ROOT
+from tests.support import clips
+from videoanalysis.contracts import BlobRef, ChunkInput, ChunkOutcome, Job, PlanResult
+from videoanalysis.settings import Settings
+from videoanalysis.storage import LocalStorage
+
+MODEL = ROOT / "models" / "demo-yolo26n.onnx"
+
+
+def _job(tmp_path: Path, settings: Settings) -> Job:
+    storage = LocalStorage({"videos": tmp_path / "videos", "out": tmp_path / "out"})
+    return Job(
+        video=BlobRef("videos", "v.mp4"),
+        summary=BlobRef("out", "v.json"),
+        results=BlobRef("out", "v.chunks"),
+        settings=settings,
+        storage=storage.spec(),
+    )
+
+
+def _chunk_inputs(job: Job) -> list[dict]:
+    plan = PlanResult.from_dict(plan_chunks(job.to_dict()))
+    assert plan.status == "ok" and plan.spec is not None
+    return [ChunkInput(job.storage, plan.spec, chunk).to_dict() for chunk in plan.chunks]
+
+
+def test_a_completed_chunk_is_reused_not_analysed_again(tmp_path: Path) -> None:
+    """A rerun of the same job (a retried orchestration, a summary that failed) returns the stored result: here the
+    video is gone by then, so only reuse can succeed."""
+    (tmp_path / "videos").mkdir()
+    video = clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 100)
+    job = _job(tmp_path, Settings(model_path=str(MODEL), chunk_seconds=2.0, overlap_seconds=0.5))
+    first = [ChunkOutcome.from_dict(analyze_chunk(payload)) for payload in _chunk_inputs(job)]
+    assert len(first) == 2 and all(outcome.status == "ok" for outcome in first)
+    stored = {path: path.stat().st_mtime_ns for path in (tmp_path / "out" / "v.chunks").glob("chunk-*")}
+
+    payloads = [json.loads(json.dumps(payload)) for payload in _chunk_inputs(job)]
+    video.unlink()
+    again = [ChunkOutcome.from_dict(analyze_chunk(payload)) for payload in payloads]
+    assert again == first
+    assert {path: path.stat().st_mtime_ns for path in stored} == stored
+
+
+def test_a_result_of_another_job_or_model_version_is_not_reused(tmp_path: Path) -> None:
+    (tmp_path / "videos").mkdir()
+    clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 50)
+    model = tmp_path / "model.onnx"
+    model.write_bytes(MODEL.read_bytes())
+    settings = Settings(model_path=str(model), chunk_seconds=10.0)
+    (payload,) = _chunk_inputs(_job(tmp_path, settings))
+    analyze_chunk(payload)
+    result_path = tmp_path / "out" / "v.chunks" / "chunk-00000.json"
+    written = result_path.stat().st_mtime_ns
+
+    (payload,) = _chunk_inputs(_job(tmp_path, settings.replace(confidence=0.5)))
+    analyze_chunk(payload)
+    assert result_path.stat().st_mtime_ns != written, "other settings: analysed again"
+    written = result_path.stat().st_mtime_ns
+
+    os.utime(model, ns=(written + 10**9, written + 10**9))  # a new model file at the same path
+    analyze_chunk(payload)
+    assert result_path.stat().st_mtime_ns != written, "another model version: analysed again"
