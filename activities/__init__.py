@@ -1,7 +1,7 @@
 """Activity functions: plain functions, which the local runner calls in its worker processes.
 
 `activities.blueprint` registers them for the function app; it is kept apart so that those workers never import
-azure.durable_functions (0.4 s each time a worker pool starts).
+azure.durable_functions, which they do not use and would pay for each time a pool starts.
 """
 
 from activities.chunks import analyze_chunk, plan_chunks

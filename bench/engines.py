@@ -5,8 +5,8 @@ ONNX Runtime behind Ultralytics' AutoBackend); `pt` uses NMS (the default), `pt-
 head (END2END=true). `onnx` is the product's default for an .onnx model: the same Detector straight on ONNX Runtime,
 no torch (`videoanalysis.onnx_model`). `openvino-raw` runs the same ONNX file on OpenVINO with the product's letterbox
 and NMS: a runtime the product does not ship. It runs at OpenVINO's default inference precision for the CPU, which is
-bfloat16 where the CPU has it (this project's machine does): that, not the runtime, is its lead; at f32 it is as fast
-as ONNX Runtime (8.8 vs 8.3 ms per frame here), and in bf16 its boxes differ from the f32 ones on about 5% of frames.
+bfloat16 where the CPU has it: that, not the runtime, is its lead; at f32 it runs at ONNX Runtime's speed, and in
+bf16 its boxes differ from the f32 ones on some frames (bench/results/latest.md).
 This module imports neither torch nor a runtime at import time, so cold starts measure only what they use.
 """
 

@@ -20,8 +20,8 @@ def baseline(
 ) -> dict[str, Any]:
     """Ultralytics `track(stream=True, vid_stride=k)`, one pass; distinct track ids per (majority) class.
 
-    ``tracker=None`` is the plain call a user writes (Ultralytics' default tracker, TrackTrack in 8.4);
-    ``fixed_camera`` runs a copy of its YAML with ``gmc_method: none``, as a user would for a fixed camera.
+    `tracker=None` is the plain call a user writes (Ultralytics' default tracker, TrackTrack in 8.4);
+    `fixed_camera` runs a copy of its YAML with `gmc_method: none`, as a user would for a fixed camera.
     """
     from ultralytics import YOLO
 

@@ -7,12 +7,12 @@ detection lying at least half inside the box of such an object (a "don't care" r
 box the detector guessed differently); any other detection is a false positive.
 Recall is over visible objects. Precision and recall use every frame.
 
-Counting: a plain single-pass ``model.track(frame, persist=True)`` over the frames sampled at ``--track-fps`` (the
+Counting: a plain single-pass `model.track(frame, persist=True)` over the frames sampled at `--track-fps` (the
 pipeline's time-based rule; default 5 = the SAMPLE_FPS default; 0 = every frame), with Ultralytics' default tracker
-(TrackTrack in 8.4) or ``--tracker bytetrack.yaml`` etc.; each track id is counted once, under its most frequent
-class, and compared with the truth's ``unique``. A second count uses
-``videoanalysis.tracking.new_tracker`` fed with ``Detector`` output on the same frames and, like the pipeline's
-MIN_TRACK_SECONDS, drops tracks seen for less than ``--min-track-seconds`` (chunking and stitching are not involved).
+(TrackTrack in 8.4) or `--tracker bytetrack.yaml` etc.; each track id is counted once, under its most frequent
+class, and compared with the truth's `unique`. A second count uses
+`videoanalysis.tracking.new_tracker` fed with `Detector` output on the same frames and, like the pipeline's
+MIN_TRACK_SECONDS, drops tracks seen for less than `--min-track-seconds` (chunking and stitching are not involved).
 Exit status 0 iff per class precision and recall >= 0.95 and every plain-tracking count is within 1 of the truth.
 
     .venv/bin/python tools/eval_demo_model.py                  # seeds 0-7, tracking at 5 fps
@@ -49,7 +49,7 @@ DONT_CARE = 0.5  # an unmatched detection lying this much inside a same-class ob
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4), xyxy."""
+    """IoU of every box in `a` (N, 4) with every box in `b` (M, 4), xyxy."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
     x1 = np.maximum(a[:, None, 0], b[None, :, 0])
@@ -63,7 +63,7 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def covered_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Share of each box in ``a`` (N, 4) that lies inside each box in ``b`` (M, 4)."""
+    """Share of each box in `a` (N, 4) that lies inside each box in `b` (M, 4)."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
     w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
@@ -107,7 +107,7 @@ def sampled(n_frames: int, fps: float, sample_fps: float) -> list[int]:
 
 
 def count_tracks(labels: dict[int, Counter], min_frames: int = 1) -> dict[str, int]:
-    """Tracks per class (each under its most frequent class), counting those seen in at least ``min_frames``."""
+    """Tracks per class (each under its most frequent class), counting those seen in at least `min_frames`."""
     counts = dict.fromkeys(CLASSES, 0)
     for votes in labels.values():
         if votes.total() >= min_frames:

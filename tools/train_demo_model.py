@@ -1,12 +1,12 @@
 """Train the demo detector: YOLO26n from scratch on synthetic scenes, CPU only, offline.
 
-Renders a training set from ``scenes.generator`` (seeds from ``TRAIN_SEED_BASE`` up; held-out evaluation uses
-low seeds), trains ``yolo26n.yaml`` with random initialisation, and writes ``models/demo-yolo26n.pt`` (stripped) and
-``models/demo-yolo26n.onnx`` (dynamic batch and image size). Everything Ultralytics writes (settings, runs) goes to a
+Renders a training set from `scenes.generator` (seeds from `TRAIN_SEED_BASE` up; held-out evaluation uses
+low seeds), trains `yolo26n.yaml` with random initialisation, and writes `models/demo-yolo26n.pt` (stripped) and
+`models/demo-yolo26n.onnx` (dynamic batch and image size). Everything Ultralytics writes (settings, runs) goes to a
 temporary directory.
 
-Training sees whole frames at the scale inference sees them (scaled to ``IMGSZ`` wide, letterboxed to 416x256 with
-``rect``), without mosaic: mosaic and crops label fragments of large objects, which the model then reports as extra
+Training sees whole frames at the scale inference sees them (scaled to `IMGSZ` wide, letterboxed to 416x256 with
+`rect`), without mosaic: mosaic and crops label fragments of large objects, which the model then reports as extra
 boxes beside the whole object, and every such box becomes an extra track when counting.
 
     .venv/bin/python tools/train_demo_model.py
@@ -40,7 +40,7 @@ IMGSZ = 416  # the model is meant for imgsz=416; images are stored at that scale
 
 
 def build_dataset(root: Path, scenes: int, per_scene: int, seed_base: int, seconds: float = 40.0) -> int:
-    """Render ``scenes`` scenes, ``per_scene`` random frames each, as YOLO images + labels under ``root``."""
+    """Render `scenes` scenes, `per_scene` random frames each, as YOLO images + labels under `root`."""
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "labels").mkdir(parents=True, exist_ok=True)
     n = 0

@@ -1,9 +1,9 @@
-"""Model loading (once per process), batched detection and a tracker factory, on top of Ultralytics.
+"""Model loading (once per process, cached) and batched detection on one of two backends.
 
-Detection runs on one of two backends (``BACKEND``): ONNX Runtime straight (``videoanalysis.onnx_model``, no torch)
-or Ultralytics' predictor (PyTorch ``.pt`` files, export directories, and ONNX if asked). ``auto`` picks ONNX Runtime
-for ``.onnx`` files: the same boxes at the same speed without torch and torchvision, so a worker tracks its first
-frame about 1.2 s sooner (only the tracker imports torch). torch, ultralytics and onnxruntime are imported inside
+`BACKEND` chooses: ONNX Runtime straight (`videoanalysis.onnx_model`, no torch) or Ultralytics' predictor (PyTorch
+`.pt` files, export directories, and ONNX if asked). `auto` picks ONNX Runtime for `.onnx` files: the same boxes
+at the same speed without importing torch and torchvision for detection, so a worker starts sooner (README,
+Performance). torch, ultralytics and onnxruntime are imported inside
 functions: importing this module stays cheap, so the function host can index the app and the orchestrator can run
 without paying for them.
 """
@@ -72,14 +72,14 @@ def _model_error(path: str, reason: str) -> ModelError:
 
 
 def resolve_backend(path: str, backend: str = "auto") -> str:
-    """The backend that runs ``path``: ``auto`` means ONNX Runtime for ``.onnx`` files, Ultralytics otherwise."""
+    """The backend that runs `path`: `auto` means ONNX Runtime for `.onnx` files, Ultralytics otherwise."""
     if backend == "auto":
         return "onnxruntime" if path.lower().endswith(".onnx") else "ultralytics"
     return backend
 
 
 def load_detection_model(path: str, end2end: bool = False, backend: str = "auto") -> Any:
-    """The model for ``path`` on its backend (``load_onnx_model`` or ``load_model``), cached per process."""
+    """The model for `path` on its backend (`load_onnx_model` or `load_model`), cached per process."""
     if resolve_backend(path, backend) == "onnxruntime":
         return load_onnx_model(path)
     return load_model(path, end2end)
@@ -93,24 +93,24 @@ def warm_up(path: str, end2end: bool = False, backend: str = "auto") -> None:
 
 
 def load_onnx_model(path: str) -> OnnxModel:
-    """The ONNX export at ``path`` on ONNX Runtime, opened once per process and reused; raises ``ModelError``."""
+    """The ONNX export at `path` on ONNX Runtime, opened once per process and reused; raises `ModelError`."""
     return _cached(path, "onnxruntime", _open_onnx)
 
 
 def load_model(path: str, end2end: bool = False) -> Any:
-    """The Ultralytics model at ``path``, loaded once per process (and head choice) and reused; raises ``ModelError``.
+    """The Ultralytics model at `path`, loaded once per process (and head choice) and reused; raises `ModelError`.
 
-    ``end2end`` uses the NMS-free one-to-one head of a PyTorch YOLO26 model (Ultralytics ``nms=False``): no NMS to
-    run, and no torchvision import, which Ultralytics otherwise pays before the first NMS prediction (~1 s of cold
-    start). Off by default, as in Ultralytics: the demo model's one-to-one head is less precise than its NMS output
+    `end2end` uses the NMS-free one-to-one head of a PyTorch YOLO26 model (Ultralytics `nms=False`): no NMS to
+    run, and no torchvision import, which Ultralytics otherwise pays before the first NMS prediction (cold start).
+    Off by default, as in Ultralytics: the demo model's one-to-one head is less precise than its NMS output
     (models/README.md). Models without that head use NMS; exports keep the head they were exported with.
     """
     return _cached(path, f"end2end={end2end}", lambda resolved: _open_ultralytics(resolved, end2end))
 
 
 def _cached(path: str, variant: str, open_model: Callable[[str], Any]) -> Any:
-    """``open_model(absolute path)`` once per process for each path and variant; a loader failure or a missing path
-    raises ``ModelError`` naming ``path`` as the operator wrote it."""
+    """`open_model(absolute path)` once per process for each path and variant; a loader failure or a missing path
+    raises `ModelError` naming `path` as the operator wrote it."""
     resolved = str(Path(path).expanduser().resolve()) if path else ""
     key = f"{resolved}|{variant}"
     with _LOCK:
@@ -156,7 +156,7 @@ def _has_end2end_head(model: Any) -> bool:
 
 
 def configure_threads(n: int) -> None:
-    """Limit OpenCV now, and torch and ONNX Runtime (models loaded afterwards), to ``n`` threads in this process.
+    """Limit OpenCV now, and torch and ONNX Runtime (models loaded afterwards), to `n` threads in this process.
 
     Call it from a worker pool initialiser, before loading a model. torch is limited when a model needs it, so a
     worker on the ONNX Runtime backend does not import it for this.

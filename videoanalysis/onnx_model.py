@@ -53,9 +53,9 @@ class OnnxModel:
 
 
 def load_onnx(path: str, threads: int | None = None) -> OnnxModel:
-    """Open ``path`` on the CPU with ``threads`` intra-op threads (default: ONNX Runtime's, one per core).
+    """Open `path` on the CPU with `threads` intra-op threads (default: ONNX Runtime's, one per core).
 
-    Raises ``ValueError`` for a file that is not an Ultralytics detection export.
+    Raises `ValueError` for a file that is not an Ultralytics detection export.
     """
     session = cpu_session(path, threads)
     meta = session.get_modelmeta().custom_metadata_map
@@ -71,7 +71,7 @@ def load_onnx(path: str, threads: int | None = None) -> OnnxModel:
 
 
 def cpu_session(path: str, threads: int | None = None) -> Any:
-    """An ONNX Runtime CPU session with ``threads`` intra-op threads (None: ONNX Runtime's own choice)."""
+    """An ONNX Runtime CPU session with `threads` intra-op threads (None: ONNX Runtime's own choice)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -84,9 +84,9 @@ def cpu_session(path: str, threads: int | None = None) -> Any:
 def letterbox_geometry(
     shape: tuple[int, int], imgsz: int, square: bool = False
 ) -> tuple[float, tuple[int, int, int, int]]:
-    """Scale and (top, bottom, left, right) padding that fit ``shape`` into ``imgsz`` (Ultralytics ``LetterBox``).
+    """Scale and (top, bottom, left, right) padding that fit `shape` into `imgsz` (Ultralytics `LetterBox`).
 
-    Padded to a multiple of the stride only (Ultralytics' ``auto`` for dynamic models), or to the square.
+    Padded to a multiple of the stride only (Ultralytics' `auto` for dynamic models), or to the square.
     """
     h, w = shape
     ratio = min(imgsz / h, imgsz / w)

@@ -27,7 +27,7 @@ class TrackedBox:
 
 
 class Tracker:
-    """An Ultralytics tracker fed with ``Detections``; one per analysed window, fed frames in time order."""
+    """An Ultralytics tracker fed with `Detections`; one per analysed window, fed frames in time order."""
 
     def __init__(self, tracker: Any, track_buffer: int):
         self._tracker = tracker
@@ -46,12 +46,12 @@ class Tracker:
 
 
 def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
-    """A fresh Ultralytics tracker with its ``{TRACKER}.yaml`` settings, keeping lost tracks TRACK_LOST_SECONDS.
+    """A fresh Ultralytics tracker with its `{TRACKER}.yaml` settings, keeping lost tracks TRACK_LOST_SECONDS.
 
-    ``tracktrack`` is Ultralytics' default tracker: its track-aware initialisation keeps a second box on a partly
+    `tracktrack` is Ultralytics' default tracker: its track-aware initialisation keeps a second box on a partly
     hidden object from opening a second track, which ByteTrack does (models/README.md). The YAMLs count
-    ``track_buffer`` in frames, tuned for 30 fps (ultralytics issue 4284); the horizon is set in seconds here, so it
-    means the same at any sampling rate. ``TRACKER_GMC=none`` turns off TrackTrack's camera-motion compensation,
+    `track_buffer` in frames, tuned for 30 fps (ultralytics issue 4284); the horizon is set in seconds here, so it
+    means the same at any sampling rate. `TRACKER_GMC=none` turns off TrackTrack's camera-motion compensation,
     which a fixed camera does not need and which costs most of its time (README, Performance).
     """
     if frame_rate <= 0:
