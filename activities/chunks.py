@@ -30,7 +30,9 @@ def plan_chunks(payload: dict[str, Any]) -> dict[str, Any]:
             return PlanResult.failed(error).to_dict()
         with storage.video_source(job.video) as source:
             info = probe(source)
-    except (VideoError, StorageError) as error:
+    except VideoError as error:
+        return PlanResult.failed(error.about(storage.describe(job.video))).to_dict()
+    except StorageError as error:
         return PlanResult.failed(str(error)).to_dict()
     chunks = plan_video_chunks(
         info, settings.chunk_seconds, settings.overlap_seconds, settings.max_chunks, lookahead_seconds(settings)
@@ -58,7 +60,9 @@ def analyze_chunk(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         with storage.video_source(job.video) as source:
             window = analyze_window(source, spec.video, chunk, job.settings)
-    except (VideoError, ModelError) as error:  # bad data or configuration: a retry would fail the same way
+    except VideoError as error:  # bad data: a retry would fail the same way
+        return ChunkOutcome.failed(chunk.index, error.about(storage.describe(job.video))).to_dict()
+    except ModelError as error:  # configuration: the same
         return ChunkOutcome.failed(chunk.index, str(error)).to_dict()
     result = replace(window.result, detections_key=detections_ref.name, job_digest=digest)
     storage.write_bytes(detections_ref, window.detections_jsonl, "application/x-ndjson")

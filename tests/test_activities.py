@@ -6,10 +6,12 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from activities import analyze_chunk, plan_chunks
 from tests.conftest import ROOT
 from tests.support import clips
-from videoanalysis.contracts import BlobRef, ChunkInput, ChunkOutcome, Job, PlanResult
+from videoanalysis.contracts import BlobRef, ChunkInput, ChunkOutcome, Job, PlanResult, StorageSpec
 from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
 
@@ -69,3 +71,21 @@ def test_a_result_of_another_job_or_model_version_is_not_reused(tmp_path: Path) 
     os.utime(model, ns=(written + 10**9, written + 10**9))  # a new model file at the same path
     analyze_chunk(payload)
     assert result_path.stat().st_mtime_ns != written, "another model version: analysed again"
+
+
+@pytest.mark.parametrize("access", ["cache", "stream"])
+def test_an_unreadable_blob_is_named_by_its_blob_name(access: str, monkeypatch, azurite_connection_string, container):
+    """Not by the worker's cache path, the storage host or a SAS URL: the user knows the container and blob."""
+    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
+    container.upload_blob("clips/notes.mp4", b"not a video at all")
+    job = Job(
+        video=BlobRef(container.container_name, "clips/notes.mp4"),
+        summary=BlobRef(container.container_name, "s.json"),
+        results=BlobRef(container.container_name, "r"),
+        settings=Settings(model_path=str(MODEL), video_access=access),
+        storage=StorageSpec(kind="azure", access=access),
+    )
+    plan = PlanResult.from_dict(plan_chunks(job.to_dict()))
+    assert plan.status == "failed" and plan.error is not None
+    assert f"Cannot read {container.container_name}/clips/notes.mp4 as a video" in plan.error
+    assert not any(leak in plan.error for leak in ("videoanalysis-cache", "127.0.0.1", "sig=", "http"))

@@ -12,6 +12,7 @@ import pytest
 from tests.support.task_hub import SYSTEM_KEY, FakeTaskHub
 from tests.support.worker import APP_URL, app_containers, call, http_request, indexed
 from triggers import http_api
+from triggers.http_api import INSTANCE_ID
 from videoanalysis.contracts import AnalysisOutcome, BlobRef
 from videoanalysis.names import instance_id
 
@@ -111,6 +112,7 @@ def test_post_for_a_missing_blob_is_404(hub, app_storage) -> None:
     [
         (b"", "not JSON"),
         (b"{not json", "not JSON"),
+        (b"[" * 1000 + b"]" * 1000, "not JSON"),  # nesting deeper than the parser's stack
         (b'["videos", "a.mp4"]', "send {"),
         (b"{}", "missing"),
         (b'{"container": "VIDEOS"}', "missing"),
@@ -136,8 +138,14 @@ def test_post_rejects_bad_requests_before_touching_storage_or_the_host(hub, app_
 
 def test_status_of_an_unknown_or_malformed_id_is_404(hub, app_storage) -> None:
     assert _status(hub, "video-0123456789abcdef01234567").status_code == 404
-    assert _status(hub, "..%2Fadmin").status_code == 404
+    for malformed in ("..%2Fadmin", ".", "..", "-", "video"):  # "." would be the durable API's list-all URL
+        assert _status(hub, malformed).status_code == 404
     assert [instance for _, instance in hub.calls] == ["video-0123456789abcdef01234567"], "bad ids never reach it"
+
+
+@pytest.mark.parametrize("name", ["a.mp4", "clips/street cam.MP4", "..x.mp4", "ü" * 80 + ".mp4", "x" * 300 + ".mp4"])
+def test_every_id_the_app_makes_passes_the_id_check(name: str) -> None:
+    assert INSTANCE_ID.fullmatch(instance_id(BlobRef("videos", name), "0x8DC0123456789AB"))
 
 
 def test_status_reports_progress_then_where_the_summary_is(hub, app_storage, blob_service) -> None:

@@ -25,7 +25,7 @@ from videoanalysis.names import video_name_problem
 from videoanalysis.settings import Settings
 from videoanalysis.storage import blob_service_from_env
 
-INSTANCE_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+INSTANCE_ID = re.compile(r"[A-Za-z0-9_.-]{1,60}-[0-9a-f]{24}")
 """Every id `videoanalysis.names.instance_id` makes matches; anything else is no analysis of ours and never reaches
 the durable client's URLs."""
 
@@ -98,7 +98,7 @@ def requested_video(req: func.HttpRequest, settings: Settings) -> BlobRef:
     """The video a POST names, checked: JSON object, known container, safe name with a video extension."""
     try:
         body = req.get_json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise BadRequest(f"the body is not JSON: {USAGE}") from None
     if not isinstance(body, dict):
         raise BadRequest(USAGE)

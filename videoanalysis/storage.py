@@ -31,6 +31,9 @@ class Storage(Protocol):
 
     def size(self, ref: BlobRef) -> int: ...
 
+    def describe(self, ref: BlobRef) -> str:
+        """How messages name `ref`: what the user knows it as, never a cache path or a URL with a token."""
+
     def read_bytes(self, ref: BlobRef) -> bytes: ...
 
     def write_bytes(self, ref: BlobRef, data: bytes, content_type: str = "application/octet-stream") -> str:
@@ -61,6 +64,9 @@ class LocalStorage:
         if not path.is_file():
             raise StorageError(f"video not found: {path}")
         yield str(path)
+
+    def describe(self, ref: BlobRef) -> str:
+        return str(self.path(ref))
 
     def size(self, ref: BlobRef) -> int:
         try:
@@ -115,6 +121,9 @@ class BlobStorage:
             return self._blob(ref).get_blob_properties()
         except ResourceNotFoundError as error:
             raise StorageError(f"blob not found: {ref.container}/{ref.name}") from error
+
+    def describe(self, ref: BlobRef) -> str:
+        return f"{ref.container}/{ref.name}"
 
     def size(self, ref: BlobRef) -> int:
         return int(self._properties(ref).size)

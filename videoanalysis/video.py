@@ -38,12 +38,17 @@ MAX_FPS = 1_000.0
 class VideoError(Exception):
     """A video that cannot be analysed, with a message fit for the user and a machine-readable `reason`.
 
-    reason: "missing" | "empty" | "unreadable" | "no_frames".
+    reason: "missing" | "empty" | "unreadable" | "no_frames". The message names the source it was opened from;
+    `about(name)` says the same of the name the user knows (a blob, not the worker's cache path or a URL).
     """
 
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
+    def __init__(self, template: str, reason: str, source: str) -> None:
+        super().__init__(template.format(video=display_name(source)))
+        self.template = template
         self.reason = reason
+
+    def about(self, name: str) -> str:
+        return self.template.format(video=name)
 
 
 @dataclass(frozen=True)
@@ -108,23 +113,24 @@ def open_capture(source: str) -> Capture:
     """Open with the FFmpeg backend and timeouts; raise VideoError for anything that is not an openable video."""
     if not is_url(source):
         if not os.path.isfile(source):
-            raise VideoError(f"Video file not found (or not a file): {source}", "missing")
+            raise VideoError("Video file not found (or not a file): {video}", "missing", source)
         if os.path.getsize(source) == 0:
-            raise VideoError(f"Video file is empty (0 bytes): {source}", "empty")
+            raise VideoError("Video file is empty (0 bytes): {video}", "empty", source)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
     params += [cv2.CAP_PROP_N_THREADS, cv2.getNumThreads()]  # a worker limited to n threads decodes with n
     cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
     if not cap.isOpened():
         raise VideoError(
-            f"Cannot read {display_name(source)} as a video: it is not a video file, is in an unsupported format, "
+            "Cannot read {video} as a video: it is not a video file, is in an unsupported format, "
             "has no video frames, or is incomplete (e.g. a partial upload)",
             "unreadable",
+            source,
         )
     return cap
 
 
 def _no_frames(source: str) -> VideoError:
-    return VideoError(f"{display_name(source)} contains no decodable video frames", "no_frames")
+    return VideoError("{video} contains no decodable video frames", "no_frames", source)
 
 
 def _pos_ms(cap: Capture) -> float:
