@@ -221,3 +221,23 @@ def test_onnx_file_that_is_no_ultralytics_detector(tmp_path: Path) -> None:
         load_onnx_model(str(tmp_path / "bare.onnx"))
     with pytest.raises(ModelError, match="no such file"):
         Detector(str(tmp_path / "missing.onnx"))
+
+
+def test_onnx_file_with_detection_metadata_but_another_network_is_refused_when_it_loads(tmp_path: Path) -> None:
+    """An identity graph wearing the demo model's metadata: refused at load with its output shape, not per frame."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["images"], ["output0"])],
+        "identity",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    del model.metadata_props[:]
+    model.metadata_props.extend(onnx.load(str(DEMO_ONNX)).metadata_props)
+    onnx.save(model, str(tmp_path / "identity.onnx"))
+    with pytest.raises(ModelError, match=r"MODEL_PATH=.*identity.onnx.*not a detection model \(output shape"):
+        load_onnx_model(str(tmp_path / "identity.onnx"))

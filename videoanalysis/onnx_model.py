@@ -63,11 +63,31 @@ def load_onnx(path: str, threads: int | None = None) -> OnnxModel:
         raise ValueError("no class names in its metadata (not an Ultralytics export)")
     if meta.get("task", "detect") != "detect":
         raise ValueError(f"a {meta['task']!r} model, not a detection model")
-    batch, _, height, width = session.get_inputs()[0].shape
+    shape = session.get_inputs()[0].shape
+    if len(shape) != 4 or shape[1] != 3:
+        raise ValueError(f"not a detection model (input shape {shape}, expected batch x 3 x height x width)")
+    batch, _, height, width = shape
     static = isinstance(height, int) and isinstance(width, int)
     imgsz = max(ast.literal_eval(meta["imgsz"])) if "imgsz" in meta else max(height, width) if static else 640
     names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
+    _check_detection_output(session, len(names), int(imgsz), batch if isinstance(batch, int) else 1)
     return OnnxModel(session, names, int(imgsz), static, batch if isinstance(batch, int) else 0)
+
+
+def _check_detection_output(session: Any, classes: int, imgsz: int, batch: int) -> None:
+    """One blank image through the network: a file with an exporter's metadata but another network (a classifier,
+    an identity graph) is refused when it loads, with its output shape, instead of failing on every frame."""
+    name = session.get_inputs()[0].name
+    try:
+        output = session.run(None, {name: np.zeros((batch, 3, imgsz, imgsz), np.float32)})[0]
+    except Exception as error:  # any runtime failure on a well-formed image means the same
+        raise ValueError(f"not a detection model (it fails on a {imgsz}x{imgsz} image: {error})") from error
+    shape = tuple(np.shape(output))
+    end_to_end = len(shape) == 3 and shape[2] == 6
+    raw = len(shape) == 3 and shape[1] == 4 + classes
+    if not (end_to_end or raw):
+        expected = f"batch x {4 + classes} x anchors, or batch x detections x 6"
+        raise ValueError(f"not a detection model (output shape {shape}, expected {expected})")
 
 
 def cpu_session(path: str, threads: int | None = None) -> Any:
