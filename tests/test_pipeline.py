@@ -188,10 +188,13 @@ def test_truncated_video_is_analysed_up_to_the_damage(tmp_path: Path) -> None:
     whole = clips.write_numbered(tmp_path / "whole.mp4", "h264", 250)
     cut = clips.write_truncated(whole, tmp_path / "cut.mp4")
     result = _cli(str(cut), "--out", str(tmp_path / "s.json"), "--chunk-seconds", "3")
-    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
-    assert 0 < summary["video"]["frame_count"] < 250
-    assert summary["totals"]["frames_analyzed"] > 0
+    assert 0 < summary["video"]["frame_count"] < summary["video"]["claimed_frame_count"] == 250
+    assert summary["totals"]["frames_analyzed"] > 0 and summary["status"] == "partial"
+    (warning,) = summary["warnings"]
+    assert "the video ended early" in warning and "10.0 s (250 frames) its container claims" in warning
+    assert "ended early" in result.stderr
 
 
 def test_unloadable_model_fails_the_analysis_not_the_worker_pool(tmp_path: Path) -> None:

@@ -268,3 +268,17 @@ def test_format_table_lists_the_classes() -> None:
 def test_importing_summary_does_not_import_matplotlib() -> None:
     code = "import sys, videoanalysis.summary; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("claimed", "warned"),
+    [(None, False), (638, False), (645, False), (700, True)],
+    ids=["no-claim", "same", "estimate-off-by-7-frames", "62-frames-missing"],
+)
+def test_a_video_that_ends_before_its_container_says_is_partial_with_a_warning(claimed, warned) -> None:
+    video = {**VIDEO, "claimed_frame_count": claimed}
+    summary = build_summary(video, SETTINGS, three_chunks(), wall_s=None)
+    assert bool(summary["warnings"]) is warned
+    assert summary["status"] == ("partial" if warned else "succeeded")
+    if warned:
+        assert summary["warnings"][0] in summary["error"] and "28.0 s (700 frames)" in summary["warnings"][0]

@@ -64,13 +64,14 @@ class VideoInfo:
     height: int
     codec: str
     size_bytes: int | None
+    claimed_frame_count: int | None = None  # what the container says, where it differs from the decodable count
 
     def to_dict(self) -> Json:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VideoInfo:
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,20 @@ def _timeline_length(video: Mapping[str, Any], totals: Mapping[str, ClassStats])
     return max(length, last_second + 1)
 
 
+def video_warnings(video: Mapping[str, Any]) -> list[str]:
+    """What the video itself says is wrong. A container frame count is an estimate in some formats, so a shortfall
+    under half a second (or 1%) is not reported."""
+    claimed, decodable, fps = video.get("claimed_frame_count"), video.get("frame_count"), video.get("fps") or 0
+    if not claimed or decodable is None or claimed - decodable <= max(fps / 2, claimed / 100):
+        return []
+    claimed_s = claimed / fps if fps else None
+    of_claimed = f" of the {claimed_s:.1f} s ({claimed} frames) its container claims" if claimed_s else ""
+    return [
+        f"the video ended early: its frames stop at {video.get('duration_s', 0):.1f} s ({decodable} frames)"
+        f"{of_claimed}; the file is truncated or damaged, and the rest was not analysed"
+    ]
+
+
 def _status_and_error(chunks: Sequence[ChunkResult], error: str | None) -> tuple[str, str | None]:
     if not chunks:
         return "failed", error or "no chunks were analysed"
@@ -58,12 +72,13 @@ def build_summary(
 ) -> dict[str, Any]:
     """Aggregate chunk results into the summary dict (JSON-ready).
 
-    `error` is a run-level problem the chunks do not show; it is reported first and makes an otherwise clean run
-    "partial". Classes detected in no successful chunk are absent: the summary does not know the model's class list.
+    `error` is a run-level problem the chunks do not show, and `warnings` what the video says of itself (it ended
+    early); both are reported first and make an otherwise clean run "partial". Classes detected in no successful chunk are absent: the summary does not know the model's class list.
     """
     chunks = sorted(chunks, key=lambda c: c.index)
     ok_chunks = [c for c in chunks if c.status == "ok"]
-    status, message = _status_and_error(chunks, error)
+    warnings = video_warnings(video)
+    status, message = _status_and_error(chunks, "; ".join(filter(None, [error, *warnings])) or None)
 
     totals: dict[str, ClassStats] = {}
     for chunk in ok_chunks:
@@ -94,6 +109,7 @@ def build_summary(
         "schema_version": SCHEMA_VERSION,
         "status": status,
         "error": message,
+        "warnings": warnings,
         "video": dict(video),
         "settings": dict(settings),
         "classes": classes,

@@ -200,7 +200,8 @@ def _probe(source: str) -> VideoInfo:
     if not fps_ok:
         fps = frame_count / duration_s if duration_s > 0 else 0.0
     size = None if is_url(source) else os.path.getsize(source)
-    return VideoInfo(fps, frame_count, duration_s, width, height, codec, size)
+    claimed_count = claimed if claimed > 0 and claimed != frame_count else None
+    return VideoInfo(fps, frame_count, duration_s, width, height, codec, size, claimed_count)
 
 
 def _decode_times(source: str, from_ms: float) -> tuple[list[float], bool]:
