@@ -29,7 +29,7 @@ def plan_chunks(payload: dict[str, Any]) -> dict[str, Any]:
             error = f"video is {size / 2**20:.0f} MiB, over the MAX_VIDEO_MB limit of {settings.max_video_mb:g}"
             return PlanResult.failed(error).to_dict()
         with storage.video_source(job.video) as source:
-            info = probe(source)
+            info = probe(source, settings.max_pixels)
     except VideoError as error:
         return PlanResult.failed(error.about(storage.describe(job.video))).to_dict()
     except StorageError as error:

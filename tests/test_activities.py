@@ -89,3 +89,19 @@ def test_an_unreadable_blob_is_named_by_its_blob_name(access: str, monkeypatch, 
     assert plan.status == "failed" and plan.error is not None
     assert f"Cannot read {container.container_name}/clips/notes.mp4 as a video" in plan.error
     assert not any(leak in plan.error for leak in ("videoanalysis-cache", "127.0.0.1", "sig=", "http"))
+
+
+def test_frames_over_max_pixels_are_refused_before_one_is_decoded(tmp_path: Path) -> None:
+    """A 6000x6000 MJPEG (36 MP a frame) over the 4K default: planning fails with the reason, analysing nothing."""
+    import cv2
+    import numpy as np
+
+    (tmp_path / "videos").mkdir()
+    writer = cv2.VideoWriter(str(tmp_path / "videos" / "v.mp4"), cv2.VideoWriter.fourcc(*"MJPG"), 5.0, (6000, 6000))
+    for _ in range(2):
+        writer.write(np.zeros((6000, 6000, 3), np.uint8))
+    writer.release()
+    plan = PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(model_path=str(MODEL))).to_dict()))
+    assert plan.status == "failed" and plan.chunks == ()
+    assert plan.error is not None and "6000x6000 frames (36 MP), over the MAX_PIXELS limit of 8.2944 MP" in plan.error
+    assert PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(max_pixels=0)).to_dict())).status == "ok"

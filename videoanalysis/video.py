@@ -38,7 +38,7 @@ MAX_FPS = 1_000.0
 class VideoError(Exception):
     """A video that cannot be analysed, with a message fit for the user and a machine-readable `reason`.
 
-    reason: "missing" | "empty" | "unreadable" | "no_frames". The message names the source it was opened from;
+    reason: "missing" | "empty" | "unreadable" | "no_frames" | "too_large". The message names the source it was opened from;
     `about(name)` says the same of the name the user knows (a blob, not the worker's cache path or a URL).
     """
 
@@ -143,27 +143,28 @@ def to_t_ms(pos_ms: float) -> int:
     return math.floor(pos_ms + 0.5 + 1e-6)
 
 
-def probe(source: str) -> VideoInfo:
-    """Video facts, with frame count and duration checked by decoding (see `_probe`).
+def probe(source: str, max_pixels: int = 0) -> VideoInfo:
+    """Video facts, with frame count and duration checked by decoding (see `_probe`); a frame larger than
+    `max_pixels` (0: no limit) is refused before one is decoded, since one such frame can take gigabytes.
 
     A local file is probed once per process while its size and modification time stay the same: the local runner
     sizes its chunks by the duration and then plans them, and each probe decodes the video's last seconds.
     """
     if is_url(source):
-        return _probe(source)
+        return _probe(source, max_pixels)
     try:
         stat = os.stat(source)
     except OSError:
-        return _probe(source)  # which says what is wrong, as for any unreadable source
-    return _probe_file(os.path.realpath(source), stat.st_size, stat.st_mtime_ns)
+        return _probe(source, max_pixels)  # which says what is wrong, as for any unreadable source
+    return _probe_file(os.path.realpath(source), stat.st_size, stat.st_mtime_ns, max_pixels)
 
 
 @functools.lru_cache(maxsize=16)
-def _probe_file(path: str, size: int, mtime_ns: int) -> VideoInfo:
-    return _probe(path)
+def _probe_file(path: str, size: int, mtime_ns: int, max_pixels: int) -> VideoInfo:
+    return _probe(path, max_pixels)
 
 
-def _probe(source: str) -> VideoInfo:
+def _probe(source: str, max_pixels: int = 0) -> VideoInfo:
     """Video facts, with frame count and duration checked by decoding.
 
     Rule: decode the last TAIL_MS of the claimed length (a verified seek). The container's frame count is kept when
@@ -178,6 +179,13 @@ def _probe(source: str) -> VideoInfo:
         width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
         codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ")
+        if max_pixels and width * height > max_pixels:
+            raise VideoError(
+                f"{{video}} has {width}x{height} frames ({width * height / 1e6:.0f} MP), over the MAX_PIXELS limit of "
+                f"{max_pixels / 1e6:g} MP",
+                "too_large",
+                source,
+            )
         if not cap.grab():
             raise _no_frames(source)
     finally:
