@@ -73,7 +73,8 @@ def build_summary(
     """Aggregate chunk results into the summary dict (JSON-ready).
 
     `error` is a run-level problem the chunks do not show, and `warnings` what the video says of itself (it ended
-    early); both are reported first and make an otherwise clean run "partial". Classes detected in no successful chunk are absent: the summary does not know the model's class list.
+    early); both are reported first and make an otherwise clean run "partial". Classes detected in no successful
+    chunk are absent: the summary does not know the model's class list.
     """
     chunks = sorted(chunks, key=lambda c: c.index)
     ok_chunks = [c for c in chunks if c.status == "ok"]

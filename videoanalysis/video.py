@@ -38,8 +38,8 @@ MAX_FPS = 1_000.0
 class VideoError(Exception):
     """A video that cannot be analysed, with a message fit for the user and a machine-readable `reason`.
 
-    reason: "missing" | "empty" | "unreadable" | "no_frames" | "too_large". The message names the source it was opened from;
-    `about(name)` says the same of the name the user knows (a blob, not the worker's cache path or a URL).
+    reason: "missing" | "empty" | "unreadable" | "no_frames" | "too_large". The message names the source it was
+    opened from; `about(name)` says the same of the name the user knows (a blob, not the worker's cache path or a URL).
     """
 
     def __init__(self, template: str, reason: str, source: str) -> None:
