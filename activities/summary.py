@@ -27,13 +27,34 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
         chunks = [_full_result(storage, job, _with_plan(outcome, planned)) for outcome in request.chunks]
         video = {"name": job.video.name, **plan.video.to_dict()}
         summary = build_summary(video, settings, chunks, wall_s=round(wall_s, 3))
-    storage.write_bytes(job.summary, json.dumps(summary, indent=2).encode(), "application/json")
-    chart = BlobRef(job.summary.container, str(Path(job.summary.name).with_suffix(".png")))
+    document = json.dumps(summary, indent=2).encode()
     with tempfile.TemporaryDirectory() as folder:
-        png = render_timeline_png(summary, Path(folder) / "timeline.png")
-        storage.write_bytes(chart, png.read_bytes(), "image/png")
+        png = render_timeline_png(summary, Path(folder) / "timeline.png").read_bytes()
+    chart = _write_summary(storage, job.summary, document, png)
+    latest = job.latest if job.latest is not None and _still_current(storage, job) else None
+    if latest is not None:
+        _write_summary(storage, latest, document, png)
     unique = {name: stats["unique"] for name, stats in summary["classes"].items()}
-    return AnalysisOutcome(summary["status"], summary["error"], job.summary, chart, unique).to_dict()
+    return AnalysisOutcome(summary["status"], summary["error"], job.summary, chart, unique, latest).to_dict()
+
+
+def _write_summary(storage: Storage, ref: BlobRef, document: bytes, png: bytes) -> BlobRef:
+    """The summary JSON and its chart beside it; returns the chart's address."""
+    storage.write_bytes(ref, document, "application/json")
+    chart = BlobRef(ref.container, str(Path(ref.name).with_suffix(".png")))
+    storage.write_bytes(chart, png, "image/png")
+    return chart
+
+
+def _still_current(storage: Storage, job: Job) -> bool:
+    """Whether the video is still the version this analysis is of: two uploads of one name race, and only the
+    newer one's analysis may become the name's latest summary. (Jobs without an ETag predate this rule.)"""
+    if job.etag is None:
+        return True
+    try:
+        return storage.etag(job.video) == job.etag
+    except StorageError:  # deleted since: no version is current
+        return False
 
 
 def _with_plan(outcome: ChunkOutcome, planned: dict[int, Chunk]) -> ChunkOutcome:

@@ -19,6 +19,7 @@ from videoanalysis.names import instance_id
 ROUTES = {
     "post_analysis": ("analyses", ["POST"], True),
     "get_analysis": ("analyses/{instance_id}", ["GET"], True),
+    "get_analysis_summary": ("analyses/{instance_id}/summary", ["GET"], True),
     "get_video_summary": ("videos/{*path}", ["GET"], False),
 }
 
@@ -91,7 +92,8 @@ def test_post_starts_an_analysis_and_points_to_its_status(hub, app_storage, blob
         "started": True,
         "video": video.to_dict(),
         "status_url": status_url,
-        "summary_url": f"{APP_URL}/api/videos/clips/street%20cam.mp4/summary",
+        "summary_url": f"{status_url}/summary",
+        "latest_summary_url": f"{APP_URL}/api/videos/clips/street%20cam.mp4/summary",
     }
     _no_secrets(response)
     assert hub.starts == [expected]
@@ -157,21 +159,24 @@ def test_status_reports_progress_then_where_the_summary_is(hub, app_storage, blo
     running = _status(hub, instance)
     assert running.status_code == 200
     body = _body(running)
-    assert set(body) == {"id", "status", "progress", "created", "updated", "video", "result", "summary", "error"}
+    keys = {"id", "status", "progress", "created", "updated", "video", "result", "summary", "latest_summary", "error"}
+    assert set(body) == keys
     assert body["status"] == "Running" and body["video"] == video.to_dict()
     assert body["progress"] == {"stage": "analyzing", "chunks_done": 3, "chunks_total": 7}
     assert body["created"].startswith("20") and body["updated"].startswith("20")
     assert body["summary"] is None and body["result"] is None
     _no_secrets(running)
 
-    summary = {"container": app_storage["summaries"], "name": "clips/a.mp4.json"}
-    chart = BlobRef(app_storage["summaries"], "clips/a.mp4.png")
-    output = AnalysisOutcome("succeeded", None, BlobRef.from_dict(summary), chart, {"car": 2}).to_dict()
+    own = BlobRef(app_storage["summaries"], f"analyses/{instance}.json")
+    latest = BlobRef(app_storage["summaries"], "clips/a.mp4.json")
+    chart = BlobRef(app_storage["summaries"], f"analyses/{instance}.png")
+    output = AnalysisOutcome("succeeded", None, own, chart, {"car": 2}, latest).to_dict()
     hub.advance(instance, "Completed", {"stage": "done", "chunks_done": 7, "chunks_total": 7}, output)
     done = _body(_status(hub, instance))
     assert done["status"] == "Completed"
     assert done["result"] == {"status": "succeeded", "error": None, "unique": {"car": 2}}
-    assert done["summary"] == {**summary, "url": f"{APP_URL}/api/videos/clips/a.mp4/summary"}
+    assert done["summary"] == {**own.to_dict(), "url": f"{APP_URL}/api/analyses/{instance}/summary"}
+    assert done["latest_summary"] == {**latest.to_dict(), "url": f"{APP_URL}/api/videos/clips/a.mp4/summary"}
 
     hub.advance(instance, "Failed", output="Orchestrator function 'analyze_video' failed: boom\n  at ...")
     failed = _body(_status(hub, instance))

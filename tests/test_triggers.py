@@ -19,11 +19,12 @@ from azurefunctions.extensions.base import meta
 
 from runner.replay import ReplayHost
 from tests.conftest import ROOT
+from tests.support import clips
 from tests.support.task_hub import FakeTaskHub
 from tests.support.worker import app_containers, call, call_async, indexed, trigger_blob_client
 from triggers import blueprint
 from triggers.start import job_for
-from videoanalysis.contracts import BlobRef
+from videoanalysis.contracts import AnalysisOutcome, BlobRef
 from videoanalysis.names import instance_id
 from videoanalysis.settings import Settings
 
@@ -120,9 +121,11 @@ def test_an_upload_starts_one_analysis_of_that_version(hub, app_storage, blob_se
     assert hub.starts == [expected]
     started = hub.instances[expected]
     assert started.name == "analyze_video"
-    assert started.input == job_for(video, expected, Settings.from_env()).to_dict()
+    assert started.input == job_for(video, expected, etag, Settings.from_env()).to_dict()
     assert started.input["results"] == {"container": app_storage["results"], "name": f"{video.name}/{expected}"}
-    assert started.input["summary"] == {"container": app_storage["summaries"], "name": f"{video.name}.json"}
+    assert started.input["summary"] == {"container": app_storage["summaries"], "name": f"analyses/{expected}.json"}
+    assert started.input["latest"] == {"container": app_storage["summaries"], "name": f"{video.name}.json"}
+    assert started.input["etag"] == etag
 
 
 def test_duplicate_events_start_nothing_more_and_a_changed_video_starts_again(hub, app_storage, blob_service) -> None:
@@ -203,3 +206,33 @@ def test_an_oversize_video_ends_in_a_failed_summary(hub, app_storage, blob_servi
     summary_blob = blob_service.get_blob_client(app_storage["summaries"], "big.mp4.json")
     summary = json.loads(summary_blob.download_blob().readall())
     assert summary["status"] == "failed" and "MAX_VIDEO_MB" in summary["error"]
+
+
+def test_two_versions_of_one_name_each_keep_their_summary_and_the_newer_is_latest(
+    hub, app_storage, blob_service, monkeypatch, tmp_path
+) -> None:
+    """v1 and v2 of one name; v2's analysis finishes first, v1's last. Each instance's summary is its own, and the
+    name's latest summary stays v2's: v1 is no longer the blob's current version."""
+    from activities import ACTIVITIES
+    from orchestrators import analyze_video
+
+    monkeypatch.setenv("MODEL_PATH", str(ROOT / "models" / "demo-yolo26n.onnx"))
+    container, name = app_storage["videos"], "clips/cam.mp4"
+    _upload(blob_service, container, name, b"not a video")
+    _trigger(hub, container, name)
+    clip = clips.write_numbered(tmp_path / "v2.mp4", "mp4v", 25)
+    _upload(blob_service, container, name, clip.read_bytes())
+    _trigger(hub, container, name)
+    old, new = hub.starts
+    outputs = {}
+    for instance in (new, old):
+        replay = ReplayHost(analyze_video, ACTIVITIES, instance_id=instance).run(hub.instances[instance].input)
+        assert replay.error is None
+        outputs[instance] = AnalysisOutcome.from_dict(replay.output)
+
+    def read(ref: BlobRef) -> dict:
+        return json.loads(blob_service.get_blob_client(ref.container, ref.name).download_blob().readall())
+
+    assert outputs[new].summary != outputs[old].summary
+    assert outputs[new].latest is not None and outputs[old].latest is None
+    assert read(outputs[new].latest) == read(outputs[new].summary), "the older analysis finished last, not latest"

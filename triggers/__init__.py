@@ -15,7 +15,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from triggers.blob_trigger import on_video_uploaded
-from triggers.http_api import get_analysis, get_video_summary, post_analysis
+from triggers.http_api import get_analysis, get_analysis_summary, get_video_summary, post_analysis
 from videoanalysis.settings import Settings
 
 STORAGE_CONNECTION = "AzureWebJobsStorage"
@@ -44,6 +44,13 @@ def blueprint(environ: Mapping[str, str] | None = None) -> df.Blueprint:
     _decorate(
         get_analysis,
         bp.route(route="analyses/{instance_id}", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION),
+        bp.durable_client_input(client_name="client"),
+    )
+    _decorate(
+        get_analysis_summary,
+        bp.route(
+            route="analyses/{instance_id}/summary", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION
+        ),
         bp.durable_client_input(client_name="client"),
     )
     _decorate(

@@ -19,8 +19,8 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 from azure.storage.blob import BlobServiceClient
 
-from triggers.start import start_analysis, summary_ref
-from videoanalysis.contracts import AnalysisOutcome, BlobRef, Progress
+from triggers.start import latest_summary_ref, start_analysis
+from videoanalysis.contracts import AnalysisOutcome, BlobRef, Job, Progress
 from videoanalysis.names import video_name_problem
 from videoanalysis.settings import Settings
 from videoanalysis.storage import blob_service_from_env
@@ -62,7 +62,8 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
         "started": started,
         "video": video.to_dict(),
         "status_url": status_url,
-        "summary_url": _summary_url(root, video.name),
+        "summary_url": f"{status_url}/summary",
+        "latest_summary_url": _summary_url(root, video.name),
     }
     return _json(202, body, {"Location": status_url, "Retry-After": "10"})
 
@@ -76,6 +77,16 @@ async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCli
     return _json(200, status_payload(status, _api_root(req)))
 
 
+async def get_analysis_summary(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """GET /api/analyses/{instance_id}/summary: this analysis's own summary, whatever was uploaded since."""
+    instance = req.route_params.get("instance_id", "")
+    status = await client.get_status(instance, show_input=True) if INSTANCE_ID.fullmatch(instance) else None
+    job = _parsed(Job, _json_value(status.input_)) if status else None
+    if job is None:
+        return _error(404, f"no analysis {instance!r}")
+    return await _blob_response(job.summary, f"no summary of analysis {instance!r} yet: it is running or failed")
+
+
 async def get_video_summary(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/videos/{name}/summary, where name may hold '/': the route is the catch-all `videos/{*path}`
     (a catch-all must be the last segment), and the trailing '/summary' is split off here."""
@@ -85,12 +96,16 @@ async def get_video_summary(req: func.HttpRequest) -> func.HttpResponse:
         return _error(404, "no such resource; the summary of a video is at /api/videos/{name}/summary")
     if problem := video_name_problem(name, settings.video_extensions):
         return _error(400, problem)
-    ref = summary_ref(name, settings)
+    missing = f"no summary for {name!r} yet: the analysis is running, has not started, or failed"
+    return await _blob_response(latest_summary_ref(name, settings), missing)
+
+
+async def _blob_response(ref: BlobRef, missing: str) -> func.HttpResponse:
     blob = blob_service().get_blob_client(ref.container, ref.name)
     try:
         data = await asyncio.to_thread(lambda: blob.download_blob().readall())
     except ResourceNotFoundError:
-        return _error(404, f"no summary for {name!r} yet: the analysis is running, has not started, or failed")
+        return _error(404, missing)
     return func.HttpResponse(data, status_code=200, mimetype="application/json")
 
 
@@ -143,13 +158,16 @@ def status_payload(status: DurableOrchestrationStatus, api_root: str) -> dict[st
         "video": None if video is None else video.to_dict(),
         "result": None,
         "summary": None,
+        "latest_summary": None,
         "error": None,
     }
     if runtime == OrchestrationRuntimeStatus.Completed and outcome is not None:
         payload["result"] = {"status": outcome.status, "error": outcome.error, "unique": dict(outcome.unique)}
         payload["error"] = outcome.error
-        if video is not None:
-            payload["summary"] = {**outcome.summary.to_dict(), "url": _summary_url(api_root, video.name)}
+        own = f"{api_root}/analyses/{status.instance_id}/summary"
+        payload["summary"] = {**outcome.summary.to_dict(), "url": own}
+        if outcome.latest is not None and video is not None:
+            payload["latest_summary"] = {**outcome.latest.to_dict(), "url": _summary_url(api_root, video.name)}
     elif runtime in (OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated):
         payload["error"] = str(output).strip().splitlines()[0] if output else runtime.value.lower()
     return payload

@@ -23,18 +23,21 @@ RESTARTABLE = frozenset(
 )
 
 
-def job_for(video: BlobRef, instance: str, settings: Settings) -> Job:
-    """The orchestration input; the summary is named after the video, the per-chunk results after the instance."""
+def job_for(video: BlobRef, instance: str, etag: str, settings: Settings) -> Job:
+    """The orchestration input. Each analysis keeps its own summary (named after the instance); the video's latest
+    summary (named after the video) is written too while this version is still the blob's current one."""
     return Job(
         video=video,
-        summary=summary_ref(video.name, settings),
+        summary=BlobRef(settings.summary_container, f"analyses/{instance}.json"),
         results=BlobRef(settings.results_container, f"{video.name}/{instance}"),
         settings=settings,
         storage=StorageSpec(kind="azure", access=settings.video_access),
+        latest=latest_summary_ref(video.name, settings),
+        etag=etag,
     )
 
 
-def summary_ref(video_name: str, settings: Settings) -> BlobRef:
+def latest_summary_ref(video_name: str, settings: Settings) -> BlobRef:
     return BlobRef(settings.summary_container, f"{video_name}.json")
 
 
@@ -46,7 +49,7 @@ async def start_analysis(
     if await _exists(client, instance):
         return instance, False
     try:
-        await client.start_new(ORCHESTRATOR, instance, job_for(video, instance, settings).to_dict())
+        await client.start_new(ORCHESTRATOR, instance, job_for(video, instance, etag, settings).to_dict())
     except Exception:  # the SDK raises a bare Exception when the host refuses the start (e.g. a duplicate)
         if await _exists(client, instance):
             return instance, False

@@ -107,10 +107,12 @@ class Job:
     """The orchestration input: everything an analysis needs, as plain data that survives replay."""
 
     video: BlobRef
-    summary: BlobRef
+    summary: BlobRef  # this analysis's own summary
     results: BlobRef  # container + name prefix of the per-chunk files
     settings: Settings = field(default_factory=Settings)
     storage: StorageSpec = field(default_factory=StorageSpec)
+    latest: BlobRef | None = None  # the video's "latest" summary, written while this version is still the current one
+    etag: str | None = None  # the version of the video this analysis is of
 
     def chunk_ref(self, index: int, suffix: str) -> BlobRef:
         return BlobRef(self.results.container, f"{self.results.name}/chunk-{index:05d}.{suffix}")
@@ -127,6 +129,8 @@ class Job:
             "results": self.results.to_dict(),
             "settings": self.settings.to_dict(),
             "storage": self.storage.to_dict(),
+            "latest": None if self.latest is None else self.latest.to_dict(),
+            "etag": self.etag,
         }
 
     @classmethod
@@ -137,6 +141,8 @@ class Job:
             results=BlobRef.from_dict(data["results"]),
             settings=Settings.from_dict(data["settings"]),
             storage=StorageSpec.from_dict(data["storage"]),
+            latest=None if data.get("latest") is None else BlobRef.from_dict(data["latest"]),
+            etag=data.get("etag"),
         )
 
 
@@ -419,6 +425,7 @@ class AnalysisOutcome:
     summary: BlobRef
     chart: BlobRef
     unique: Mapping[str, int]
+    latest: BlobRef | None = None  # where it was also written as the video's latest summary; None: a newer version
 
     def to_dict(self) -> Json:
         return {
@@ -427,6 +434,7 @@ class AnalysisOutcome:
             "summary": self.summary.to_dict(),
             "chart": self.chart.to_dict(),
             "unique": dict(self.unique),
+            "latest": None if self.latest is None else self.latest.to_dict(),
         }
 
     @classmethod
@@ -437,6 +445,7 @@ class AnalysisOutcome:
             summary=BlobRef.from_dict(data["summary"]),
             chart=BlobRef.from_dict(data["chart"]),
             unique={str(k): int(v) for k, v in data["unique"].items()},
+            latest=None if data.get("latest") is None else BlobRef.from_dict(data["latest"]),
         )
 
 

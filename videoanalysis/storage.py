@@ -34,6 +34,9 @@ class Storage(Protocol):
     def describe(self, ref: BlobRef) -> str:
         """How messages name `ref`: what the user knows it as, never a cache path or a URL with a token."""
 
+    def etag(self, ref: BlobRef) -> str:
+        """The version of what `ref` holds now; raises `StorageError` when it is gone."""
+
     def read_bytes(self, ref: BlobRef) -> bytes: ...
 
     def write_bytes(self, ref: BlobRef, data: bytes, content_type: str = "application/octet-stream") -> str:
@@ -67,6 +70,13 @@ class LocalStorage:
 
     def describe(self, ref: BlobRef) -> str:
         return str(self.path(ref))
+
+    def etag(self, ref: BlobRef) -> str:
+        try:
+            stat = self.path(ref).stat()
+        except FileNotFoundError as error:
+            raise StorageError(f"not found: {self.path(ref)}") from error
+        return f"{stat.st_size}-{stat.st_mtime_ns}"
 
     def size(self, ref: BlobRef) -> int:
         try:
