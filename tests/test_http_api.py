@@ -198,3 +198,27 @@ def test_summary_is_404_until_the_summary_blob_exists(app_storage, blob_service)
 )
 def test_summary_paths_that_are_not_a_video_summary(app_storage, path: str, status: int) -> None:
     assert _summary(path).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("outcome", "restarted"), [("partial", True), ("failed", True), ("succeeded", False)], ids=lambda v: str(v)
+)
+def test_retry_failed_starts_a_partial_analysis_again(hub, app_storage, blob_service, outcome, restarted) -> None:
+    """The same instance starts again, so its completed chunks are reused (tests/test_activities.py); a plain POST
+    or a successful analysis starts nothing."""
+    video = BlobRef(app_storage["videos"], "a.mp4")
+    blob_service.get_blob_client(video.container, video.name).upload_blob(b"video bytes")
+    instance = _body(_post(hub, json.dumps(video.to_dict()).encode()))["id"]
+    chart = BlobRef(app_storage["summaries"], "x.png")
+    output = AnalysisOutcome(outcome, None, chart, chart, {}).to_dict()
+    hub.advance(instance, "Completed", {"stage": "done", "chunks_done": 3, "chunks_total": 3}, output)
+    assert _body(_post(hub, json.dumps(video.to_dict()).encode()))["started"] is False
+    again = _body(_post(hub, json.dumps({**video.to_dict(), "retry_failed": True}).encode()))
+    assert again["started"] is restarted and again["id"] == instance
+    assert hub.starts == [instance] * (1 + restarted)
+
+
+def test_retry_failed_must_be_a_boolean(hub, app_storage) -> None:
+    body = {"container": app_storage["videos"], "name": "a.mp4", "retry_failed": "yes"}
+    response = _post(hub, json.dumps(body).encode())
+    assert response.status_code == 400 and "retry_failed" in _body(response)["error"] and hub.calls == []

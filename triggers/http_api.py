@@ -46,7 +46,7 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
     """POST /api/analyses: 202 + Location whether the analysis starts now or already exists (see `started`)."""
     settings = Settings.from_env()
     try:
-        video = requested_video(req, settings)
+        video, retry_failed = requested_video(req, settings)
     except BadRequest as error:
         return _error(400, str(error))
     blob = blob_service().get_blob_client(video.container, video.name)
@@ -54,7 +54,7 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
         properties = await asyncio.to_thread(blob.get_blob_properties)
     except ResourceNotFoundError:
         return _error(404, f"no blob {video.container}/{video.name}")
-    instance, started = await start_analysis(client, video, str(properties.etag).strip('"'), settings)
+    instance, started = await start_analysis(client, video, str(properties.etag).strip('"'), settings, retry_failed)
     root = _api_root(req)
     status_url = f"{root}/analyses/{instance}"
     body = {
@@ -109,8 +109,9 @@ async def _blob_response(ref: BlobRef, missing: str) -> func.HttpResponse:
     return func.HttpResponse(data, status_code=200, mimetype="application/json")
 
 
-def requested_video(req: func.HttpRequest, settings: Settings) -> BlobRef:
-    """The video a POST names, checked: JSON object, known container, safe name with a video extension."""
+def requested_video(req: func.HttpRequest, settings: Settings) -> tuple[BlobRef, bool]:
+    """The video a POST names, checked (JSON object, known container, safe name with a video extension), and
+    whether to retry its failed chunks."""
     try:
         body = req.get_json()
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
@@ -127,7 +128,10 @@ def requested_video(req: func.HttpRequest, settings: Settings) -> BlobRef:
         raise BadRequest(f"unknown container {container!r}: videos are analysed from {settings.video_container!r}")
     if problem := video_name_problem(name, settings.video_extensions):
         raise BadRequest(problem)
-    return BlobRef(container, name)
+    retry_failed = body.get("retry_failed", False)
+    if not isinstance(retry_failed, bool):
+        raise BadRequest("retry_failed must be true or false")
+    return BlobRef(container, name), retry_failed
 
 
 def split_blob_url(url: str, service_url: str) -> tuple[str, str]:

@@ -10,6 +10,8 @@ ETag is a new analysis.
 
 from __future__ import annotations
 
+import json
+
 import azure.durable_functions as df
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
@@ -42,21 +44,30 @@ def latest_summary_ref(video_name: str, settings: Settings) -> BlobRef:
 
 
 async def start_analysis(
-    client: df.DurableOrchestrationClient, video: BlobRef, etag: str, settings: Settings
+    client: df.DurableOrchestrationClient, video: BlobRef, etag: str, settings: Settings, retry_failed: bool = False
 ) -> tuple[str, bool]:
-    """Start the analysis of this version of the video unless it exists; returns (instance id, started now)."""
+    """Start the analysis of this version of the video unless it exists; returns (instance id, started now).
+
+    `retry_failed` starts a completed analysis again when its summary is partial or failed: the same instance, so
+    `analyze_chunk` finds the chunks that completed and reuses them, and only the failed ones are analysed again.
+    """
     instance = instance_id(video, etag)
-    if await _exists(client, instance):
+    if not await _startable(client, instance, retry_failed):
         return instance, False
     try:
         await client.start_new(ORCHESTRATOR, instance, job_for(video, instance, etag, settings).to_dict())
     except Exception:  # the SDK raises a bare Exception when the host refuses the start (e.g. a duplicate)
-        if await _exists(client, instance):
+        if not await _startable(client, instance, retry_failed=False):
             return instance, False
         raise
     return instance, True
 
 
-async def _exists(client: df.DurableOrchestrationClient, instance: str) -> bool:
+async def _startable(client: df.DurableOrchestrationClient, instance: str, retry_failed: bool) -> bool:
     status = await client.get_status(instance)
-    return bool(status) and status.runtime_status not in RESTARTABLE
+    if not status or status.runtime_status in RESTARTABLE:
+        return True
+    if not retry_failed or status.runtime_status != OrchestrationRuntimeStatus.Completed:
+        return False
+    output = json.loads(status.output) if isinstance(status.output, str) else status.output
+    return isinstance(output, dict) and output.get("status") in ("partial", "failed")
