@@ -7,18 +7,28 @@ orchestrator (`orchestrators.analyze_video`) and activities (`activities`) throu
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import signal
 import sys
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from runner import upload
 from scenes.generator import parse_size, write_scene
 from videoanalysis.contracts import BlobRef, Job
 from videoanalysis.settings import CHOICES, Settings
-from videoanalysis.storage import LocalStorage
+from videoanalysis.storage import PARTIAL_SUFFIX, LocalStorage
+
+if TYPE_CHECKING:
+    from runner.local import ActivityPool
+    from runner.progress import ProgressBars
 
 EXIT_OK, EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-yolo26n.onnx"  # the faster one on CPU
@@ -26,6 +36,18 @@ DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-yolo26n.o
 
 class UsageError(Exception):
     """Bad input or options: exit code 2 with one line on stderr."""
+
+
+class RunError(Exception):
+    """The run failed outside the analysis, e.g. the disk filled up: exit code 1 with one line on stderr."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT (Ctrl-C) or SIGTERM: stop now. The exit code is 128 + the signal's number (130, 143), as shells say."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__("interrupted" if signum == signal.SIGINT else "terminated")
+        self.exit_code = 128 + signum
 
 
 QUIET_NATIVE_LOGS = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}
@@ -39,14 +61,54 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_opencv()
     parser = build_parser()
     args = parser.parse_args(argv)
+    with _stop_on_signals():
+        try:
+            return args.func(args)
+        except (UsageError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except RunError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_ANALYSIS_FAILED
+        except Stopped as stop:
+            print(stop, file=sys.stderr)
+            _exit_now(stop.exit_code)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 128 + signal.SIGINT
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process after a signal, once the clean-up is done (workers dead, temp files removed): skipping the
+    interpreter's teardown of native libraries, 0.2-1 s on a busy machine, keeps a stop well within 2 s."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Stopped` once: the run stops its workers and exits; a second signal is ignored so
+    that it cannot break off that clean-up. (SIGTERM would otherwise kill this process without any clean-up.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return args.func(args)
-    except (UsageError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        if not stopping:  # once stopping, stay deaf to signals until the process exits
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _quiet_opencv() -> None:
@@ -146,37 +208,114 @@ def analyze_file(
         raise UsageError(f"no such video file: {video}")
     if not Path(settings.model_path).exists():
         raise UsageError(f"no model file {settings.model_path!r}: pass --model or set MODEL_PATH (never downloaded)")
+    check_out(out)
     out = out.resolve()
     workers = workers or default_workers()
     threads = max(1, default_workers() // workers)
     preload = partial(warm_up, settings.model_path, settings.end2end, settings.backend)
     offline_ultralytics()  # before the workers' shared imports load Ultralytics
     pool = activity_pool(workers, "activities", threads, preload, WORKER_IMPORTS)
-    # The workers' start-up is the longest step before the first chunk: import the rest while it runs, including the
-    # chart library (about 1 s) for the summary, which this process writes at the end.
-    import matplotlib.figure  # noqa: F401
+    try:
+        # On Ctrl-C, SIGTERM or any error the pool kills its workers at once: nothing goes on writing after we exit.
+        with pool:
+            # The workers' start-up is the longest step before the first chunk: import the rest while it runs,
+            # including the chart library (about 1 s) for the summary, which this process writes at the end.
+            import matplotlib.figure  # noqa: F401
 
+            from runner.progress import ProgressBars
+
+            with ProgressBars(enabled=progress) as bars:
+                return _orchestrate(video, out, settings, workers, auto_chunks, pool, bars)
+    except OSError as error:
+        raise _run_error(error, out) from error
+    finally:
+        _remove_partials([out.parent, out.parent / f"{out.stem}.chunks"], [os.getpid(), *pool.started_pids])
+
+
+def _orchestrate(
+    video: Path, out: Path, settings: Settings, workers: int, auto_chunks: bool, pool: ActivityPool, bars: ProgressBars
+) -> dict[str, Any]:
+    """Build the job and drive the app's orchestrator over ``pool``, planning and summarising in this process."""
     from activities import plan_chunks, summarize
     from orchestrators.analyze_video import analyze_video
     from runner.local import LocalContext, run_orchestrator
-    from runner.progress import ProgressBars
 
-    with ProgressBars(enabled=progress) as bars, pool:
-        if auto_chunks:  # while the workers start
-            settings = _chunks_for_workers(video, settings, workers)
-        storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
-        job = Job(
-            video=BlobRef("videos", video.name),
-            summary=BlobRef("out", out.name),
-            results=BlobRef("out", f"{out.stem}.chunks"),
-            settings=settings,
-            storage=storage.spec(),
-        )
-        # Planning and summarising need no model: planning runs here while the workers are still starting, and the
-        # summary is written here, where its chart library is already imported.
-        inline = {"plan_chunks": plan_chunks, "summarize": summarize}
-        context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result, inline=inline)
-        return run_orchestrator(analyze_video, context)
+    if auto_chunks:  # while the workers start
+        settings = _chunks_for_workers(video, settings, workers)
+    storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
+    job = Job(
+        video=BlobRef("videos", video.name),
+        summary=BlobRef("out", out.name),
+        results=BlobRef("out", f"{out.stem}.chunks"),
+        settings=settings,
+        storage=storage.spec(),
+    )
+    # Planning and summarising need no model: planning runs here while the workers are still starting, and the
+    # summary is written here, where its chart library is already imported.
+    inline = {"plan_chunks": plan_chunks, "summarize": summarize}
+    context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result, inline=inline)
+    return run_orchestrator(analyze_video, context)
+
+
+KERNEL_FILESYSTEMS = (Path("/proc"), Path("/sys"))
+"""Folders whose files are the kernel's, not ours: writing there fails, or worse, does something."""
+
+
+def check_out(out: Path) -> None:
+    """Refuse an --out that cannot take the results before any work, rather than fail after the analysis.
+
+    Checks the summary, its chart (same name, .png) and the chunk results folder (<stem>.chunks) beside it, then
+    creates and removes a probe file in the nearest existing folder: the one writing will create folders in.
+    """
+    try:
+        problem = _out_problem(out.resolve())
+    except OSError as error:  # e.g. a folder on the way that we may not search
+        problem = error.strerror or str(error)
+    if problem:
+        raise UsageError(f"--out {out}: {problem}")
+
+
+def _out_problem(out: Path) -> str | None:
+    if out.is_dir():
+        return f"is a folder; give a file name, such as {out / 'summary.json'}"
+    for path in (out, out.with_suffix(".png")):
+        if path.exists() and not path.is_file():
+            return f"{path} exists and is not a regular file"
+    results = out.parent / f"{out.stem}.chunks"
+    if results.exists() and not results.is_dir():
+        return f"{results}, for the chunk results, exists and is not a folder"
+    folder = next(parent for parent in out.parents if parent.exists())
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    for root in KERNEL_FILESYSTEMS:
+        if folder == root or root in folder.parents:
+            return f"{root} belongs to the kernel, not a place for results"
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".videoanalysis-probe-"):
+            return None
+    except OSError as error:
+        return f"cannot create files in {folder}: {error.strerror or error}"
+
+
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+"""A full disk, a full quota, or a file-size limit (ulimit -f): the same advice for all three."""
+
+
+def _run_error(error: OSError, out: Path) -> RunError:
+    """One line that names the file (or, when the error does not say, the results and the temp folder)."""
+    where = error.filename or f"{out} (or the temp folder {tempfile.gettempdir()})"
+    if error.errno in NO_SPACE:
+        return RunError(f"no space for the results: {where}: {error.strerror}; free some space or choose another --out")
+    return RunError(f"cannot write the results: {where}: {error.strerror or error}")
+
+
+def _remove_partials(folders: Iterable[Path], pids: Iterable[int]) -> None:
+    """Temp files of writes that never finished: workers killed mid-write (Ctrl-C, the OOM killer) leave theirs."""
+    pids = list(pids)
+    for folder in folders:
+        for pid in pids:
+            for path in folder.glob(f".*.{pid}{PARTIAL_SUFFIX}"):
+                path.unlink(missing_ok=True)
 
 
 def _chunks_for_workers(video: Path, settings: Settings, workers: int) -> Settings:
@@ -208,7 +347,10 @@ def report(outcome: dict[str, Any], out: Path) -> int:
 
 def demo_main(args: argparse.Namespace) -> int:
     """The main job end to end: a synthetic scene with known truth, analysed with the bundled model."""
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--out {args.out}: {error.strerror or error}") from error
     video, truth_path = args.out / "scene.mp4", args.out / "scene.truth.json"
     print(f"writing a {args.seconds:g} s synthetic scene (seed {args.seed}) to {video} ...")
     truth = write_scene(video, truth_path, seed=args.seed, seconds=args.seconds)

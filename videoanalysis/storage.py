@@ -93,10 +93,32 @@ class LocalStorage:
     def write_bytes(self, ref: BlobRef, data: bytes, content_type: str = "application/octet-stream") -> str:
         path = self.path(ref)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        partial.write_bytes(data)
-        partial.replace(path)
+        write_atomically(path, data)
         return str(path)
+
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def partial_path(path: Path, pid: int) -> Path:
+    """The temp file a process writes before renaming it to ``path``; named by pid, so a runner can remove those of
+    workers it killed."""
+    return path.with_name(f".{path.name}.{pid}{PARTIAL_SUFFIX}")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Readers see the old file or the whole new one, never a torn write; a failed write (disk full, interrupted)
+    removes its temp file and names ``path``, not the temp file, in its error."""
+    partial = partial_path(path, os.getpid())
+    try:
+        with partial.open("wb") as file:
+            file.write(data)
+        partial.replace(path)
+    except BaseException as error:
+        partial.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
 
 
 class BlobStorage:
