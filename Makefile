@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export YOLO_OFFLINE := 1
 
-.PHONY: setup demo test lint format bench azurite clean
+.PHONY: setup demo test lint format bench eval azurite clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -34,6 +34,9 @@ format: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+eval: setup
+	$(BIN)/python -m bench.eval_counts
 
 azurite: setup
 	node_modules/.bin/azurite --silent --location .azurite --skipApiVersionCheck --blobHost 127.0.0.1 \

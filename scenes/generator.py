@@ -30,6 +30,14 @@ Ground-truth JSON (``Scene.truth()``, written by ``write_scene``)::
 
 An object appears in ``objects`` for every frame in which at least one of its pixels is inside the frame, occluded or
 not; objects never inside the frame are omitted.
+
+Scenarios (``scenes.scenarios``): ``Scene(..., scenario=...)`` varies the plan and the rendering on purpose (density,
+groups of pedestrians, foreground pillars, long occlusions, pauses, top/bottom entries, slow and fast movers, a shaking
+or panning camera). ``scenario=None`` is the plain scene above, byte for byte. With a scenario the truth gains
+``"scenario": name``; pillars are drawn on top of objects and count towards ``hidden``; a moving camera shifts the
+whole frame (background, pillars, objects) and the truth boxes alike. In a scenario an object can leave the view and
+come back (the camera moved, or a walker's swinging foot left the frame for a frame at the edge): its ``boxes`` entry
+is ``null`` (and ``visible`` false) for the frames in between.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from scenes.scenarios import PLAIN, Scenario
 from scenes.writer import Codec, write_video
 
 CLASSES: tuple[str, ...] = ("car", "person", "bike")
@@ -66,6 +75,7 @@ MAX_OCCLUSION_S = 1.0  # occlusions are brief: objects hidden longer than this a
 MAX_COVERED_S = 2.0  # ... and so are objects partly covered (hidden > _COVERED) for longer than this
 _COVERED = 0.2
 _PROBE_FPS, _PROBE_SIZE = 10.0, (320, 180)
+_ASPECT = 9 / 16  # frame height / width the plan assumes when it turns an object's size into frame widths
 
 _CAR_COLOURS = ((40, 40, 200), (190, 90, 30), (30, 190, 230), (50, 160, 40), (200, 200, 205), (140, 40, 150))
 _SHIRT_COLOURS = ((30, 120, 240), (220, 60, 60), (60, 200, 60), (200, 50, 200), (40, 220, 220), (240, 240, 240))
@@ -95,6 +105,7 @@ class Actor:
     stop_after: float  # moving seconds before a stop (inf: never stops)
     stop_for: float  # seconds stopped
     look: int  # seeds the sprite's colours and texture
+    entry_x: float = 0.0  # frame widths from the entry side: objects entering at the top or bottom edge start inside
 
     def moving_time(self, t: float) -> float:
         """Seconds spent moving since ``t_enter``, i.e. time with the stop taken out."""
@@ -152,8 +163,11 @@ class Scene:
         fps: float = 25.0,
         size: tuple[int, int] = (1280, 720),
         actors: tuple[Actor, ...] | None = None,
+        *,
+        scenario: Scenario | None = None,
     ):
-        """``actors`` replaces the seed's planned objects (tests use it to render a scene's empty background)."""
+        """``actors`` replaces the seed's planned objects (tests use it to render a scene's empty background);
+        ``scenario`` varies the scene on purpose (None: the plain scene, exactly as without scenarios)."""
         if seconds <= 0 or fps <= 0 or size[0] < 64 or size[1] < 64:
             raise ValueError("seconds and fps must be positive and the size at least 64x64")
         self.seed = seed
@@ -161,19 +175,34 @@ class Scene:
         self.fps = float(fps)
         self.width, self.height = size
         self.n_frames = math.floor(seconds * self.fps + 1e-9)
-        self.actors = _plan(seed, seconds) if actors is None else actors
+        self.scenario = scenario
+        knobs = scenario or PLAIN
+        self.actors = _plan(seed, seconds, scenario) if actors is None else actors
         self._sprites = {a.id: _make_sprite(a, seed, self.width, self.height) for a in self.actors}
-        self._background = _make_background(seed, self.width, self.height)
+        # A moving camera crops each frame from a larger canvas; pillars are as tall as the canvas.
+        self._camera = _Camera.make(seed, knobs, self.width, self.height)
+        margin_x, margin_y = self._camera.margin if self._camera else (0, 0)
+        self._margin = (margin_x, margin_y)
+        self._background = _make_background(seed, self.width + 2 * margin_x, self.height + 2 * margin_y)
+        self._poles = _make_poles(seed, knobs, self.width, self.height + 2 * margin_y)
         self._noise = _make_noise(seed, self.width, self.height)
         self._truth: dict[str, Any] | None = None
 
     def frame(self, index: int) -> RenderedFrame:
         """Render frame ``index`` (0-based) with its object states."""
         placements = self._placements(index)
-        states = self._states(placements)
-        image = self._background.copy()
+        offset = self.camera_offset(index)
+        states = self._states(placements, self._pole_spans(offset))
+        if self._camera is None:
+            image = self._background.copy()
+        else:
+            x0, y0 = self._margin[0] + offset[0], self._margin[1] + offset[1]
+            image = self._background[y0 : y0 + self.height, x0 : x0 + self.width].copy()
         for p in placements:
             _paste(image, self._sprites[p.actor.id], p)
+        y0 = self._margin[1] + offset[1]
+        for fx0, fx1, pole, sx0 in self._poles_in_view(offset):
+            image[:, fx0:fx1] = pole[y0 : y0 + self.height, sx0 : sx0 + fx1 - fx0]
         pos, neg = self._noise[(index * 3 + self.seed) % _NOISE_FRAMES]
         cv2.add(image, pos, dst=image)
         cv2.subtract(image, neg, dst=image)
@@ -191,7 +220,25 @@ class Scene:
 
     def states(self, index: int) -> list[ObjectState]:
         """Object states of frame ``index`` without rendering pixels."""
-        return self._states(self._placements(index))
+        return self._states(self._placements(index), self._pole_spans(self.camera_offset(index)))
+
+    def camera_offset(self, index: int) -> tuple[int, int]:
+        """Pixels the view of frame ``index`` is shifted by (x right, y down); (0, 0) for a fixed camera."""
+        return (0, 0) if self._camera is None else self._camera.offset(index / self.fps)
+
+    def _poles_in_view(self, offset: tuple[int, int]) -> list[tuple[int, int, np.ndarray, int]]:
+        """Each pillar inside the view: frame columns ``[x0, x1)``, its image and the first of its columns shown."""
+        out = []
+        for x, pole in self._poles:
+            left = x - offset[0]
+            x0, x1 = max(left, 0), min(left + pole.shape[1], self.width)
+            if x0 < x1:
+                out.append((x0, x1, pole, x0 - left))
+        return out
+
+    def _pole_spans(self, offset: tuple[int, int]) -> list[tuple[int, int]]:
+        """Frame columns covered by pillars (they span the full height), for the truth's ``hidden``."""
+        return [(x0, x1) for x0, x1, _, _ in self._poles_in_view(offset)]
 
     def truth(self) -> dict[str, Any]:
         """Ground truth of the whole scene in the JSON format of the module docstring."""
@@ -202,12 +249,17 @@ class Scene:
     def _compute_truth(self) -> dict[str, Any]:
         tracks: dict[int, dict[str, Any]] = {}
         peak = dict.fromkeys(CLASSES, 0)
+        gaps_allowed = self.scenario is not None
         for i in range(self.n_frames):
             visible_now = dict.fromkeys(CLASSES, 0)
             for s in self.states(i):
                 obj = tracks.setdefault(s.id, {"id": s.id, "cls": s.cls, "first_frame": i, "boxes": [], "visible": []})
-                if obj["first_frame"] + len(obj["boxes"]) != i:
+                gap = i - obj["first_frame"] - len(obj["boxes"])
+                if gap and not gaps_allowed:
                     raise AssertionError(f"object {s.id} left and re-entered the frame")  # paths are monotonic
+                if gap:  # the view moved off the object and back, or a swinging foot left the frame for a frame
+                    obj["boxes"].extend([None] * gap)
+                    obj["visible"].extend([False] * gap)
                 obj["boxes"].append(list(s.box))
                 obj["visible"].append(s.visible)
                 visible_now[s.cls] += s.visible
@@ -230,9 +282,11 @@ class Scene:
                     "visible": obj["visible"],
                 }
             )
+        scenario = {} if self.scenario is None else {"scenario": self.scenario.name}
         return {
             "format": FORMAT,
             "seed": self.seed,
+            **scenario,
             "fps": self.fps,
             "width": self.width,
             "height": self.height,
@@ -247,6 +301,7 @@ class Scene:
 
     def _placements(self, index: int) -> list[_Placement]:
         t = index / self.fps
+        shift_x, shift_y = self.camera_offset(index)
         out = []
         for a in self.actors:
             sprite = self._sprites[a.id]
@@ -255,9 +310,11 @@ class Scene:
             if moved < 0:
                 continue
             dist = moved * a.speed * self.width
+            if a.entry_x:
+                dist += a.entry_x * self.width
             x = -w + dist if a.direction > 0 else self.width - dist
             bottom = (a.bottom + a.drift * moved) * self.height
-            xi, yi = round(x), round(bottom) - h
+            xi, yi = round(x) - shift_x, round(bottom) - h - shift_y
             if xi >= self.width or xi + w <= 0 or yi >= self.height or yi + h <= 0:
                 continue
             phase = int(dist / sprite.stride) % len(sprite.images)
@@ -265,7 +322,8 @@ class Scene:
         out.sort(key=lambda p: (p.y + self._sprites[p.actor.id].masks[0].shape[0], p.actor.id))
         return out
 
-    def _states(self, placements: list[_Placement]) -> list[ObjectState]:
+    def _states(self, placements: list[_Placement], poles: list[tuple[int, int]]) -> list[ObjectState]:
+        """States of the placed objects; ``poles`` are frame column spans of pillars drawn on top of them all."""
         owner = np.zeros((self.height, self.width), dtype=np.int16)
         clipped = []
         for k, p in enumerate(placements, start=1):
@@ -274,6 +332,8 @@ class Scene:
             (fy0, fy1, fx0, fx1), (sy0, sy1, sx0, sx1) = region
             owner[fy0:fy1, fx0:fx1][mask[sy0:sy1, sx0:sx1]] = k
             clipped.append(region)
+        for x0, x1 in poles:
+            owner[:, x0:x1] = -1
         states = []
         for k, (p, region) in enumerate(zip(placements, clipped, strict=True), start=1):
             mask = self._sprites[p.actor.id].masks[p.phase]
@@ -302,10 +362,14 @@ class Scene:
 
 
 def render_scene(
-    seed: int = 0, seconds: float = 30.0, fps: float = 25.0, size: tuple[int, int] = (1280, 720)
+    seed: int = 0,
+    seconds: float = 30.0,
+    fps: float = 25.0,
+    size: tuple[int, int] = (1280, 720),
+    scenario: Scenario | None = None,
 ) -> tuple[Iterator[np.ndarray], dict[str, Any]]:
     """Frames (lazy iterator, BGR uint8) and ground truth of one scene."""
-    scene = Scene(seed, seconds, fps, size)
+    scene = Scene(seed, seconds, fps, size, scenario=scenario)
     return scene.frames(), scene.truth()
 
 
@@ -317,9 +381,10 @@ def write_scene(
     fps: float = 25.0,
     size: tuple[int, int] = (1280, 720),
     codec: Codec = "mp4v",
+    scenario: Scenario | None = None,
 ) -> dict[str, Any]:
     """Encode a scene to ``path`` and write its truth JSON to ``truth_path`` (if given); returns the truth."""
-    scene = Scene(seed, seconds, fps, size)
+    scene = Scene(seed, seconds, fps, size, scenario=scenario)
     truth = scene.truth()
     write_video(scene.frames(), str(path), scene.fps, codec)
     if truth_path is not None:
@@ -336,13 +401,15 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _plan(seed: int, seconds: float) -> tuple[Actor, ...]:
+def _plan(seed: int, seconds: float, scenario: Scenario | None = None) -> tuple[Actor, ...]:
     """The seed's objects, without those that would stay hidden behind others for longer than a brief occlusion.
 
-    Long occlusions are checked on a small probe rendering, so the plan does not depend on the output size.
+    Long occlusions are checked on a small probe rendering, so the plan does not depend on the output size. The
+    probe includes the scenario's pillars, so an object hidden behind one for too long is left out as well.
     """
-    actors = _plan_actors(seed, seconds)
-    probe = Scene(seed, seconds, _PROBE_FPS, _PROBE_SIZE, actors=actors)
+    knobs = scenario or PLAIN
+    actors = _plan_actors(seed, seconds, knobs)
+    probe = Scene(seed, seconds, _PROBE_FPS, _PROBE_SIZE, actors=actors, scenario=scenario)
     hidden_run: dict[int, int] = {}
     covered_run: dict[int, int] = {}
     dropped: set[int] = set()
@@ -350,36 +417,45 @@ def _plan(seed: int, seconds: float) -> tuple[Actor, ...]:
         for s in probe.states(i):
             hidden_run[s.id] = hidden_run.get(s.id, 0) + 1 if s.hidden > MAX_HIDDEN else 0
             covered_run[s.id] = covered_run.get(s.id, 0) + 1 if s.hidden > _COVERED else 0
-            if hidden_run[s.id] > MAX_OCCLUSION_S * _PROBE_FPS or covered_run[s.id] > MAX_COVERED_S * _PROBE_FPS:
+            too_long = covered_run[s.id] > knobs.max_covered_s * _PROBE_FPS
+            if hidden_run[s.id] > knobs.max_occlusion_s * _PROBE_FPS or too_long:
                 dropped.add(s.id)
     return tuple(a for a in actors if a.id not in dropped)
 
 
-def _plan_actors(seed: int, seconds: float) -> tuple[Actor, ...]:
+_Draft = tuple[float, str, float, float, float, float, int, float, float, float, int, float]
+"""t_enter, cls, height, aspect, bottom, drift, direction, speed, stop_after, stop_for, look, entry_x."""
+
+
+def _plan_actors(seed: int, seconds: float, knobs: Scenario = PLAIN) -> tuple[Actor, ...]:
+    """Draw the objects. The scenario's extra choices (speed factor, top/bottom entry, group companions) come from a
+    second random stream, so the plain knobs draw exactly the plain scene's objects."""
     rng = np.random.default_rng([seed, 0])
-    drafts = []
+    extra = np.random.default_rng([seed, 5])
+    drafts: list[_Draft] = []
     for cls in CLASSES:
         (h0, h1), (a0, a1), (v0, v1), rate = _CLASS_PLAN[cls]
+        rate = rate * knobs.density
         t = -_LEAD_IN_S + rng.exponential(1.0 / rate)
         while t < seconds:
             depth = rng.uniform(0.0, 1.0)  # 0 far (high in the frame, small), 1 near (low, large)
             size_u = float(np.clip(depth + rng.normal(0.0, 0.15), 0.0, 1.0))
-            stops = rng.uniform() < 0.3
-            drafts.append(
-                (
-                    t,
-                    cls,
-                    h0 + (h1 - h0) * size_u,
-                    rng.uniform(a0, a1),
-                    0.42 + 0.56 * depth,
-                    rng.normal(0.0, 0.006),
-                    1 if rng.uniform() < 0.5 else -1,
-                    rng.uniform(v0, v1),
-                    rng.uniform(0.5, 8.0) if stops else math.inf,
-                    rng.uniform(1.0, 4.0) if stops else 0.0,
-                    int(rng.integers(0, 2**31)),
-                )
+            stops = rng.uniform() < knobs.stop_share
+            draft: _Draft = (
+                t,
+                cls,
+                h0 + (h1 - h0) * size_u,
+                rng.uniform(a0, a1),
+                0.42 + 0.56 * depth,
+                rng.normal(0.0, 0.006),
+                1 if rng.uniform() < 0.5 else -1,
+                rng.uniform(v0, v1),
+                rng.uniform(*knobs.stop_after_s) if stops else math.inf,
+                rng.uniform(*knobs.stop_for_s) if stops else 0.0,
+                int(rng.integers(0, 2**31)),
+                0.0,
             )
+            drafts.extend(_vary(draft, size_u, knobs, extra))  # the plain knobs return the draft unchanged
             t += rng.exponential(1.0 / rate)
     drafts.sort(key=lambda d: d[0])
     return tuple(
@@ -396,11 +472,54 @@ def _plan_actors(seed: int, seconds: float) -> tuple[Actor, ...]:
             stop_after=stop_after,
             stop_for=stop_for,
             look=look,
+            entry_x=entry_x,
         )
-        for i, (t, cls, height, aspect, bottom, drift, direction, speed, stop_after, stop_for, look) in enumerate(
-            drafts, start=1
+        for i, (t, cls, height, aspect, bottom, drift, direction, speed, stop_after, stop_for, look, entry_x) in (
+            enumerate(drafts, start=1)
         )
     )
+
+
+def _vary(draft: _Draft, size_u: float, knobs: Scenario, rng: np.random.Generator) -> list[_Draft]:
+    """A draft under the scenario's knobs: a faster or slower mover, an entry at the top or bottom edge, or a person
+    with companions walking beside and behind (same direction and pace, a little nearer or farther)."""
+    t, cls, height, aspect, bottom, drift, direction, speed, stop_after, stop_for, look, entry_x = draft
+    lo, hi = knobs.speed_scale
+    speed *= math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    if rng.uniform() < knobs.vertical_share:
+        # Enter at the top (moving down) or the bottom (moving up), somewhere along the edge, drifting sideways.
+        from_top = rng.uniform() < 0.5
+        vertical = speed * rng.uniform(0.8, 1.6)  # frame heights per second
+        entry_x = height * aspect * _ASPECT + rng.uniform(0.05, 0.6)  # the whole width starts inside the frame
+        bottom, drift = (0.0, vertical) if from_top else (1.0 + height, -vertical)
+        speed *= rng.uniform(0.0, 0.3)
+        return [(t, cls, height, aspect, bottom, drift, direction, speed, stop_after, stop_for, look, entry_x)]
+    out = [(t, cls, height, aspect, bottom, drift, direction, speed, stop_after, stop_for, look, entry_x)]
+    if cls != "person" or rng.uniform() >= knobs.group_share:
+        return out
+    (h0, h1), (a0, a1), _, _ = _CLASS_PLAN[cls]
+    behind = 0.0  # frame widths the next companion trails the leader by
+    for _ in range(int(rng.integers(knobs.group_size[0], knobs.group_size[1] + 1)) - 1):
+        depth_step = rng.uniform(-0.05, 0.05)
+        u = float(np.clip(size_u + depth_step / 0.56, 0.0, 1.0))
+        mate_height, mate_aspect = h0 + (h1 - h0) * u, rng.uniform(a0, a1)
+        behind += rng.uniform(0.65, 1.4) * mate_height * mate_aspect * _ASPECT
+        mate = (
+            t + behind / speed,
+            cls,
+            mate_height,
+            mate_aspect,
+            float(np.clip(bottom + depth_step, 0.42, 0.98)),
+            drift,
+            direction,
+            speed * rng.uniform(0.98, 1.02),
+            stop_after,
+            stop_for,
+            int(rng.integers(0, 2**31)),
+            0.0,
+        )
+        out.append(mate)
+    return out
 
 
 def _clip(
@@ -465,6 +584,83 @@ def _make_background(seed: int, width: int, height: int) -> np.ndarray:
             img, (x, int(horizon * rng.uniform(0.3, 1.0))), (x, int(rng.uniform(horizon, height))), (60, 60, 65), 2
         )
     return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class _Camera:
+    """A moving camera: hand-held shake (a sum of sines per axis) and/or a pan (hold, ease across, hold, ease back)."""
+
+    shake_px: float
+    shake_waves: tuple[tuple[tuple[float, float, float], ...], tuple[tuple[float, float, float], ...]]
+    pan_px: float
+    pan_hold_s: float
+    pan_move_s: float
+    pan_phase_s: float
+
+    @property
+    def margin(self) -> tuple[int, int]:
+        """The most pixels the view moves from rest, per axis: the canvas is this much larger on every side."""
+        return math.ceil(self.shake_px + self.pan_px) + 1, math.ceil(self.shake_px) + 1
+
+    def offset(self, t: float) -> tuple[int, int]:
+        """Pixels the view is shifted by at ``t`` seconds (x right, y down)."""
+        shake = [
+            self.shake_px * sum(a * math.sin(2 * math.pi * f * t + phase) for a, f, phase in waves)
+            for waves in self.shake_waves
+        ]
+        return round(shake[0] + self.pan_px * self._pan(t)), round(shake[1])
+
+    def _pan(self, t: float) -> float:
+        """Pan position in [-1, 1]: hold at -1, ease to +1, hold, ease back; periodic."""
+        hold, move = self.pan_hold_s, self.pan_move_s
+        tau = (t + self.pan_phase_s) % (2 * (hold + move))
+        if tau < hold:
+            return -1.0
+        if tau < hold + move:
+            return -math.cos(math.pi * (tau - hold) / move)
+        if tau < 2 * hold + move:
+            return 1.0
+        return math.cos(math.pi * (tau - 2 * hold - move) / move)
+
+    @classmethod
+    def make(cls, seed: int, knobs: Scenario, width: int, height: int) -> _Camera | None:
+        """The scene's camera path, or None for a fixed camera (the plain scenes)."""
+        if not knobs.camera_moves:
+            return None
+        rng = np.random.default_rng([seed, 4])
+        waves = []
+        for _ in range(2):
+            amps = rng.uniform(0.3, 1.0, 3)
+            amps /= amps.sum()  # the sum of the sines stays within the amplitude
+            freqs, phases = rng.uniform(0.4, 3.0, 3).tolist(), rng.uniform(0.0, 2 * math.pi, 3).tolist()
+            waves.append(tuple(zip(amps.tolist(), freqs, phases, strict=True)))
+        hold, move = float(rng.uniform(2.0, 5.0)), float(rng.uniform(4.0, 8.0))
+        return cls(
+            shake_px=knobs.shake * height,
+            shake_waves=(waves[0], waves[1]),
+            pan_px=knobs.pan * width,
+            pan_hold_s=hold,
+            pan_move_s=move,
+            pan_phase_s=float(rng.uniform(0.0, 2 * (hold + move))),
+        )
+
+
+def _make_poles(seed: int, knobs: Scenario, width: int, canvas_height: int) -> list[tuple[int, np.ndarray]]:
+    """Foreground pillars (rest-view x of the left edge, image as tall as the canvas), spread across the frame."""
+    rng = np.random.default_rng([seed, 6])
+    poles = []
+    for k in range(knobs.poles):
+        w = max(3, round(rng.uniform(*knobs.pole_width) * width))
+        x = round((k + rng.uniform(0.15, 0.85)) / knobs.poles * width - w / 2)
+        base = rng.uniform(60, 170) + rng.uniform(-10, 10, 3)
+        across = 0.55 + 0.45 * np.sin(np.pi * (np.arange(w) + 0.5) / w)  # a round pillar: lit in the middle
+        img = base[None, None, :] * across[None, :, None] * np.ones((canvas_height, 1, 1))
+        img += rng.normal(0.0, 5.0, (canvas_height, 1, 3))  # weathering along its height
+        for _ in range(rng.integers(0, 3)):  # posters or signs
+            y0 = int(rng.uniform(0.1, 0.8) * canvas_height)
+            img[y0 : y0 + int(rng.uniform(0.05, 0.15) * canvas_height)] = rng.uniform(30, 230, 3)
+        poles.append((x, np.clip(img, 0, 255).astype(np.uint8)))
+    return poles
 
 
 def _make_noise(seed: int, width: int, height: int) -> list[tuple[np.ndarray, np.ndarray]]:

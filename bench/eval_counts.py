@@ -1,0 +1,487 @@
+"""`python -m bench.eval_counts` (`make eval`): the accuracy evaluation that decides every counting change (issue 12).
+
+Per generated scene (60 s, 1280x720, 25 fps, H.264, cycling through `scenes.scenarios`), against the exact truth:
+
+- the app, through its command line as a user runs it (`python -m runner analyze ... --workers 1`), with one chunk
+  and with 10 s (CHUNK_SECONDS' default: "the app"), 5 s and 2.5 s chunks;
+- the single-pass Ultralytics script over the same frames with the same model file and sampling
+  (`track(stream=True, vid_stride=fps/5)`), with its default tracker and with ByteTrack.
+
+Two seed ranges that never mix: TUNING seeds choose parameters; HELD-OUT seeds only confirm a decision (issue 12:
+"a default changes only when the held-out table says it helps"). Neither overlaps the demo model's training seeds
+(10000+, validation 20000+), tools/eval_demo_model.py (0-7), bench/common.py's scene (5150) or the tests' seeds.
+
+Every run is a fresh process whose CPU time (user + sys, its whole process tree: the runner's fork server and
+workers included) is measured by a small reaper around it. Scenes and the Ultralytics results are cached under
+bench/results/tmp/eval/ (keyed by seed, scenario and model file hash), so a rerun only reruns the app. Candidate
+settings are compared side by side with `--env KEY=VALUE ... --variant NAME`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS, ROOT, TMP, prepare_environment, round_floats
+
+SPLITS: dict[str, range] = {"tune": range(5000, 5012), "heldout": range(6000, 6024)}
+SECONDS, FPS, SIZE, CODEC = 60.0, 25.0, (1280, 720), "h264"
+SAMPLE_FPS, CONF, IMGSZ = 5.0, 0.25, 416  # the app's defaults; 416 is the demo model's own size (IMGSZ=0)
+CHUNKS: tuple[float, ...] = (1000.0, 10.0, 5.0, 2.5)  # 1000: one chunk for a 60 s scene; 10: CHUNK_SECONDS' default
+APP_DEFAULT_CHUNK = 10.0
+TRACKERS: dict[str, str | None] = {"ultralytics": None, "bytetrack": "bytetrack.yaml"}  # None: Ultralytics' default
+CLASSES = ("car", "person", "bike")
+EVAL = TMP / "eval"
+DEFAULT_MODEL = ROOT / "models" / "demo-yolo26n.onnx"
+
+
+@dataclass(frozen=True)
+class Method:
+    """One column of the tables: what ran and how it is labelled."""
+
+    key: str
+    label: str
+
+
+METHODS: tuple[Method, ...] = (
+    Method("app_10", "app, 10 s chunks (CHUNK_SECONDS default)"),
+    Method("app_1000", "app, one chunk"),
+    Method("app_5", "app, 5 s chunks"),
+    Method("app_2.5", "app, 2.5 s chunks"),
+    Method("ultralytics", "Ultralytics script, default tracker"),
+    Method("bytetrack", "Ultralytics script, ByteTrack"),
+)
+
+
+def app_key(chunk_seconds: float) -> str:
+    return f"app_{chunk_seconds:g}"
+
+
+# A reaper around each measured run: it becomes the "child subreaper" of its process tree (Linux prctl), so
+# processes orphaned by the run (the runner's multiprocessing fork server, whose children are the workers) are
+# reparented to it and reaped; RUSAGE_CHILDREN then holds the CPU time of the whole tree, which a plain
+# wait4 on the runner misses. Stdout/stderr pass through; the usage is written as JSON to argv[2].
+_REAPER = """
+import ctypes, json, os, resource, subprocess, sys, time
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+except Exception:
+    pass
+code = subprocess.call(json.loads(sys.argv[1]))
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        break
+    if pid == 0:
+        time.sleep(0.05)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[2], "w") as out:
+    json.dump({"returncode": code, "user_s": usage.ru_utime, "sys_s": usage.ru_stime}, out)
+"""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A finished run: exit status, wall seconds, CPU seconds of its process tree, its stdout and stderr tail."""
+
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    stdout: str
+    stderr: str
+
+
+def measure(args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 3600.0) -> Measured:
+    """Run ``args`` from the repository root under the reaper; CPU = user + sys of every process it started."""
+    with tempfile.TemporaryDirectory(prefix="eval-run-") as folder:
+        usage_path = Path(folder) / "usage.json"
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", _REAPER, json.dumps(list(args)), str(usage_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, **(env or {})},
+        )
+        wall = time.perf_counter() - start
+        usage = json.loads(usage_path.read_text()) if usage_path.is_file() else {"returncode": done.returncode}
+    code = usage["returncode"] if done.returncode == 0 else done.returncode
+    cpu = usage.get("user_s", 0.0) + usage.get("sys_s", 0.0)
+    return Measured(code, wall, cpu, done.stdout, done.stderr[-3000:])
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """One evaluation scene: its seed and scenario, and where its cached video and truth live."""
+
+    seed: int
+    scenario: str
+    knobs_hash: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.seed}-{self.scenario}-{self.knobs_hash}-{SECONDS:g}s-{SIZE[0]}x{SIZE[1]}-{CODEC}"
+
+    @property
+    def video(self) -> Path:
+        return EVAL / "scenes" / f"{self.key}.mp4"
+
+    @property
+    def truth_path(self) -> Path:
+        return self.video.with_suffix(".truth.json")
+
+
+def scenes_for(split: str, limit: int | None) -> list[SceneSpec]:
+    """The split's scenes, cycling through the scenarios from the first seed (the first N with ``limit``)."""
+    from scenes.generator import FORMAT
+    from scenes.scenarios import SCENARIOS
+
+    seeds = list(SPLITS[split])[:limit]
+    out = []
+    for k, seed in enumerate(seeds):
+        chosen = SCENARIOS[k % len(SCENARIOS)]
+        knobs = hashlib.sha256(f"{FORMAT}|{chosen!r}".encode()).hexdigest()[:8]
+        out.append(SceneSpec(seed, chosen.name, knobs))
+    return out
+
+
+def ensure_scene(spec: SceneSpec) -> dict[str, Any]:
+    """Render the scene once (in a child process, so renders run in parallel) and return its truth."""
+    if not (spec.video.is_file() and spec.truth_path.is_file()):
+        spec.video.parent.mkdir(parents=True, exist_ok=True)
+        partial = spec.video.with_name(f".{spec.video.name}")
+        code = (
+            "import sys; from scenes.generator import write_scene; from scenes.scenarios import scenario; "
+            f"write_scene(sys.argv[1], sys.argv[2], seed={spec.seed}, seconds={SECONDS!r}, fps={FPS!r}, "
+            f"size={SIZE!r}, codec={CODEC!r}, scenario=scenario({spec.scenario!r}))"
+        )
+        run = measure([sys.executable, "-c", code, str(partial), str(spec.truth_path)])
+        if run.returncode != 0:
+            raise RuntimeError(f"rendering scene {spec.key} failed: {run.stderr}")
+        partial.replace(spec.video)
+    return json.loads(spec.truth_path.read_text())
+
+
+SHORT_HITS = 5  # a counted object seen in at most this many analysed frames (1 s at 5 fps) is a likely fragment
+
+
+def run_app(spec: SceneSpec, chunk_seconds: float, model: Path, env: dict[str, str], variant: str) -> dict[str, Any]:
+    """The app's command line on one scene; counts, chunks, CPU, and what its objects say about fragments."""
+    # A fresh folder per run: the app reuses a completed chunk result of the same job (settings, model file, library
+    # version), which would hide a code change and its CPU cost.
+    folder = EVAL / "runs" / variant / spec.key / f"chunks-{chunk_seconds:g}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    out = folder / "summary.json"
+    shutil.rmtree(out.with_suffix(".chunks"), ignore_errors=True)  # else the runner reuses its completed chunks
+    args = [
+        *(sys.executable, "-m", "runner", "analyze", str(spec.video), "--model", str(model), "--out", str(out)),
+        *("--quiet", "--workers", "1", "--chunk-seconds", f"{chunk_seconds:g}"),
+    ]
+    run = measure(args, env)
+    if run.returncode != 0 or not out.is_file():
+        return {"error": f"exit {run.returncode}: {run.stderr.strip()[-1500:]}", "wall_s": run.wall_s}
+    summary = json.loads(out.read_text())
+    objects = [o for o in summary.get("objects", []) if o.get("counted", True)]
+    return {
+        "unique": {c: summary["classes"].get(c, {}).get("unique", 0) for c in CLASSES},
+        "chunks": summary["totals"]["chunks"],
+        "wall_s": run.wall_s,
+        "cpu_s": run.cpu_s,
+        "short_counted": {c: sum(o["cls"] == c and o["hits"] <= SHORT_HITS for o in objects) for c in CLASSES},
+        "across_chunks": {c: sum(o["cls"] == c and len(o["chunks"]) > 1 for o in objects) for c in CLASSES},
+        "summary": str(out.relative_to(ROOT)),
+    }
+
+
+def run_ultralytics(spec: SceneSpec, tracker: str, model: Path, stride: int) -> dict[str, Any]:
+    """The single-pass script (`bench.throughput.baseline`), cached per scene, model file and tracker."""
+    cache = EVAL / "ultralytics" / f"{spec.key}-{model.stem}-{file_hash(model)}-{tracker}-s{stride}.json"
+    if cache.is_file():
+        return {**json.loads(cache.read_text()), "cached": True}
+    code = (
+        "import json, sys; from bench.throughput import baseline; print(json.dumps(baseline(*json.loads(sys.argv[1]))))"
+    )
+    options = [str(spec.video), str(model), IMGSZ, CONF, stride, TRACKERS[tracker]]
+    run = measure([sys.executable, "-c", code, json.dumps(options)])
+    if run.returncode != 0:
+        return {"error": f"exit {run.returncode}: {run.stderr.strip()[-1500:]}", "wall_s": run.wall_s}
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    result = {
+        "unique": {c: found["unique"].get(c, 0) for c in CLASSES},
+        "frames": found["frames"],
+        "wall_s": run.wall_s,
+        "cpu_s": run.cpu_s,
+    }
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(result))
+    return {**result, "cached": False}
+
+
+def evaluate_scene(spec: SceneSpec, model: Path, env: dict[str, str], variant: str) -> dict[str, Any]:
+    """Every method on one scene, one after another (scenes run in parallel)."""
+    started = time.perf_counter()
+    truth = ensure_scene(spec)
+    stride = round(truth["fps"] / SAMPLE_FPS)
+    runs: dict[str, dict[str, Any]] = {}
+    for tracker in TRACKERS:
+        runs[tracker] = run_ultralytics(spec, tracker, model, stride)
+    for chunk_seconds in CHUNKS:
+        runs[app_key(chunk_seconds)] = run_app(spec, chunk_seconds, model, env, variant)
+    log(f"scene {spec.seed} ({spec.scenario}) done in {time.perf_counter() - started:.0f} s: {_brief(truth, runs)}")
+    return {
+        "seed": spec.seed,
+        "scenario": spec.scenario,
+        "video": str(spec.video.relative_to(ROOT)),
+        "truth": {c: truth["unique"][c] for c in CLASSES},
+        "runs": runs,
+    }
+
+
+def _brief(truth: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
+    parts = [f"truth {[truth['unique'][c] for c in CLASSES]}"]
+    for m in METHODS:
+        run = runs[m.key]
+        parts.append(f"{m.key} {'ERROR' if 'error' in run else [run['unique'][c] for c in CLASSES]}")
+    return ", ".join(parts)
+
+
+def aggregate(scenes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-method errors against the truth, seam-induced changes against one chunk, CPU seconds."""
+    complete = [s for s in scenes if not any("error" in run for run in s["runs"].values())]
+    methods: dict[str, dict[str, Any]] = {}
+    for m in METHODS:
+        errors = [s["runs"][m.key]["unique"][c] - s["truth"][c] for s in complete for c in CLASSES]
+        cpu = [s["runs"][m.key]["cpu_s"] for s in complete]
+        methods[m.key] = {
+            "label": m.label,
+            "abs_error": sum(abs(e) for e in errors),
+            "signed_error": sum(errors),
+            "within_1": sum(abs(e) <= 1 for e in errors) / len(errors) if errors else None,
+            "pairs": len(errors),
+            "cpu_s": sum(cpu),
+            "cpu_s_per_scene": sum(cpu) / len(cpu) if cpu else None,
+            "short_counted": sum(sum(s["runs"][m.key].get("short_counted", {}).values()) for s in complete),
+        }
+    one = app_key(CHUNKS[0])
+    seams: dict[str, dict[str, Any]] = {}
+    for chunk_seconds in CHUNKS[1:]:
+        key = app_key(chunk_seconds)
+        changes = sum(abs(s["runs"][key]["unique"][c] - s["runs"][one]["unique"][c]) for s in complete for c in CLASSES)
+        n_seams = sum(s["runs"][key]["chunks"] - 1 for s in complete)
+        seams[f"{chunk_seconds:g}"] = {
+            "seams": n_seams,
+            "changes": changes,
+            "per_100_seams": 100.0 * changes / n_seams if n_seams else None,
+        }
+    scenarios: dict[str, dict[str, int]] = {}
+    for s in complete:
+        row = scenarios.setdefault(s["scenario"], dict.fromkeys([m.key for m in METHODS], 0))
+        for m in METHODS:
+            row[m.key] += sum(abs(s["runs"][m.key]["unique"][c] - s["truth"][c]) for c in CLASSES)
+    return {
+        "scenes": len(scenes),
+        "complete_scenes": len(complete),
+        "failed": [
+            {"seed": s["seed"], "method": key, "error": run["error"]}
+            for s in scenes
+            for key, run in s["runs"].items()
+            if "error" in run
+        ],
+        "one_chunk_chunks": sorted({s["runs"][one]["chunks"] for s in complete}),
+        "methods": methods,
+        "seams": seams,
+        "by_scenario": scenarios,
+    }
+
+
+def _cell(found: int, truth: int) -> str:
+    diff = found - truth
+    return f"{found}" if diff == 0 else f"**{found}** ({diff:+d})"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """Tables that can be pasted into the README: summary, seams, per scenario, per scene and class."""
+    agg, cfg = report["aggregate"], report["config"]
+    env = " ".join(f"--env {k}={v}" for k, v in cfg["env"].items())
+    lines = [
+        f"### Count accuracy, {cfg['split']} split ({cfg['variant']})",
+        "",
+        f"`{cfg['command']}` — {agg['scenes']} scene(s) (seeds {cfg['seeds'][0]}-{cfg['seeds'][-1]}), "
+        f"{SECONDS:g} s, {SIZE[0]}x{SIZE[1]}, {FPS:g} fps, {CODEC}; model `{cfg['model']}` ({cfg['model_sha256']}), "
+        f"{SAMPLE_FPS:g} fps sampling, conf {CONF:g}, imgsz {IMGSZ}. "
+        f"App runs: `--workers 1`{', ' + env if env else ''}. "
+        f"Code: {cfg['git']}. {cfg['cores']} cores; evaluation wall time {cfg['wall_s'] / 60:.1f} min "
+        "(CPU seconds of the Ultralytics script come from its cached run).",
+        "",
+    ]
+    if agg["failed"]:
+        lines += [f"**{len(agg['failed'])} run(s) failed; totals cover {agg['complete_scenes']} complete scenes.**", ""]
+    lines += [
+        "| method | total abs. error | signed | pairs within ±1 | counted fragments (≤5 hits) | CPU s | CPU s/scene |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    labels = {m.key: m.label for m in METHODS}
+    for key, m in agg["methods"].items():
+        within = f"{100 * m['within_1']:.0f}% of {m['pairs']}" if m["within_1"] is not None else "-"
+        fragments = m["short_counted"] if key.startswith("app") else "-"
+        per_scene = f"{m['cpu_s_per_scene']:.1f}" if m["cpu_s_per_scene"] is not None else "-"
+        lines.append(
+            f"| {labels[key]} | {m['abs_error']} | {m['signed_error']:+d} | {within} | {fragments} | "
+            f"{m['cpu_s']:.0f} | {per_scene} |"
+        )
+    lines += [
+        "",
+        "Seam-induced changes: sum over scene/class of |unique(chunked) - unique(one chunk)|, per seam "
+        "(seams = chunks - 1 from the summary's `totals.chunks`).",
+        "",
+        "| chunk length | seams | count changes | per 100 seams |",
+        "|---|---|---|---|",
+    ]
+    for length, row in agg["seams"].items():
+        per100 = f"{row['per_100_seams']:.1f}" if row["per_100_seams"] is not None else "-"
+        lines.append(f"| {length} s | {row['seams']} | {row['changes']} | {per100} |")
+    keys = [m.key for m in METHODS]
+    short = {
+        "app_10": "app 10 s",
+        "app_1000": "one chunk",
+        "app_5": "5 s",
+        "app_2.5": "2.5 s",
+        "ultralytics": "Ultralytics",
+        "bytetrack": "ByteTrack",
+    }
+    lines += ["", "Total absolute error per scenario:", "", "| scenario | " + " | ".join(short[k] for k in keys) + " |"]
+    lines.append("|---" * (len(keys) + 1) + "|")
+    for name, row in agg["by_scenario"].items():
+        lines.append(f"| {name} | " + " | ".join(str(row[k]) for k in keys) + " |")
+    lines += [
+        "",
+        "Per scene and class (bold: differs from the truth):",
+        "",
+        "| seed | scenario | class | truth | " + " | ".join(short[k] for k in keys) + " |",
+        "|---" * (len(keys) + 4) + "|",
+    ]
+    for s in report["scenes"]:
+        for c in CLASSES:
+            cells = []
+            for k in keys:
+                run = s["runs"][k]
+                cells.append("error" if "error" in run else _cell(run["unique"][c], s["truth"][c]))
+            lines.append(f"| {s['seed']} | {s['scenario']} | {c} | {s['truth'][c]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _git_state() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
+
+
+def parse_env(items: Sequence[str]) -> dict[str, str]:
+    env = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"--env takes KEY=VALUE, got {item!r}")
+        env[key] = value
+    return env
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.eval_counts", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=tuple(SPLITS), default="tune", help="tune (default) or heldout")
+    parser.add_argument("--limit", type=int, help="only the first N scenes of the split (a quick check)")
+    parser.add_argument("--jobs", type=int, default=2, help="scenes evaluated in parallel (default 2)")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="a setting for the app runs")
+    parser.add_argument("--variant", default="defaults", help="label of this set of settings (names the output)")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model file for the app and the script")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for eval-<split>[-<variant>].json/.md")
+    args = parser.parse_args(argv)
+    try:
+        args.env = parse_env(args.env)
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    prepare_environment(EVAL / "config")
+    started = time.perf_counter()
+    model = args.model.resolve()
+    specs = scenes_for(args.split, args.limit)
+    log(f"{len(specs)} {args.split} scenes, variant {args.variant!r}, env {args.env}, {args.jobs} job(s)")
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        scenes = list(pool.map(lambda spec: evaluate_scene(spec, model, args.env, args.variant), specs))
+    command = " ".join(["python -m bench.eval_counts", *(argv if argv is not None else sys.argv[1:])])
+    report = {
+        "config": {
+            "command": command,
+            "split": args.split,
+            "seeds": [spec.seed for spec in specs],
+            "variant": args.variant,
+            "env": args.env,
+            "model": str(model.relative_to(ROOT) if model.is_relative_to(ROOT) else model),
+            "model_sha256": file_hash(model),
+            "seconds": SECONDS,
+            "size": list(SIZE),
+            "fps": FPS,
+            "codec": CODEC,
+            "sample_fps": SAMPLE_FPS,
+            "conf": CONF,
+            "imgsz": IMGSZ,
+            "chunks": list(CHUNKS),
+            "cores": len(os.sched_getaffinity(0)),
+            "jobs": args.jobs,
+            "git": _git_state(),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "wall_s": time.perf_counter() - started,
+        },
+        "aggregate": aggregate(scenes),
+        "scenes": scenes,
+    }
+    name = f"eval-{args.split}" + ("" if args.variant == "defaults" else f"-{args.variant}")
+    name += "" if args.limit is None else f"-first{args.limit}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{name}.json").write_text(json.dumps(round_floats(report, 3), indent=1) + "\n")
+    markdown = render_markdown(report)
+    (args.out / f"{name}.md").write_text(markdown)
+    print(markdown)
+    log(f"wrote {args.out / name}.json and .md in {(time.perf_counter() - started) / 60:.1f} min")
+    return 1 if report["aggregate"]["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
