@@ -208,9 +208,9 @@ class Scene:
         cv2.subtract(image, neg, dst=image)
         flicker = round(4 * math.sin(index * 0.37 + self.seed))
         if flicker > 0:
-            cv2.add(image, (flicker, flicker, flicker, 0), dst=image)
+            cv2.add(image, (flicker, flicker, flicker, 0), dst=image)  # type: ignore[call-overload]  # a Scalar
         elif flicker < 0:
-            cv2.subtract(image, (-flicker, -flicker, -flicker, 0), dst=image)
+            cv2.subtract(image, (-flicker, -flicker, -flicker, 0), dst=image)  # type: ignore[call-overload]
         return RenderedFrame(index=index, t_ms=frame_time_ms(index, self.fps), image=image, objects=states)
 
     def frames(self) -> Iterator[np.ndarray]:
@@ -707,7 +707,8 @@ def _make_sprite(actor: Actor, seed: int, width: int, height: int) -> _Sprite:
 
 def _pick(rng: np.random.Generator, palette: tuple[tuple[int, int, int], ...]) -> tuple[int, int, int]:
     base = np.array(palette[int(rng.integers(0, len(palette)))], dtype=np.float64)
-    return tuple(int(v) for v in np.clip(base + rng.normal(0, 12, 3), 0, 255))
+    blue, green, red = (int(v) for v in np.clip(base + rng.normal(0, 12, 3), 0, 255))
+    return blue, green, red
 
 
 def _poly(img: np.ndarray, mask: np.ndarray, pts: list[tuple[float, float]], colour: tuple[int, int, int]) -> None:
@@ -786,8 +787,8 @@ def _draw_bike(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator, phas
             cv2.line(img, p0, p1, (190, 190, 190), 1)
             cv2.line(mask, p0, p1, 1, 1)
     frame_thick = max(2, round(0.06 * h))
-    for a, b in ((rear, seat), (rear, crank), (seat, crank), (seat, head), (crank, head), (head, front)):
-        p0, p1 = (int(a[0]), int(a[1])), (int(b[0]), int(b[1]))
+    for start, end in ((rear, seat), (rear, crank), (seat, crank), (seat, head), (crank, head), (head, front)):
+        p0, p1 = (int(start[0]), int(start[1])), (int(end[0]), int(end[1]))
         cv2.line(img, p0, p1, colour, frame_thick)
         cv2.line(mask, p0, p1, 1, frame_thick)
     saddle = ((int(seat[0] - 0.08 * w), int(seat[1] - 0.06 * h)), (int(seat[0] + 0.08 * w), int(seat[1])))
