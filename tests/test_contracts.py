@@ -1,0 +1,87 @@
+"""The durable wire format: every record round-trips through plain JSON, its keys are pinned, and what older
+deployments wrote into in-flight histories still parses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from videoanalysis.contracts import (
+    AnalysisOutcome,
+    BlobRef,
+    Chunk,
+    ChunkInput,
+    ChunkOutcome,
+    ChunkResult,
+    Job,
+    JobSpec,
+    PlanResult,
+    Progress,
+    StorageSpec,
+    SummarizeInput,
+    Timing,
+    TrackSegment,
+    VideoInfo,
+)
+from videoanalysis.settings import Settings
+from videoanalysis.stats import ClassStats
+
+REF = BlobRef("videos", "clips/a.mp4")
+VIDEO = VideoInfo(25.0, 250, 10.0, 640, 360, "h264", 1000, 260)
+CHUNK = Chunk(1, 10_000, 20_000, 9_000, 22_000)
+JOB = Job(REF, BlobRef("s", "analyses/x.json"), BlobRef("r", "a"), Settings(), StorageSpec(), BlobRef("s", "a"), "e1")
+OUTCOME = ChunkOutcome(1, "ok", None, 10_000, 20_000, 275, 50, Timing(1.0, 2.0, 0.5, 3.5))
+SEGMENT = TrackSegment(1, 7, "car", 9_000, 21_000, 40, {9_000: (1.0, 2.0, 3.0, 4.0)})
+STATS = ClassStats(detections=3, peak=2, frames_present=2, first_seen_ms=10_000, last_seen_ms=10_200, timeline={10: 2})
+RESULT = ChunkResult(
+    1, "ok", None, 10_000, 20_000, 9_000, 275, 50, {"car": STATS}, (SEGMENT,), OUTCOME.timing, "k", "d"
+)
+PLAN = PlanResult("ok", None, VIDEO, BlobRef("r", "a/job.json"), (CHUNK,))
+
+RECORDS: dict[str, tuple[Any, set[str]]] = {
+    "BlobRef": (REF, {"container", "name"}),
+    "StorageSpec azure": (StorageSpec(), {"kind", "access"}),
+    "StorageSpec local": (StorageSpec("local", containers={"videos": "/v"}), {"kind", "containers"}),
+    "VideoInfo": (VIDEO, {"fps", "frame_count", "duration_s", "width", "height", "codec", "size_bytes",
+                          "claimed_frame_count"}),
+    "Chunk": (CHUNK, {"index", "start_ms", "end_ms", "window_start_ms", "window_end_ms"}),
+    "Job": (JOB, {"video", "summary", "results", "settings", "storage", "latest", "etag"}),
+    "JobSpec": (JobSpec(JOB, VIDEO), {"job", "video"}),
+    "PlanResult": (PLAN, {"status", "error", "video", "spec", "chunks"}),
+    "ChunkInput": (ChunkInput(StorageSpec(), BlobRef("r", "a/job.json"), CHUNK), {"storage", "spec", "chunk"}),
+    "ChunkOutcome": (OUTCOME, {"index", "status", "error", "start_ms", "end_ms", "frames_decoded", "frames_analyzed",
+                               "timing"}),
+    "ChunkResult": (RESULT, {*OUTCOME.to_dict(), "window_start_ms", "classes", "tracks", "detections_key",
+                             "job_digest"}),
+    "SummarizeInput": (SummarizeInput(JOB, PLAN, (OUTCOME,), "2026-01-01T00:00:00+00:00"),
+                       {"job", "plan", "chunks", "started_at"}),
+    "AnalysisOutcome": (AnalysisOutcome("partial", "x", REF, REF, {"car": 2}, None),
+                        {"status", "error", "summary", "chart", "unique", "latest"}),
+    "Progress": (Progress("analyzing", 3, 7), {"stage", "chunks_done", "chunks_total"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_every_record_round_trips_through_plain_json_with_pinned_keys(name: str) -> None:
+    record, keys = RECORDS[name]
+    wire = json.loads(json.dumps(record.to_dict()))
+    assert set(wire) == keys, "a changed shape must be a deliberate, versioned change"
+    parse = type(record).from_dict
+    parsed = parse(record.chunk, wire) if isinstance(record, TrackSegment) else parse(wire)
+    assert parsed == record
+
+
+def test_what_an_older_deployment_wrote_still_parses() -> None:
+    """Histories written before windows had an end, jobs had an ETag and videos a claimed count replay as before."""
+    old_job = {k: v for k, v in JOB.to_dict().items() if k not in ("latest", "etag")}
+    assert Job.from_dict(old_job).latest is None and Job.from_dict(old_job).etag is None
+    old_video = {k: v for k, v in VIDEO.to_dict().items() if k != "claimed_frame_count"}
+    assert VideoInfo.from_dict(old_video).claimed_frame_count is None
+    old_chunk = {k: v for k, v in CHUNK.to_dict().items() if k != "window_end_ms"}
+    assert Chunk.from_dict(old_chunk).window_end_ms is None
+    failed = {"index": 2, "status": "failed", "error": "decoder crashed"}  # what the orchestrator recorded
+    assert ChunkOutcome.from_dict(failed) == ChunkOutcome.failed(2, "decoder crashed")
+    old_outcome = {k: v for k, v in RECORDS["AnalysisOutcome"][0].to_dict().items() if k != "latest"}
+    assert AnalysisOutcome.from_dict(old_outcome).latest is None
