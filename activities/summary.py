@@ -34,6 +34,7 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     latest = job.latest if job.latest is not None and _still_current(storage, job) else None
     if latest is not None:
         _write_summary(storage, latest, document, png)
+    storage.release(job.video)
     unique = {name: stats["unique"] for name, stats in summary["classes"].items()}
     return AnalysisOutcome(summary["status"], summary["error"], job.summary, chart, unique, latest).to_dict()
 

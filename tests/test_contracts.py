@@ -42,7 +42,7 @@ PLAN = PlanResult("ok", None, VIDEO, BlobRef("r", "a/job.json"), (CHUNK,))
 
 RECORDS: dict[str, tuple[Any, set[str]]] = {
     "BlobRef": (REF, {"container", "name"}),
-    "StorageSpec azure": (StorageSpec(), {"kind", "access"}),
+    "StorageSpec azure": (StorageSpec(), {"kind", "access", "cache_mb"}),
     "StorageSpec local": (StorageSpec("local", containers={"videos": "/v"}), {"kind", "containers"}),
     "VideoInfo": (VIDEO, {"fps", "frame_count", "duration_s", "width", "height", "codec", "size_bytes",
                           "claimed_frame_count"}),

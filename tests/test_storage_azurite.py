@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,29 @@ def test_missing_blob_is_a_storage_error(blob_service, container) -> None:
     storage = BlobStorage(blob_service)
     with pytest.raises(StorageError, match="not found"):
         storage.size(BlobRef(container.container_name, "nope.mp4"))
+
+
+def test_the_video_cache_keeps_to_its_limit_and_forgets_a_released_video(blob_service, container, tmp_path) -> None:
+    """Least recently used copies go first once over VIDEO_CACHE_MB; the copy in use stays; release drops it."""
+    storage = BlobStorage(blob_service, cache_dir=tmp_path, cache_mb=2500 / 2**20, cache_grace_s=0.0)
+    refs = [BlobRef(container.container_name, f"v{i}.mp4") for i in range(3)]
+    for ref in refs:
+        container.upload_blob(ref.name, b"x" * 1000)
+    first = storage.cached_copy(refs[0])
+    second = storage.cached_copy(refs[1])
+    assert first.exists() and second.exists()
+    os.utime(first, (1, 1))  # used long ago
+    third = storage.cached_copy(refs[2])
+    assert not first.exists() and second.exists() and third.exists()
+    storage.release(refs[2])
+    assert not third.exists() and second.exists()
+
+
+def test_a_recently_used_copy_is_not_evicted(blob_service, container, tmp_path) -> None:
+    """Another process of the instance may be about to open it."""
+    storage = BlobStorage(blob_service, cache_dir=tmp_path, cache_mb=0.0)
+    refs = [BlobRef(container.container_name, f"v{i}.mp4") for i in range(2)]
+    for ref in refs:
+        container.upload_blob(ref.name, b"x" * 1000)
+    paths = [storage.cached_copy(ref) for ref in refs]
+    assert all(path.exists() for path in paths)

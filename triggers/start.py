@@ -33,7 +33,7 @@ def job_for(video: BlobRef, instance: str, etag: str, settings: Settings) -> Job
         summary=BlobRef(settings.summary_container, f"analyses/{instance}.json"),
         results=BlobRef(settings.results_container, f"{video.name}/{instance}"),
         settings=settings,
-        storage=StorageSpec(kind="azure", access=settings.video_access),
+        storage=StorageSpec(kind="azure", access=settings.video_access, cache_mb=settings.video_cache_mb),
         latest=latest_summary_ref(video.name, settings),
         etag=etag,
     )

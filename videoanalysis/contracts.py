@@ -40,17 +40,18 @@ class StorageSpec:
     kind: Literal["azure", "local"] = "azure"
     access: str = "cache"  # azure: VIDEO_ACCESS
     containers: Mapping[str, str] = field(default_factory=dict)  # local: container name -> folder
+    cache_mb: float = 8192.0  # azure: VIDEO_CACHE_MB
 
     def to_dict(self) -> Json:
         if self.kind == "local":
             return {"kind": "local", "containers": dict(self.containers)}
-        return {"kind": "azure", "access": self.access}
+        return {"kind": "azure", "access": self.access, "cache_mb": self.cache_mb}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageSpec:
         if data.get("kind") == "local":
             return cls(kind="local", containers={str(k): str(v) for k, v in data["containers"].items()})
-        return cls(kind="azure", access=str(data.get("access", "cache")))
+        return cls(kind="azure", access=str(data.get("access", "cache")), cache_mb=float(data.get("cache_mb", 8192.0)))
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ class Settings:
     max_video_mb: float = 4096.0
     max_pixels: int = 3840 * 2160  # frames larger than 4K are refused: memory per worker grows with the frame
     video_access: str = "cache"
+    video_cache_mb: float = 8192.0  # VIDEO_ACCESS=cache keeps at most this much video per worker instance
     blob_trigger_source: str = "LogsAndContainerScan"
 
     def __post_init__(self) -> None:
@@ -71,8 +72,8 @@ class Settings:
             raise ValueError(f"CONFIDENCE must be in (0, 1), got {self.confidence}")
         if (self.imgsz and self.imgsz < 32) or self.batch_size < 1 or self.chunk_retry_attempts < 1:
             raise ValueError("IMGSZ must be 0 (the model's own) or >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
-        if self.min_track_seconds < 0 or self.track_lost_seconds < 0 or self.max_pixels < 0:
-            raise ValueError("MIN_TRACK_SECONDS, TRACK_LOST_SECONDS and MAX_PIXELS must be >= 0")
+        if min(self.min_track_seconds, self.track_lost_seconds, self.max_pixels, self.video_cache_mb) < 0:
+            raise ValueError("MIN_TRACK_SECONDS, TRACK_LOST_SECONDS, MAX_PIXELS and VIDEO_CACHE_MB must be >= 0")
         for name, allowed in CHOICES.items():
             canonical = {value.lower(): value for value in allowed}.get(str(getattr(self, name)).lower())
             if canonical is None:

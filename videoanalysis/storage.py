@@ -9,6 +9,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,9 @@ class Storage(Protocol):
 
     def etag(self, ref: BlobRef) -> str:
         """The version of what `ref` holds now; raises `StorageError` when it is gone."""
+
+    def release(self, ref: BlobRef) -> None:
+        """Forget any local copy of `ref`: the analysis that needed it is done."""
 
     def read_bytes(self, ref: BlobRef) -> bytes: ...
 
@@ -70,6 +74,9 @@ class LocalStorage:
 
     def describe(self, ref: BlobRef) -> str:
         return str(self.path(ref))
+
+    def release(self, ref: BlobRef) -> None:
+        """Nothing to forget: local videos are read in place."""
 
     def etag(self, ref: BlobRef) -> str:
         try:
@@ -121,27 +128,45 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+CACHE_GRACE_S = 120.0
+"""A cached video used this recently is never evicted: a chunk of another process may be about to open it."""
+
+
 class BlobStorage:
     """Azure Blob Storage (or Azurite) through azure-storage-blob.
 
     `access="cache"` downloads a video once per worker instance into a temp cache keyed by its ETag, so N chunk
     activities on one instance read one local copy; `access="stream"` hands OpenCV a short-lived read-only SAS URL
     that FFmpeg reads with HTTP range requests (no local disk, but every chunk re-reads over the network).
+    The cache holds at most `cache_mb` (VIDEO_CACHE_MB): the least recently used copies go first, never one used
+    in the last `CACHE_GRACE_S` (another process of the instance may be opening it), and `release` drops a video's
+    copy once its analysis is summarised.
     """
 
     _download_lock = threading.Lock()
 
-    def __init__(self, service: BlobServiceClient, access: str = "cache", cache_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        service: BlobServiceClient,
+        access: str = "cache",
+        cache_dir: str | Path | None = None,
+        cache_mb: float = 8192.0,
+        cache_grace_s: float = CACHE_GRACE_S,
+    ) -> None:
+        self.cache_bytes = int(cache_mb * 2**20)
+        self.cache_grace_s = cache_grace_s
         self.service = service
         self.access = access
         self.cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "videoanalysis-cache")
 
     @classmethod
-    def from_env(cls, access: str = "cache", environ: Mapping[str, str] | None = None) -> BlobStorage:
-        return cls(blob_service_from_env(environ), access=access)
+    def from_env(
+        cls, access: str = "cache", environ: Mapping[str, str] | None = None, cache_mb: float = 8192.0
+    ) -> BlobStorage:
+        return cls(blob_service_from_env(environ), access=access, cache_mb=cache_mb)
 
     def spec(self) -> StorageSpec:
-        return StorageSpec(kind="azure", access=self.access)
+        return StorageSpec(kind="azure", access=self.access, cache_mb=self.cache_bytes / 2**20)
 
     def _blob(self, ref: BlobRef):
         return self.service.get_blob_client(ref.container, ref.name)
@@ -173,16 +198,40 @@ class BlobStorage:
     def cached_copy(self, ref: BlobRef) -> Path:
         """Local copy of the blob, downloaded at most once per process for a given ETag."""
         etag = self.etag(ref)
-        key = hashlib.sha256(f"{ref.container}/{ref.name}@{etag}".encode()).hexdigest()[:32]
-        path = self.cache_dir / f"{key}{Path(ref.name).suffix.lower()}"
+        version = hashlib.sha256(etag.encode()).hexdigest()[:12]
+        path = self.cache_dir / f"{self._cache_prefix(ref)}-{version}{Path(ref.name).suffix.lower()}"
         with self._download_lock:
-            if not path.exists():
+            if path.exists():
+                path.touch()  # recently used
+            else:
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
                 partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
                 with partial.open("wb") as file:
                     self._blob(ref).download_blob(etag=etag, match_condition=_if_match()).readinto(file)
                 partial.replace(path)
+            self._evict(keep=path)
         return path
+
+    def release(self, ref: BlobRef) -> None:
+        """Drop this worker's cached copies of `ref` (any version): its analysis is done."""
+        for path in self.cache_dir.glob(f"{self._cache_prefix(ref)}-*"):
+            path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _cache_prefix(ref: BlobRef) -> str:
+        return hashlib.sha256(f"{ref.container}/{ref.name}".encode()).hexdigest()[:20]
+
+    def _evict(self, keep: Path) -> None:
+        """Least recently used copies first, until the cache fits `cache_bytes`."""
+        copies = sorted((p.stat().st_mtime, p.stat().st_size, p) for p in self.cache_dir.iterdir() if _is_copy(p))
+        total = sum(size for _, size, _ in copies)
+        now = time.time()
+        for used, size, path in copies:
+            if total <= self.cache_bytes:
+                break
+            if path != keep and now - used >= self.cache_grace_s:
+                path.unlink(missing_ok=True)
+                total -= size
 
     def read_url(self, ref: BlobRef, lifetime: timedelta = timedelta(hours=2)) -> str:
         """A read-only SAS URL; a user delegation key when the app authenticates with an identity."""
@@ -254,4 +303,9 @@ def open_storage(spec: StorageSpec) -> LocalStorage | BlobStorage:
     """The storage an orchestration was started with (no secrets travel: Azure reads its own settings)."""
     if spec.kind == "local":
         return LocalStorage(spec.containers)
-    return BlobStorage.from_env(access=spec.access)
+    return BlobStorage.from_env(access=spec.access, cache_mb=spec.cache_mb)
+
+
+def _is_copy(path: Path) -> bool:
+    """A cached video, not a download in progress (those are hidden `.partial` files)."""
+    return path.is_file() and not path.name.startswith(".")
