@@ -15,7 +15,7 @@ from videoanalysis.chunking import plan_chunks as plan_video_chunks
 from videoanalysis.contracts import BlobRef, ChunkInput, ChunkOutcome, ChunkResult, Job, JobSpec, PlanResult
 from videoanalysis.detector import ModelError
 from videoanalysis.storage import Storage, StorageError, open_storage
-from videoanalysis.video import VideoError, probe
+from videoanalysis.video import VideoError, implausible_duration, probe
 
 
 def plan_chunks(payload: dict[str, Any]) -> dict[str, Any]:
@@ -34,6 +34,8 @@ def plan_chunks(payload: dict[str, Any]) -> dict[str, Any]:
         return PlanResult.failed(error.about(storage.describe(job.video))).to_dict()
     except StorageError as error:
         return PlanResult.failed(str(error)).to_dict()
+    if problem := implausible_duration(info):
+        return PlanResult.failed(f"{storage.describe(job.video)}: {problem}").to_dict()
     chunks = plan_video_chunks(
         info, settings.chunk_seconds, settings.overlap_seconds, settings.max_chunks, lookahead_seconds(settings)
     )

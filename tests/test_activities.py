@@ -105,3 +105,13 @@ def test_frames_over_max_pixels_are_refused_before_one_is_decoded(tmp_path: Path
     assert plan.status == "failed" and plan.chunks == ()
     assert plan.error is not None and "6000x6000 frames (36 MP), over the MAX_PIXELS limit of 8.2944 MP" in plan.error
     assert PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(max_pixels=0)).to_dict())).status == "ok"
+
+
+def test_a_video_whose_timestamps_cannot_be_right_is_not_planned_into_hundreds_of_chunks(tmp_path: Path) -> None:
+    """Two frames, the second stamped 10 hours after the first, in under 2 KB: a failed plan with the reason
+    instead of MAX_CHUNKS activities that find no frames."""
+    (tmp_path / "videos").mkdir()
+    clips.write_numbered(tmp_path / "videos" / "v.mp4", "h264", 2, [0, 36_000_000])
+    plan = PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(model_path=str(MODEL))).to_dict()))
+    assert plan.status == "failed" and plan.chunks == ()
+    assert plan.error is not None and "timestamps cannot be right: 2 frames over" in plan.error

@@ -31,6 +31,10 @@ SEEK_MARGIN_MS = 500
 TAIL_MS = 2_000
 """Probe decodes this much from the claimed end to check the container's frame count and duration."""
 
+MIN_BYTES_PER_SECOND = 16
+"""An encoded second of video takes more than this even for a still image at a low rate: a file that claims more
+seconds than its size allows has timestamps that cannot be right (a frame stamped hours after the one before)."""
+
 MAX_FPS = 1_000.0
 """A container fps above this (or <= 0) is a time base, not a frame rate, and is not trusted."""
 
@@ -102,6 +106,17 @@ def display_name(source: str) -> str:
         return source
     parts = urlsplit(source)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def implausible_duration(info: VideoInfo) -> str | None:
+    """Why the probed duration cannot be trusted for planning, or None; planning on it would cut hours of chunks
+    that find no frames (hundreds of activities on Azure)."""
+    if not info.size_bytes or info.duration_s * MIN_BYTES_PER_SECOND <= info.size_bytes:
+        return None
+    return (
+        f"its timestamps cannot be right: {info.frame_count} frames over {info.duration_s:.0f} s in "
+        f"{info.size_bytes} bytes (fewer than {MIN_BYTES_PER_SECOND} bytes per second)"
+    )
 
 
 def sample_slot(t_ms: int, sample_fps: float) -> int:
