@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import subprocess
 import sys
 
@@ -58,3 +59,33 @@ def test_cpu_profile_pins_the_cpu_build_of_the_same_torch() -> None:
     for name, specifier in cpu.items():
         assert specifier == f"{default[name]}+cpu"
     assert "-r requirements.txt" in (ROOT / "requirements-cpu.txt").read_text().splitlines()
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """gitignore-style, as far as .funcignore uses it: `dir/` ignores the folder, globs match a path or a parent."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in patterns:
+        if pattern.endswith("/"):
+            name = pattern.rstrip("/")
+            if any(fnmatch.fnmatch(part, name) for part in parts[:-1]) or path.startswith(pattern):
+                return True
+        elif any(fnmatch.fnmatch(candidate, pattern) for candidate in candidates) or fnmatch.fnmatch(
+            parts[-1], pattern
+        ):
+            return True
+    return False
+
+
+def test_funcignore_publishes_the_app_and_the_model_and_nothing_of_development() -> None:
+    lines = (ROOT / ".funcignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    shipped = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    published = {path for path in shipped if not _ignored(path, patterns)}
+    needed = {"function_app.py", "host.json", "requirements.txt", "models/demo-yolo26n.onnx"}
+    assert needed <= published
+    assert {path.split("/")[0] for path in published if "/" in path} <= {
+        "activities", "orchestrators", "triggers", "videoanalysis", "models"
+    }  # fmt: skip
+    for development in (".venv/bin/python", "node_modules/x", "local.settings.json", ".azurite/x", "out/s.json"):
+        assert _ignored(development, patterns), development
