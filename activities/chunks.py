@@ -9,10 +9,11 @@ from dataclasses import replace
 from typing import Any
 
 import videoanalysis
+from activities import logs
 from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import lookahead_seconds
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
-from videoanalysis.contracts import BlobRef, ChunkInput, ChunkOutcome, ChunkResult, Job, JobSpec, PlanResult
+from videoanalysis.contracts import BlobRef, Chunk, ChunkInput, ChunkOutcome, ChunkResult, Job, JobSpec, PlanResult
 from videoanalysis.detector import ModelError
 from videoanalysis.storage import Storage, StorageError, open_storage
 from videoanalysis.video import VideoError, implausible_duration, probe
@@ -21,26 +22,33 @@ from videoanalysis.video import VideoError, implausible_duration, probe
 def plan_chunks(payload: dict[str, Any]) -> dict[str, Any]:
     """Probe the video and cut it into chunks; a video we cannot read ends here with the reason."""
     job = Job.from_dict(payload)
-    storage = open_storage(job.storage)
+    plan = _plan(job, open_storage(job.storage))
+    duration_s = None if plan.video is None else plan.video.duration_s
+    logs.step("plan", job, status=plan.status, error=plan.error, chunks=len(plan.chunks), duration_s=duration_s)
+    return plan.to_dict()
+
+
+def _plan(job: Job, storage: Storage) -> PlanResult:
     settings = job.settings
     try:
         size = storage.size(job.video)
         if size > settings.max_video_mb * 2**20:
-            error = f"video is {size / 2**20:.0f} MiB, over the MAX_VIDEO_MB limit of {settings.max_video_mb:g}"
-            return PlanResult.failed(error).to_dict()
+            return PlanResult.failed(
+                f"video is {size / 2**20:.0f} MiB, over the MAX_VIDEO_MB limit of {settings.max_video_mb:g}"
+            )
         with storage.video_source(job.video) as source:
             info = probe(source, settings.max_pixels)
     except VideoError as error:
-        return PlanResult.failed(error.about(storage.describe(job.video))).to_dict()
+        return PlanResult.failed(error.about(storage.describe(job.video)))
     except StorageError as error:
-        return PlanResult.failed(str(error)).to_dict()
+        return PlanResult.failed(str(error))
     if problem := implausible_duration(info):
-        return PlanResult.failed(f"{storage.describe(job.video)}: {problem}").to_dict()
+        return PlanResult.failed(f"{storage.describe(job.video)}: {problem}")
     chunks = plan_video_chunks(
         info, settings.chunk_seconds, settings.overlap_seconds, settings.max_chunks, lookahead_seconds(settings)
     )
     storage.write_bytes(job.spec_ref, json.dumps(JobSpec(job, info).to_dict()).encode(), "application/json")
-    return PlanResult(status="ok", video=info, spec=job.spec_ref, chunks=tuple(chunks)).to_dict()
+    return PlanResult(status="ok", video=info, spec=job.spec_ref, chunks=tuple(chunks))
 
 
 def analyze_chunk(payload: dict[str, Any]) -> dict[str, Any]:
@@ -54,22 +62,36 @@ def analyze_chunk(payload: dict[str, Any]) -> dict[str, Any]:
     storage = open_storage(request.storage)
     spec_bytes = storage.read_bytes(request.spec)
     spec = JobSpec.from_dict(json.loads(spec_bytes))
-    job, chunk = spec.job, request.chunk
-    digest = job_digest(spec_bytes, job.settings.model_path)
-    if done := _completed(storage, job.chunk_ref(chunk.index, "json"), digest):
-        return done.outcome().to_dict()
+    digest = job_digest(spec_bytes, spec.job.settings.model_path)
+    done = _completed(storage, spec.job.chunk_ref(request.chunk.index, "json"), digest)
+    outcome = done.outcome() if done else _analyze(storage, spec, request.chunk, digest)
+    logs.step(
+        "chunk",
+        spec.job,
+        chunk=outcome.index,
+        status=outcome.status,
+        error=outcome.error,
+        reused=done is not None,
+        frames_analyzed=outcome.frames_analyzed,
+        **outcome.timing.to_dict(),
+    )
+    return outcome.to_dict()
+
+
+def _analyze(storage: Storage, spec: JobSpec, chunk: Chunk, digest: str) -> ChunkOutcome:
+    job = spec.job
     detections_ref = job.chunk_ref(chunk.index, "jsonl")
     try:
         with storage.video_source(job.video) as source:
             window = analyze_window(source, spec.video, chunk, job.settings)
     except VideoError as error:  # bad data: a retry would fail the same way
-        return ChunkOutcome.failed(chunk.index, error.about(storage.describe(job.video))).to_dict()
+        return ChunkOutcome.failed(chunk.index, error.about(storage.describe(job.video)))
     except ModelError as error:  # configuration: the same
-        return ChunkOutcome.failed(chunk.index, str(error)).to_dict()
+        return ChunkOutcome.failed(chunk.index, str(error))
     result = replace(window.result, detections_key=detections_ref.name, job_digest=digest)
     storage.write_bytes(detections_ref, window.detections_jsonl, "application/x-ndjson")
     storage.write_bytes(job.chunk_ref(chunk.index, "json"), json.dumps(result.to_dict()).encode(), "application/json")
-    return result.outcome().to_dict()
+    return result.outcome()
 
 
 def job_digest(spec: bytes, model_path: str) -> str:

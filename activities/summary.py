@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from activities import logs
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Chunk, ChunkOutcome, ChunkResult, Job, SummarizeInput
 from videoanalysis.storage import Storage, StorageError, open_storage
 from videoanalysis.summary import build_summary, failed_summary, render_timeline_png
@@ -36,6 +37,17 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
         _write_summary(storage, latest, document, png)
     storage.release(job.video)
     unique = {name: stats["unique"] for name, stats in summary["classes"].items()}
+    failed = summary["failed_chunks"]
+    logs.step(
+        "summary",
+        job,
+        status=summary["status"],
+        error=summary["error"],
+        unique=unique,
+        failed_chunks=failed,
+        wall_s=summary["totals"]["wall_s"],
+        latest=latest is not None,
+    )
     return AnalysisOutcome(summary["status"], summary["error"], job.summary, chart, unique, latest).to_dict()
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,23 @@ def test_a_video_whose_timestamps_cannot_be_right_is_not_planned_into_hundreds_o
     plan = PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(model_path=str(MODEL))).to_dict()))
     assert plan.status == "failed" and plan.chunks == ()
     assert plan.error is not None and "timestamps cannot be right: 2 frames over" in plan.error
+
+
+def test_every_step_logs_one_structured_line_with_the_analysis_the_video_and_the_chunk(tmp_path: Path, caplog) -> None:
+    """What Application Insights collects and the README's queries parse."""
+    (tmp_path / "videos").mkdir()
+    clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 50)
+    job = replace(_job(tmp_path, Settings(model_path=str(MODEL), chunk_seconds=10.0)), instance="v.mp4-0123")
+    with caplog.at_level(logging.INFO, logger="videoanalysis"):
+        (payload,) = _chunk_inputs(job)
+        analyze_chunk(payload)
+        analyze_chunk(payload)
+    lines = [record.getMessage().split(" ", 2) for record in caplog.records if record.name == "videoanalysis"]
+    assert [(prefix, step) for prefix, step, _ in lines] == [("videoanalysis", "plan")] + [
+        ("videoanalysis", "chunk")
+    ] * 2
+    plan, first, again = (json.loads(fields) for *_, fields in lines)
+    assert plan["instance"] == first["instance"] == "v.mp4-0123" and plan["video"] == "videos/v.mp4"
+    assert (plan["status"], plan["chunks"]) == ("ok", 1)
+    assert first["chunk"] == 0 and first["status"] == "ok" and first["total_s"] > 0 and first["reused"] is False
+    assert again["reused"] is True

@@ -47,7 +47,7 @@ RECORDS: dict[str, tuple[Any, set[str]]] = {
     "VideoInfo": (VIDEO, {"fps", "frame_count", "duration_s", "width", "height", "codec", "size_bytes",
                           "claimed_frame_count"}),
     "Chunk": (CHUNK, {"index", "start_ms", "end_ms", "window_start_ms", "window_end_ms"}),
-    "Job": (JOB, {"video", "summary", "results", "settings", "storage", "latest", "etag"}),
+    "Job": (JOB, {"video", "summary", "results", "settings", "storage", "latest", "etag", "instance"}),
     "JobSpec": (JobSpec(JOB, VIDEO), {"job", "video"}),
     "PlanResult": (PLAN, {"status", "error", "video", "spec", "chunks"}),
     "ChunkInput": (ChunkInput(StorageSpec(), BlobRef("r", "a/job.json"), CHUNK), {"storage", "spec", "chunk"}),

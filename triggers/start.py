@@ -36,6 +36,7 @@ def job_for(video: BlobRef, instance: str, etag: str, settings: Settings) -> Job
         storage=StorageSpec(kind="azure", access=settings.video_access, cache_mb=settings.video_cache_mb),
         latest=latest_summary_ref(video.name, settings),
         etag=etag,
+        instance=instance,
     )
 
 

@@ -114,6 +114,7 @@ class Job:
     storage: StorageSpec = field(default_factory=StorageSpec)
     latest: BlobRef | None = None  # the video's "latest" summary, written while this version is still the current one
     etag: str | None = None  # the version of the video this analysis is of
+    instance: str | None = None  # the durable instance id, for logs
 
     def chunk_ref(self, index: int, suffix: str) -> BlobRef:
         return BlobRef(self.results.container, f"{self.results.name}/chunk-{index:05d}.{suffix}")
@@ -132,6 +133,7 @@ class Job:
             "storage": self.storage.to_dict(),
             "latest": None if self.latest is None else self.latest.to_dict(),
             "etag": self.etag,
+            "instance": self.instance,
         }
 
     @classmethod
@@ -144,6 +146,7 @@ class Job:
             storage=StorageSpec.from_dict(data["storage"]),
             latest=None if data.get("latest") is None else BlobRef.from_dict(data["latest"]),
             etag=data.get("etag"),
+            instance=data.get("instance"),
         )
 
 
