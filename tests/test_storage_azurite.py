@@ -78,3 +78,27 @@ def test_a_recently_used_copy_is_not_evicted(blob_service, container, tmp_path) 
         container.upload_blob(ref.name, b"x" * 1000)
     paths = [storage.cached_copy(ref) for ref in refs]
     assert all(path.exists() for path in paths)
+
+
+def test_unreachable_storage_is_a_transient_error_that_names_the_blob_not_the_host() -> None:
+    """A port nobody listens on (connections refused at once); no SDK retries, so the test is quick."""
+    import socket
+
+    from azure.storage.blob import BlobServiceClient
+
+    from videoanalysis.storage import StorageUnavailable
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once closed: refused from then on
+    account = "devstoreaccount1"
+    key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    connection = f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};BlobEndpoint=http://127.0.0.1:{port}/{account};"
+    storage = BlobStorage(BlobServiceClient.from_connection_string(connection, retry_total=0))
+    ref = BlobRef("videos", "clips/a.mp4")
+    for call in (storage.size, storage.read_bytes, lambda r: storage.write_bytes(r, b"x")):
+        with pytest.raises(StorageUnavailable) as caught:
+            call(ref)
+        assert "storage unreachable while" in str(caught.value) and "videos/clips/a.mp4" in str(caught.value)
+        assert "127.0.0.1" not in str(caught.value) and str(port) not in str(caught.value)
+        assert not isinstance(caught.value, StorageError), "transient: raised for the durable retries"

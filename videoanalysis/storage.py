@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
 
 
+class StorageUnavailable(Exception):
+    """Storage could not be reached: transient, so it is raised for the durable retries (not a `StorageError`, which
+    is final), with a message that names the blob and never the storage host."""
+
+
 class StorageError(Exception):
     """A blob or file that should be there is not, or cannot be read."""
 
@@ -171,13 +176,22 @@ class BlobStorage:
     def _blob(self, ref: BlobRef):
         return self.service.get_blob_client(ref.container, ref.name)
 
-    def _properties(self, ref: BlobRef):
-        from azure.core.exceptions import ResourceNotFoundError
+    @staticmethod
+    @contextmanager
+    def _about(ref: BlobRef, doing: str) -> Iterator[None]:
+        """Azure's errors said of the blob: not found is final, unreachable storage transient."""
+        from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
         try:
-            return self._blob(ref).get_blob_properties()
+            yield
         except ResourceNotFoundError as error:
             raise StorageError(f"blob not found: {ref.container}/{ref.name}") from error
+        except (ServiceRequestError, ServiceResponseError) as error:
+            raise StorageUnavailable(f"storage unreachable while {doing} {ref.container}/{ref.name}") from error
+
+    def _properties(self, ref: BlobRef):
+        with self._about(ref, "reading"):
+            return self._blob(ref).get_blob_properties()
 
     def describe(self, ref: BlobRef) -> str:
         return f"{ref.container}/{ref.name}"
@@ -206,7 +220,7 @@ class BlobStorage:
             else:
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
                 partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-                with partial.open("wb") as file:
+                with partial.open("wb") as file, self._about(ref, "downloading"):
                     self._blob(ref).download_blob(etag=etag, match_condition=_if_match()).readinto(file)
                 partial.replace(path)
             self._evict(keep=path)
@@ -255,18 +269,15 @@ class BlobStorage:
         return f"{blob.url}?{sas}"
 
     def read_bytes(self, ref: BlobRef) -> bytes:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
+        with self._about(ref, "reading"):
             return self._blob(ref).download_blob().readall()
-        except ResourceNotFoundError as error:
-            raise StorageError(f"blob not found: {ref.container}/{ref.name}") from error
 
     def write_bytes(self, ref: BlobRef, data: bytes, content_type: str = "application/octet-stream") -> str:
         from azure.storage.blob import ContentSettings
 
         blob = self._blob(ref)
-        blob.upload_blob(data, overwrite=True, content_settings=ContentSettings(content_type=content_type))
+        with self._about(ref, "writing"):
+            blob.upload_blob(data, overwrite=True, content_settings=ContentSettings(content_type=content_type))
         return blob.url
 
 
