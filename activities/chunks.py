@@ -14,7 +14,7 @@ from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import lookahead_seconds
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
 from videoanalysis.contracts import BlobRef, Chunk, ChunkInput, ChunkOutcome, ChunkResult, Job, JobSpec, PlanResult
-from videoanalysis.detector import ModelError
+from videoanalysis.models import ModelError
 from videoanalysis.storage import Storage, StorageError, open_storage
 from videoanalysis.video import VideoError, implausible_duration, probe
 

@@ -88,7 +88,7 @@ def make_engine(
     kind: str, model: str, imgsz: int, conf: float, batch: int, threads: int, openvino_site: str | None = None
 ) -> Engine:
     """An engine of `kind` limited to `threads` threads; `model` is the .pt (for `pt*`) or the .onnx file."""
-    from videoanalysis.detector import configure_threads
+    from videoanalysis.models import configure_threads
 
     configure_threads(threads)
     if kind in PRODUCT_BACKENDS:

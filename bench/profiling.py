@@ -20,9 +20,9 @@ RATE = 100  # samples per second and process
 # (category, markers): a stack is in the first category one of whose (function or "", path fragment) is in it
 CATEGORIES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("imports", (("_find_and_load", ""),)),
-    ("model load + warm-up", (("load_detection_model", "videoanalysis/detector.py"),)),
+    ("model load + warm-up", (("load_detection_model", "videoanalysis/models.py"),)),
     ("decode + seek (OpenCV)", (("", "videoanalysis/video.py"),)),
-    ("tracking (Ultralytics tracker)", (("", "ultralytics/trackers/"), ("update", "videoanalysis/detector.py"))),
+    ("tracking (Ultralytics tracker)", (("", "ultralytics/trackers/"), ("update", "videoanalysis/tracking.py"))),
     ("inference: preprocess", (("preprocess", "ultralytics/engine/predictor.py"), ("letterbox", "onnx_model.py"))),
     ("inference: model forward", (("inference", "ultralytics/engine/predictor.py"), ("", "onnxruntime/"))),
     ("inference: postprocess + results", (("postprocess", ""), ("", "ultralytics/engine/results.py"))),

@@ -202,7 +202,7 @@ def analyze_file(
     which is made for fanning out over many machines.
     """
     from runner.local import activity_pool, default_workers
-    from videoanalysis.detector import WORKER_IMPORTS, offline_ultralytics, warm_up
+    from videoanalysis.models import WORKER_IMPORTS, offline_ultralytics, warm_up
 
     if not video.is_file():
         raise UsageError(f"no such video file: {video}")

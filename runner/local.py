@@ -484,7 +484,7 @@ def _init_worker(setup: WorkerSetup) -> Exception | None:
     """Set up once; an error here is every call's answer, rather than a worker that dies and is restarted."""
     global _activities
     try:
-        from videoanalysis.detector import configure_threads
+        from videoanalysis.models import configure_threads
 
         configure_threads(setup.threads)
         _activities = importlib.import_module(setup.activities_module).ACTIVITIES

@@ -1,5 +1,5 @@
-"""Model loading and detection with the bundled demo model (PyTorch, ONNX on Ultralytics and straight on ONNX
-Runtime)."""
+"""Model loading (`videoanalysis.models`) and detection (`videoanalysis.detector`) with the bundled demo model:
+PyTorch, ONNX on Ultralytics, and ONNX straight on ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -13,13 +13,8 @@ import numpy as np
 import pytest
 
 from scenes.generator import Scene
-from videoanalysis.detector import (
-    Detector,
-    ModelError,
-    load_model,
-    load_onnx_model,
-    resolve_backend,
-)
+from videoanalysis.detector import Detector
+from videoanalysis.models import ModelError, load_model, load_onnx_model, resolve_backend
 from videoanalysis.onnx_model import letterbox, letterbox_geometry
 from videoanalysis.settings import Settings
 
@@ -49,7 +44,8 @@ def pt_detector() -> Detector:
 
 
 def test_import_is_light() -> None:
-    code = "import sys, videoanalysis.detector; print('torch' in sys.modules, 'ultralytics' in sys.modules)"
+    imports = "import sys, videoanalysis.detector, videoanalysis.models"
+    code = f"{imports}; print('torch' in sys.modules, 'ultralytics' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from videoanalysis.detector import Detections, offline_ultralytics
+from videoanalysis.detector import Detections
+from videoanalysis.models import offline_ultralytics
 
 if TYPE_CHECKING:
     from videoanalysis.settings import Settings
