@@ -46,7 +46,7 @@ class Settings:
     tracker: str = "tracktrack"
     tracker_gmc: str = "sparseOptFlow"
     track_lost_seconds: float = 1.0  # how long the tracker keeps a lost track; chunks look this far past their core
-    min_track_seconds: float = 0.0  # an object tracked for less is a fragment, not counted
+    min_track_seconds: float = 1.5  # an object tracked for less is a fragment, not counted (chosen by `make eval`)
     chunk_retry_attempts: int = 3
     chunk_retry_interval_seconds: float = 5.0
     video_container: str = "videos"
