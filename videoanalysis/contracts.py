@@ -342,28 +342,10 @@ class ChunkResult:
     @classmethod
     def from_outcome(cls, outcome: ChunkOutcome) -> ChunkResult:
         """A chunk known only by its outcome (failed, or its stored result is gone): no classes, no tracks."""
-        return cls(
-            index=outcome.index,
-            status=outcome.status,
-            error=outcome.error,
-            start_ms=outcome.start_ms,
-            end_ms=outcome.end_ms,
-            frames_decoded=outcome.frames_decoded,
-            frames_analyzed=outcome.frames_analyzed,
-            timing=outcome.timing,
-        )
+        return cls(**{f.name: getattr(outcome, f.name) for f in fields(ChunkOutcome)})
 
     def outcome(self) -> ChunkOutcome:
-        return ChunkOutcome(
-            index=self.index,
-            status=self.status,
-            error=self.error,
-            start_ms=self.start_ms,
-            end_ms=self.end_ms,
-            frames_decoded=self.frames_decoded,
-            frames_analyzed=self.frames_analyzed,
-            timing=self.timing,
-        )
+        return ChunkOutcome(**{f.name: getattr(self, f.name) for f in fields(ChunkOutcome)})
 
     def to_dict(self) -> Json:
         return {
