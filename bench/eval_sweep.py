@@ -1,0 +1,52 @@
+"""`python -m bench.eval_sweep`: recount an evaluation's runs at other fragment thresholds, without running again.
+
+A summary lists every stitched object with the analysed frames it was tracked in (`hits`), so the counts for any
+`MIN_TRACK_SECONDS` follow from one run of `bench.eval_counts` made with a lower one: an object counts when
+`hits >= threshold`. This is how the default threshold is chosen on the tuning split, before the held-out split
+reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+
+from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
+
+
+def recount(variant: str, split_seeds: range, chunk_seconds: float, min_hits: int) -> dict[str, int]:
+    """Total absolute error, signed error and pairs within ±1 over the scenes of `split_seeds`."""
+    total = signed = within = pairs = 0
+    for folder in sorted((EVAL / "runs" / variant).glob("*")):
+        if int(folder.name.split("-", 1)[0]) not in split_seeds:
+            continue
+        summary_path = folder / f"chunks-{chunk_seconds:g}" / "summary.json"
+        if not summary_path.is_file():
+            continue
+        truth = json.loads((EVAL / "scenes" / f"{folder.name}.truth.json").read_text())["unique"]
+        objects = json.loads(summary_path.read_text())["objects"]
+        counted = Counter(o["cls"] for o in objects if o["hits"] >= min_hits)
+        for cls in CLASSES:
+            error = counted[cls] - truth[cls]
+            total, signed, within, pairs = total + abs(error), signed + error, within + (abs(error) <= 1), pairs + 1
+    return {"abs": total, "signed": signed, "within_1": within, "pairs": pairs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="defaults", help="the runs of `bench.eval_counts --variant`")
+    parser.add_argument("--split", choices=("tune", "heldout"), default="tune")
+    parser.add_argument("--hits", default="1,3,5,6,7,8,10,12,15", help="thresholds in analysed frames")
+    args = parser.parse_args()
+    seeds = SPLITS[args.split]
+    print("| chunks | min hits | total abs. error | signed | pairs within ±1 |\n|---|---|---|---|---|")
+    for chunk_seconds in CHUNKS:
+        for hits in (int(h) for h in args.hits.split(",")):
+            r = recount(args.variant, seeds, chunk_seconds, hits)
+            chunks = "one" if chunk_seconds >= 1000 else f"{chunk_seconds:g} s"
+            print(f"| {chunks} | {hits} | {r['abs']} | {r['signed']:+d} | {r['within_1']}/{r['pairs']} |")
+
+
+if __name__ == "__main__":
+    main()
