@@ -12,6 +12,7 @@ import pytest
 
 from orchestrators.analyze_video import PROGRESS_UPDATES, analyze_video
 from runner.replay import Replay, ReplayHost
+from tests.conftest import ROOT
 from videoanalysis.contracts import (
     AnalysisOutcome,
     BlobRef,
@@ -157,3 +158,16 @@ def test_an_outage_longer_than_the_retries_fails_the_orchestration_with_its_reas
     activities = _activities(3, outages={"summarize": SETTINGS.chunk_retry_attempts})
     replay = ReplayHost(analyze_video, activities).run(JOB)
     assert replay.error is not None and "storage refused the connection" in replay.error
+
+
+def test_an_in_flight_orchestration_of_the_previous_deployment_still_replays() -> None:
+    """A history recorded with the previous orchestrator (dict payloads; planning and summarising without retries),
+    cut at every event as a deployment could find it in flight, replays through this one without an error and ends
+    with the output it recorded."""
+    recorded = json.loads((ROOT / "tests" / "support" / "history-c89a2ec.json").read_text())
+    history, input_ = recorded["history"], recorded["input"]
+    host = ReplayHost(analyze_video, {})
+    for end in range(2, len(history) + 1):
+        _, state = host.replay_once(history[:end], input_)
+        assert not state.get("error"), (end, state.get("error"))
+    assert state["isDone"] and AnalysisOutcome.from_dict(state["output"]).status == "succeeded"
