@@ -8,9 +8,9 @@ a new field gets a default so that an older history still parses; renaming or re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from videoanalysis.settings import Settings
 from videoanalysis.stats import ClassStats
@@ -18,6 +18,16 @@ from videoanalysis.stats import ClassStats
 Json = dict[str, Any]
 Box = tuple[float, float, float, float]
 Status = Literal["ok", "failed"]
+T = TypeVar("T")
+
+
+def _optional(parse: Callable[[Any], T], value: Any) -> T | None:
+    """An optional field of the wire format: absent or null is None, anything else is parsed."""
+    return None if value is None else parse(value)
+
+
+def _dumped(record: BlobRef | VideoInfo | None) -> Json | None:
+    return None if record is None else record.to_dict()
 
 
 @dataclass(frozen=True)
@@ -97,9 +107,9 @@ class Chunk:
         return cls(
             index=int(data["index"]),
             start_ms=int(data["start_ms"]),
-            end_ms=None if data["end_ms"] is None else int(data["end_ms"]),
+            end_ms=_optional(int, data["end_ms"]),
             window_start_ms=int(data["window_start_ms"]),
-            window_end_ms=None if data.get("window_end_ms") is None else int(data["window_end_ms"]),
+            window_end_ms=_optional(int, data.get("window_end_ms")),
         )
 
 
@@ -131,7 +141,7 @@ class Job:
             "results": self.results.to_dict(),
             "settings": self.settings.to_dict(),
             "storage": self.storage.to_dict(),
-            "latest": None if self.latest is None else self.latest.to_dict(),
+            "latest": _dumped(self.latest),
             "etag": self.etag,
             "instance": self.instance,
         }
@@ -144,7 +154,7 @@ class Job:
             results=BlobRef.from_dict(data["results"]),
             settings=Settings.from_dict(data["settings"]),
             storage=StorageSpec.from_dict(data["storage"]),
-            latest=None if data.get("latest") is None else BlobRef.from_dict(data["latest"]),
+            latest=_optional(BlobRef.from_dict, data.get("latest")),
             etag=data.get("etag"),
             instance=data.get("instance"),
         )
@@ -183,8 +193,8 @@ class PlanResult:
         return {
             "status": self.status,
             "error": self.error,
-            "video": None if self.video is None else self.video.to_dict(),
-            "spec": None if self.spec is None else self.spec.to_dict(),
+            "video": _dumped(self.video),
+            "spec": _dumped(self.spec),
             "chunks": [chunk.to_dict() for chunk in self.chunks],
         }
 
@@ -193,8 +203,8 @@ class PlanResult:
         return cls(
             status=data["status"],
             error=data.get("error"),
-            video=None if data.get("video") is None else VideoInfo.from_dict(data["video"]),
-            spec=None if data.get("spec") is None else BlobRef.from_dict(data["spec"]),
+            video=_optional(VideoInfo.from_dict, data.get("video")),
+            spec=_optional(BlobRef.from_dict, data.get("spec")),
             chunks=tuple(Chunk.from_dict(chunk) for chunk in data.get("chunks") or ()),
         )
 
@@ -273,8 +283,8 @@ class ChunkOutcome:
             index=int(data["index"]),
             status=data["status"],
             error=data.get("error"),
-            start_ms=None if data.get("start_ms") is None else int(data["start_ms"]),
-            end_ms=None if data.get("end_ms") is None else int(data["end_ms"]),
+            start_ms=_optional(int, data.get("start_ms")),
+            end_ms=_optional(int, data.get("end_ms")),
             frames_decoded=int(data.get("frames_decoded") or 0),
             frames_analyzed=int(data.get("frames_analyzed") or 0),
             timing=Timing.from_dict(data.get("timing")),
@@ -366,7 +376,7 @@ class ChunkResult:
             error=outcome.error,
             start_ms=outcome.start_ms,
             end_ms=outcome.end_ms,
-            window_start_ms=None if data.get("window_start_ms") is None else int(data["window_start_ms"]),
+            window_start_ms=_optional(int, data.get("window_start_ms")),
             frames_decoded=outcome.frames_decoded,
             frames_analyzed=outcome.frames_analyzed,
             classes={name: ClassStats.from_dict(stats) for name, stats in (data.get("classes") or {}).items()},
@@ -420,7 +430,7 @@ class AnalysisOutcome:
             "summary": self.summary.to_dict(),
             "chart": self.chart.to_dict(),
             "unique": dict(self.unique),
-            "latest": None if self.latest is None else self.latest.to_dict(),
+            "latest": _dumped(self.latest),
         }
 
     @classmethod
@@ -431,7 +441,7 @@ class AnalysisOutcome:
             summary=BlobRef.from_dict(data["summary"]),
             chart=BlobRef.from_dict(data["chart"]),
             unique={str(k): int(v) for k, v in data["unique"].items()},
-            latest=None if data.get("latest") is None else BlobRef.from_dict(data["latest"]),
+            latest=_optional(BlobRef.from_dict, data.get("latest")),
         )
 
 
