@@ -71,7 +71,7 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
 async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/analyses/{instance_id}: status and progress; where the summary is once it is done."""
     instance = req.route_params.get("instance_id", "")
-    status = await client.get_status(instance, show_input=True) if INSTANCE_ID.fullmatch(instance) else None
+    status = await _analysis_status(client, instance)
     if not status:
         return _error(404, f"no analysis {instance!r}")
     return _json(200, status_payload(status, _api_root(req)))
@@ -80,11 +80,16 @@ async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCli
 async def get_analysis_summary(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/analyses/{instance_id}/summary: this analysis's own summary, whatever was uploaded since."""
     instance = req.route_params.get("instance_id", "")
-    status = await client.get_status(instance, show_input=True) if INSTANCE_ID.fullmatch(instance) else None
+    status = await _analysis_status(client, instance)
     job = _parsed(Job, _json_value(status.input_)) if status else None
     if job is None:
         return _error(404, f"no analysis {instance!r}")
     return await _blob_response(job.summary, f"no summary of analysis {instance!r} yet: it is running or failed")
+
+
+async def _analysis_status(client: df.DurableOrchestrationClient, instance: str) -> DurableOrchestrationStatus | None:
+    """The durable status of an id the app could have made; any other id never reaches the durable client."""
+    return await client.get_status(instance, show_input=True) if INSTANCE_ID.fullmatch(instance) else None
 
 
 async def get_video_summary(req: func.HttpRequest) -> func.HttpResponse:

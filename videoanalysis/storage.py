@@ -237,7 +237,8 @@ class BlobStorage:
 
     def _evict(self, keep: Path) -> None:
         """Least recently used copies first, until the cache fits `cache_bytes`."""
-        copies = sorted((p.stat().st_mtime, p.stat().st_size, p) for p in self.cache_dir.iterdir() if _is_copy(p))
+        stats = ((path.stat(), path) for path in self.cache_dir.iterdir() if _is_copy(path))
+        copies = sorted((stat.st_mtime, stat.st_size, path) for stat, path in stats)
         total = sum(size for _, size, _ in copies)
         now = time.time()
         for used, size, path in copies:
