@@ -115,11 +115,28 @@ def test_two_objects_side_by_side_match_optimally_where_greedy_would_fail() -> N
     assert {(o.first_ms, o.last_ms) for o in result.objects} == {(1000, 15000), (2000, 16000)}
 
 
-def test_different_classes_never_merge() -> None:
+def test_a_fresh_tracker_seeing_another_class_first_is_the_same_object() -> None:
+    # Chunk 1's tracker first saw the object as a truck; the boxes say it is the car chunk 0 has followed since
+    # it appeared, and one pass would have called it a car.
     tail = overlap_times(CHUNK_MS)
-    chunks = [chunk(0, [track(1, moving(0, tail), cls="car")]), chunk(1, [track(1, moving(0, tail), cls="truck")])]
+    chunks = [
+        chunk(0, [track(1, moving(0, tail), cls="car", first_ms=2000)]),
+        chunk(1, [track(1, moving(0, tail), cls="truck")]),
+    ]
 
-    assert stitch(chunks).unique == {"car": 1, "truck": 1}
+    assert stitch(chunks).unique == {"car": 1}
+
+
+def test_class_is_the_earliest_segments() -> None:
+    # Chunk 0's tracker confirmed the object later than chunk 1's fresh tracker did, on the shared frames.
+    tail = overlap_times(CHUNK_MS)
+    boxes = moving(0, tail)
+    chunks = [
+        chunk(0, [track(1, {tail[1]: boxes[tail[1]]}, cls="truck")]),
+        chunk(1, [track(1, boxes, cls="car")]),
+    ]
+
+    assert stitch(chunks).unique == {"car": 1}
 
 
 def test_segment_without_core_hits_is_dropped() -> None:

@@ -33,12 +33,13 @@ _NO_PAIR_COST = 2.0
 class StitchedObject:
     """One physical object: the merged segments of consecutive chunks."""
 
-    cls: str
+    cls: str  # its earliest segment's, as one tracker following it from its first frame reports it
     first_ms: int
     last_ms: int
     chunks: tuple[int, ...]
     hits: int  # analysed frames it was tracked in, each frame once (core frames only)
     counted: bool  # tracked long enough to count (see `stitch`'s min_hits)
+    best: tuple[int, int] | None = None  # (chunk, track id) of the segment whose thumbnail is the most confident
 
 
 @dataclass(frozen=True)
@@ -71,31 +72,35 @@ def mean_iou(a: Mapping[int, Box], b: Mapping[int, Box], min_common_frames: int 
 def _match_boundary(
     previous: list[TrackSegment], current: list[TrackSegment], min_iou: float, min_common_frames: int
 ) -> list[tuple[TrackSegment, TrackSegment]]:
-    """Optimal one-to-one matching of two neighbouring chunks' segments, class by class.
+    """Optimal one-to-one matching of two neighbouring chunks' segments by their boxes alone.
 
-    Optimal rather than greedy: two objects of one class side by side can make one cross pair score highest, and
-    taking it first would leave the other object unmatched and counted twice.
+    Optimal rather than greedy: two objects side by side can make one cross pair score highest, and taking it first
+    would leave the other object unmatched and counted twice. Classes are not compared: a segment's class is its
+    first detection's, and a fresh tracker at the seam may first see an object as another class than the tracker
+    that has followed it since it appeared; the boxes on shared frames are what identifies it.
     """
-    by_class: dict[str, tuple[list[TrackSegment], list[TrackSegment]]] = defaultdict(lambda: ([], []))
-    for seg in previous:
-        by_class[seg.cls][0].append(seg)
-    for seg in current:
-        by_class[seg.cls][1].append(seg)
-    pairs: list[tuple[TrackSegment, TrackSegment]] = []
-    for rows, cols in by_class.values():
-        if not rows or not cols:
-            continue
-        ious = np.full((len(rows), len(cols)), -1.0)
-        for i, a in enumerate(rows):
-            for j, b in enumerate(cols):
-                score = mean_iou(a.boxes, b.boxes, min_common_frames)
-                if score is not None:
-                    ious[i, j] = score
-        cost = np.where(ious >= min_iou, 1.0 - ious, _NO_PAIR_COST)
-        # The small margin keeps a pair scoring exactly min_iou: lap breaks the tie with "unmatched" otherwise.
-        _, row_to_col, _ = lap.lapjv(cost, extend_cost=True, cost_limit=1.0 - min_iou + 1e-9)
-        pairs.extend((rows[i], cols[j]) for i, j in enumerate(row_to_col) if j >= 0 and ious[i, j] >= min_iou)
-    return pairs
+    if not previous or not current:
+        return []
+    ious = np.full((len(previous), len(current)), -1.0)
+    for i, a in enumerate(previous):
+        for j, b in enumerate(current):
+            score = mean_iou(a.boxes, b.boxes, min_common_frames)
+            if score is not None:
+                ious[i, j] = score
+    cost = np.where(ious >= min_iou, 1.0 - ious, _NO_PAIR_COST)
+    # The small margin keeps a pair scoring exactly min_iou: lap breaks the tie with "unmatched" otherwise.
+    _, row_to_col, _ = lap.lapjv(cost, extend_cost=True, cost_limit=1.0 - min_iou + 1e-9)
+    return [(previous[i], current[j]) for i, j in enumerate(row_to_col) if j >= 0 and ious[i, j] >= min_iou]
+
+
+def best_thumbnail(members: Sequence[TrackSegment]) -> tuple[int, int] | None:
+    """(chunk, track id) of the segment with the most confident crop: segments are merged only here, so the best
+    frame of an object is chosen here and not per chunk. Ties go to the earliest chunk; None when no segment has one."""
+    cropped = [s for s in members if s.best_conf is not None]
+    if not cropped:
+        return None
+    best = max(cropped, key=lambda s: (s.best_conf, -s.chunk, -s.id))
+    return best.chunk, best.id
 
 
 def stitch(
@@ -141,12 +146,13 @@ def stitch(
             groups[find((seg.chunk, seg.id))].append(seg)
     objects = [
         StitchedObject(
-            cls=members[0].cls,
+            cls=min(members, key=lambda s: (s.first_ms, s.chunk)).cls,
             first_ms=min(s.first_ms for s in members),
             last_ms=max(s.last_ms for s in members),
             chunks=tuple(sorted({s.chunk for s in members})),
             hits=sum(s.core_hits for s in members),
             counted=sum(s.core_hits for s in members) >= min_hits,
+            best=best_thumbnail(members),
         )
         for members in groups.values()
     ]
