@@ -239,7 +239,9 @@ def run_ultralytics(spec: SceneSpec, tracker: str, model: Path, stride: int) -> 
     return {**result, "cached": False}
 
 
-def evaluate_scene(spec: SceneSpec, model: Path, env: dict[str, str], variant: str) -> dict[str, Any]:
+def evaluate_scene(
+    spec: SceneSpec, model: Path, env: dict[str, str], variant: str, chunks: Sequence[float] = CHUNKS
+) -> dict[str, Any]:
     """Every method on one scene, one after another (scenes run in parallel)."""
     started = time.perf_counter()
     truth = ensure_scene(spec)
@@ -247,7 +249,7 @@ def evaluate_scene(spec: SceneSpec, model: Path, env: dict[str, str], variant: s
     runs: dict[str, dict[str, Any]] = {}
     for tracker in TRACKERS:
         runs[tracker] = run_ultralytics(spec, tracker, model, stride)
-    for chunk_seconds in CHUNKS:
+    for chunk_seconds in chunks:
         runs[app_key(chunk_seconds)] = run_app(spec, chunk_seconds, model, env, variant)
     log(f"scene {spec.seed} ({spec.scenario}) done in {time.perf_counter() - started:.0f} s: {_brief(truth, runs)}")
     return {
@@ -259,9 +261,14 @@ def evaluate_scene(spec: SceneSpec, model: Path, env: dict[str, str], variant: s
     }
 
 
+def methods_run(scenes: Sequence[dict[str, Any]]) -> list[Method]:
+    """The methods every scene ran: all of them, unless `--chunks` chose fewer chunk lengths."""
+    return [m for m in METHODS if all(m.key in s["runs"] for s in scenes)]
+
+
 def _brief(truth: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
     parts = [f"truth {[truth['unique'][c] for c in CLASSES]}"]
-    for m in METHODS:
+    for m in methods_run([{"runs": runs}]):
         run = runs[m.key]
         parts.append(f"{m.key} {'ERROR' if 'error' in run else [run['unique'][c] for c in CLASSES]}")
     return ", ".join(parts)
@@ -270,8 +277,9 @@ def _brief(truth: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
 def aggregate(scenes: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-method errors against the truth, seam-induced changes against one chunk, CPU seconds."""
     complete = [s for s in scenes if not any("error" in run for run in s["runs"].values())]
+    ran = methods_run(scenes)
     methods: dict[str, dict[str, Any]] = {}
-    for m in METHODS:
+    for m in ran:
         errors = [s["runs"][m.key]["unique"][c] - s["truth"][c] for s in complete for c in CLASSES]
         cpu = [s["runs"][m.key]["cpu_s"] for s in complete]
         methods[m.key] = {
@@ -286,8 +294,10 @@ def aggregate(scenes: list[dict[str, Any]]) -> dict[str, Any]:
         }
     one = app_key(CHUNKS[0])
     seams: dict[str, dict[str, Any]] = {}
-    for chunk_seconds in CHUNKS[1:]:
+    for chunk_seconds in CHUNKS[1:] if one in methods else ():
         key = app_key(chunk_seconds)
+        if key not in methods:
+            continue
         changes = sum(abs(s["runs"][key]["unique"][c] - s["runs"][one]["unique"][c]) for s in complete for c in CLASSES)
         n_seams = sum(s["runs"][key]["chunks"] - 1 for s in complete)
         seams[f"{chunk_seconds:g}"] = {
@@ -297,8 +307,8 @@ def aggregate(scenes: list[dict[str, Any]]) -> dict[str, Any]:
         }
     scenarios: dict[str, dict[str, int]] = {}
     for s in complete:
-        row = scenarios.setdefault(s["scenario"], dict.fromkeys([m.key for m in METHODS], 0))
-        for m in METHODS:
+        row = scenarios.setdefault(s["scenario"], dict.fromkeys([m.key for m in ran], 0))
+        for m in ran:
             row[m.key] += sum(abs(s["runs"][m.key]["unique"][c] - s["truth"][c]) for c in CLASSES)
     return {
         "scenes": len(scenes),
@@ -309,7 +319,7 @@ def aggregate(scenes: list[dict[str, Any]]) -> dict[str, Any]:
             for key, run in s["runs"].items()
             if "error" in run
         ],
-        "one_chunk_chunks": sorted({s["runs"][one]["chunks"] for s in complete}),
+        "one_chunk_chunks": sorted({s["runs"][one]["chunks"] for s in complete if one in s["runs"]}),
         "methods": methods,
         "seams": seams,
         "by_scenario": scenarios,
@@ -342,7 +352,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "| method | total abs. error | signed | pairs within ±1 | counted fragments (≤5 hits) | CPU s | CPU s/scene |",
         "|---|---|---|---|---|---|---|",
     ]
-    labels = {m.key: m.label for m in METHODS}
+    ran = methods_run(report["scenes"])
+    labels = {m.key: m.label for m in ran}
     for key, m in agg["methods"].items():
         within = f"{100 * m['within_1']:.0f}% of {m['pairs']}" if m["within_1"] is not None else "-"
         fragments = m["short_counted"] if key.startswith("app") else "-"
@@ -362,7 +373,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     for length, row in agg["seams"].items():
         per100 = f"{row['per_100_seams']:.1f}" if row["per_100_seams"] is not None else "-"
         lines.append(f"| {length} s | {row['seams']} | {row['changes']} | {per100} |")
-    keys = [m.key for m in METHODS]
+    keys = [m.key for m in ran]
     short = {
         "app_10": "app 10 s",
         "app_1000": "one chunk",
@@ -415,6 +426,16 @@ def parse_env(items: Sequence[str]) -> dict[str, str]:
     return env
 
 
+def _chunk_lengths(text: str) -> tuple[float, ...]:
+    try:
+        chosen = {float(item) for item in text.split(",")}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--chunks takes lengths from {CHUNKS}, got {text!r}") from None
+    if not chosen or not chosen <= set(CHUNKS):
+        raise argparse.ArgumentTypeError(f"--chunks takes lengths from {CHUNKS}, got {text!r}")
+    return tuple(c for c in CHUNKS if c in chosen)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.eval_counts", description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune", help="tune (default) or heldout")
@@ -424,6 +445,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--variant", default="defaults", help="label of this set of settings (names the output)")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model file for the app and the script")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for eval-<split>[-<variant>].json/.md")
+    parser.add_argument(
+        "--chunks",
+        type=_chunk_lengths,
+        default=CHUNKS,
+        metavar="S,S,...",
+        help=f"app chunk lengths to run, a subset of {','.join(f'{c:g}' for c in CHUNKS)} (default: all); "
+        "seam changes need 1000 (one chunk)",
+    )
     args = parser.parse_args(argv)
     try:
         args.env = parse_env(args.env)
@@ -444,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = scenes_for(args.split, args.limit)
     log(f"{len(specs)} {args.split} scenes, variant {args.variant!r}, env {args.env}, {args.jobs} job(s)")
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        scenes = list(pool.map(lambda spec: evaluate_scene(spec, model, args.env, args.variant), specs))
+        scenes = list(pool.map(lambda spec: evaluate_scene(spec, model, args.env, args.variant, args.chunks), specs))
     command = " ".join(["python -m bench.eval_counts", *(argv if argv is not None else sys.argv[1:])])
     report = {
         "config": {
@@ -462,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
             "sample_fps": SAMPLE_FPS,
             "conf": CONF,
             "imgsz": IMGSZ,
-            "chunks": list(CHUNKS),
+            "chunks": list(args.chunks),
             "cores": len(os.sched_getaffinity(0)),
             "jobs": args.jobs,
             "git": _git_state(),
