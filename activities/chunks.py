@@ -52,7 +52,8 @@ def _plan(job: Job, storage: Storage) -> PlanResult:
 
 
 def analyze_chunk(payload: dict[str, Any]) -> dict[str, Any]:
-    """Detect and track one chunk; per-frame detections and the full chunk result go to storage, not history.
+    """Detect and track one chunk; per-frame detections, track thumbnails and the full chunk result go to storage,
+    not history.
 
     The input names the job spec that planning stored instead of carrying the job, which would otherwise be
     repeated in the orchestration history once per chunk. A chunk already completed for the same job (a retried
@@ -90,6 +91,9 @@ def _analyze(storage: Storage, spec: JobSpec, chunk: Chunk, digest: str) -> Chun
         return ChunkOutcome.failed(chunk.index, str(error))
     result = replace(window.result, detections_key=detections_ref.name, job_digest=digest)
     storage.write_bytes(detections_ref, window.detections_jsonl, "application/x-ndjson")
+    for track_id, jpeg in window.thumbnails.items():
+        storage.write_bytes(job.thumbnail_ref(chunk.index, track_id), jpeg, "image/jpeg")
+    # The result last: it marks the chunk complete (`_completed`), so everything it points at is written by then.
     storage.write_bytes(job.chunk_ref(chunk.index, "json"), json.dumps(result.to_dict()).encode(), "application/json")
     return result.outcome()
 

@@ -5,15 +5,22 @@ exactly what one sequential pass computes. Tracks run over the whole window, whi
 sides (`chunking.plan_chunks`): before it to warm the tracker up, after it by the tracker's lost-track horizon so
 that an object hidden across the seam is re-found by the chunk that lost it. Boxes on the frames a chunk shares with
 a neighbour are kept, and `tracks.stitch` joins the two chunks' tracks on them.
+
+Each track's most confident box on a core frame is cropped while that frame is decoded (there is no second pass):
+the thumbnail a person checks the count against.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
+
+import cv2
+import numpy as np
 
 from videoanalysis.chunking import lookahead_seconds
 from videoanalysis.contracts import Box, Chunk, ChunkResult, Timing, TrackSegment, VideoInfo
@@ -22,6 +29,14 @@ from videoanalysis.settings import Settings
 from videoanalysis.stats import ClassStats
 from videoanalysis.tracking import TrackedBox, new_tracker
 from videoanalysis.video import Frame, FrameReader
+
+THUMBNAIL_MARGIN = 0.15
+"""Context around the box on each side, as a fraction of its width and height: enough to see what the object is."""
+
+THUMBNAIL_MAX_SIDE = 160
+"""Pixels of a thumbnail's longer side: small enough that a report inlines hundreds of them."""
+
+THUMBNAIL_JPEG_QUALITY = 85
 
 
 @dataclass
@@ -34,15 +49,28 @@ class _TrackBuilder:
     last_ms: int
     core_hits: int = 0
     boxes: dict[int, Box] = field(default_factory=dict)
+    best_conf: float = -1.0
+    crop: np.ndarray | None = None
+
+    def offer(self, track: TrackedBox, image: np.ndarray) -> None:
+        """Keep the crop of the most confident box so far; cropping only on improvement keeps it cheap."""
+        if track.conf > self.best_conf and (crop := thumbnail_crop(image, track.xyxy)) is not None:
+            self.best_conf, self.crop = track.conf, crop
 
     def segment(self, chunk: int) -> TrackSegment:
-        return TrackSegment(chunk, self.id, self.cls, self.first_ms, self.last_ms, self.core_hits, self.boxes)
+        best_conf = None if self.crop is None else round(self.best_conf, 4)
+        return TrackSegment(
+            chunk, self.id, self.cls, self.first_ms, self.last_ms, self.core_hits, self.boxes, best_conf=best_conf
+        )
 
 
 @dataclass(frozen=True)
 class WindowAnalysis:
+    """The chunk's result and what goes to storage beside it: per-frame detections and one JPEG per track id."""
+
     result: ChunkResult
     detections_jsonl: bytes
+    thumbnails: Mapping[int, bytes] = field(default_factory=dict)
 
 
 def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Settings) -> WindowAnalysis:
@@ -69,6 +97,8 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
                 record = tracks.setdefault(track.track_id, _TrackBuilder(track.track_id, name, frame.t_ms, frame.t_ms))
                 record.last_ms = frame.t_ms
                 record.core_hits += frame.owned
+                if frame.owned:
+                    record.offer(track, frame.image)
                 if shared(frame.t_ms):
                     record.boxes[frame.t_ms] = _box(track.xyxy)
             if frame.owned:
@@ -92,7 +122,33 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
             total_s=round(time.perf_counter() - started, 3),
         ),
     )
-    return WindowAnalysis(result, "".join(lines).encode())
+    thumbnails = {record.id: encode_jpeg(record.crop) for record in tracks.values() if record.crop is not None}
+    return WindowAnalysis(result, "".join(lines).encode(), thumbnails)
+
+
+def thumbnail_crop(image: np.ndarray, xyxy: Iterable[float]) -> np.ndarray | None:
+    """The box with a margin, clipped to the frame and shrunk to THUMBNAIL_MAX_SIDE; a copy, so the frame can go.
+    None when nothing of the box lies in the frame."""
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in xyxy)
+    margin_x, margin_y = (x2 - x1) * THUMBNAIL_MARGIN, (y2 - y1) * THUMBNAIL_MARGIN
+    left, top = max(0, math.floor(x1 - margin_x)), max(0, math.floor(y1 - margin_y))
+    right, bottom = min(width, math.ceil(x2 + margin_x)), min(height, math.ceil(y2 + margin_y))
+    if right - left < 2 or bottom - top < 2:
+        return None
+    crop = image[top:bottom, left:right]
+    scale = THUMBNAIL_MAX_SIDE / max(crop.shape[:2])
+    if scale >= 1.0:
+        return crop.copy()
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+
+
+def encode_jpeg(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, THUMBNAIL_JPEG_QUALITY])
+    if not ok:
+        raise ValueError(f"cannot encode a {image.shape} crop as JPEG")
+    return data.tobytes()
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,10 @@ class Job:
     def chunk_ref(self, index: int, suffix: str) -> BlobRef:
         return BlobRef(self.results.container, f"{self.results.name}/chunk-{index:05d}.{suffix}")
 
+    def thumbnail_ref(self, index: int, track_id: int) -> BlobRef:
+        """The JPEG crop of one track of one chunk, beside that chunk's results."""
+        return self.chunk_ref(index, f"track-{track_id}.jpg")
+
     @property
     def spec_ref(self) -> BlobRef:
         """Where planning stores the job and the probed video, so chunk inputs need only point at it."""
@@ -296,7 +300,9 @@ class TrackSegment:
     """One tracker track inside one chunk.
 
     `core_hits` counts the frames of the chunk's core it was tracked in; `boxes` holds its boxes on the frames the
-    chunk shares with a neighbour (t_ms -> x1, y1, x2, y2), which is what stitching matches on.
+    chunk shares with a neighbour (t_ms -> x1, y1, x2, y2), which is what stitching matches on. `best_conf` is the
+    confidence of the core frame its thumbnail was cropped from (`Job.thumbnail_ref`), None when it has none: the
+    summary shows the crop of the object's most confident segment.
     """
 
     chunk: int
@@ -306,6 +312,7 @@ class TrackSegment:
     last_ms: int
     core_hits: int
     boxes: Mapping[int, Box]
+    best_conf: float | None = None
 
     def to_dict(self) -> Json:
         """The chunk result's form: the chunk index is the result's, JSON object keys are strings."""
@@ -316,6 +323,7 @@ class TrackSegment:
             "last_ms": self.last_ms,
             "core_hits": self.core_hits,
             "boxes": {str(t_ms): list(box) for t_ms, box in self.boxes.items()},
+            "best_conf": self.best_conf,
         }
 
     @classmethod
@@ -328,6 +336,7 @@ class TrackSegment:
             last_ms=int(data["last_ms"]),
             core_hits=int(data["core_hits"]),
             boxes={int(t): (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for t, b in data["boxes"].items()},
+            best_conf=_optional(float, data.get("best_conf")),
         )
 
 
