@@ -33,7 +33,9 @@ def stats(
     }
 
 
-def track(track_id: int, cls: str, boxes: dict[int, list[float]], core_hits: int = 10) -> dict[str, Any]:
+def track(
+    track_id: int, cls: str, boxes: dict[int, list[float]], core_hits: int = 10, best_conf: float | None = None
+) -> dict[str, Any]:
     times = sorted(boxes)
     return {
         "id": track_id,
@@ -42,6 +44,7 @@ def track(track_id: int, cls: str, boxes: dict[int, list[float]], core_hits: int
         "last_ms": times[-1],
         "core_hits": core_hits,
         "boxes": {str(t): b for t, b in boxes.items()},
+        "best_conf": best_conf,
     }
 
 
@@ -134,6 +137,23 @@ def test_per_class_stats_are_merged_and_unique_comes_from_stitching() -> None:
     assert (car["unique"], car["peak"], car["detections"], car["frames_present"]) == (2, 5, 200, 70)
     assert (car["first_seen_s"], car["last_seen_s"]) == (2.0, 14.0)
     assert (classes["person"]["unique"], classes["person"]["peak"]) == (1, 1)
+
+
+def test_each_object_names_the_thumbnail_of_its_best_segment_as_the_caller_says() -> None:
+    chunks = three_chunks()
+    chunks[0] = chunk(0, 0, 10_500, tracks=[track(1, "car", {9_500: BOX, 10_000: BOX}, best_conf=0.6)])
+    chunks[1] = chunk(1, 10_500, 20_500, tracks=[track(3, "car", {9_500: BOX, 10_000: BOX}, best_conf=0.8)])
+    chunks[2] = chunk(2, 20_500, None, tracks=[track(4, "person", {24_000: BOX})])  # stored before thumbnails
+
+    def name(index: int, track_id: int) -> str:
+        return f"s.chunks/chunk-{index:05d}.track-{track_id}.jpg"
+
+    objects = build_summary(VIDEO, SETTINGS, chunks, wall_s=None, thumbnail=name)["objects"]
+    assert [(o["chunks"], o["thumbnail"]) for o in objects] == [
+        ([0, 1], "s.chunks/chunk-00001.track-3.jpg"),
+        ([2], None),
+    ]
+    assert {o["thumbnail"] for o in build_summary(VIDEO, SETTINGS, chunks, wall_s=None)["objects"]} == {None}
 
 
 def test_timeline_covers_the_duration_and_takes_the_max_of_a_split_second() -> None:

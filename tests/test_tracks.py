@@ -31,6 +31,7 @@ def track(
     first_ms: int | None = None,
     last_ms: int | None = None,
     core_hits: int = 10,
+    best_conf: float | None = None,
 ) -> dict[str, Any]:
     """One entry of a chunk result's "tracks", keys as strings the way JSON delivers them."""
     times = sorted(boxes)
@@ -41,6 +42,7 @@ def track(
         "last_ms": times[-1] if last_ms is None else last_ms,
         "core_hits": core_hits,
         "boxes": {str(t): b for t, b in boxes.items()},
+        "best_conf": best_conf,
     }
 
 
@@ -244,3 +246,17 @@ def test_objects_tracked_in_too_few_frames_are_not_counted() -> None:
 
     assert result.unique == {"car": 1}, "a fragment seen in 1 frame does not count; 2 + 2 frames across chunks do"
     assert sorted((o.hits, o.counted) for o in result.objects) == [(1, False), (4, True)]
+
+
+def test_an_object_shows_the_thumbnail_of_its_most_confident_segment() -> None:
+    """Segments are merged only here, so the best crop of an object spanning chunks is chosen here."""
+    t1, t2 = overlap_times(CHUNK_MS), overlap_times(2 * CHUNK_MS)
+    chunks = [
+        chunk(0, [track(3, moving(0, t1), best_conf=0.62), track(5, moving(600, t1), best_conf=0.7)]),
+        chunk(1, [track(1, moving(0, t1 + t2), best_conf=0.88), track(2, moving(600, t1), best_conf=0.7)]),
+        chunk(2, [track(4, moving(0, t2), best_conf=0.5), track(6, moving(300, [25_000]))]),
+    ]
+
+    bests = {obj.chunks: obj.best for obj in stitch(chunks).objects}
+
+    assert bests == {(0, 1, 2): (1, 1), (0, 1): (0, 5), (2,): None}, "ties go to the earliest chunk; no crop, none"

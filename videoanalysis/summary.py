@@ -8,15 +8,18 @@ versioned because summaries outlive the code that wrote them.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from videoanalysis.contracts import ChunkResult
 from videoanalysis.stats import ClassStats
-from videoanalysis.tracks import stitch
+from videoanalysis.tracks import StitchedObject, stitch
 
 SCHEMA_VERSION = 1
+
+ThumbnailName = Callable[[int, int], str]
+"""How a summary names the thumbnail of (chunk, track id): a path relative to the summary, or a blob name."""
 
 
 def _seconds(ms: int | None) -> float | None:
@@ -69,12 +72,14 @@ def build_summary(
     *,
     wall_s: float | None,
     error: str | None = None,
+    thumbnail: ThumbnailName | None = None,
 ) -> dict[str, Any]:
     """Aggregate chunk results into the summary dict (JSON-ready).
 
     `error` is a run-level problem the chunks do not show, and `warnings` what the video says of itself (it ended
     early); both are reported first and make an otherwise clean run "partial". Classes detected in no successful
-    chunk are absent: the summary does not know the model's class list.
+    chunk are absent: the summary does not know the model's class list. `thumbnail` names each object's crop (none
+    without it).
     """
     chunks = sorted(chunks, key=lambda c: c.index)
     ok_chunks = [c for c in chunks if c.status == "ok"]
@@ -114,17 +119,7 @@ def build_summary(
         "video": dict(video),
         "settings": dict(settings),
         "classes": classes,
-        "objects": [
-            {
-                "cls": o.cls,
-                "first_s": _seconds(o.first_ms),
-                "last_s": _seconds(o.last_ms),
-                "chunks": list(o.chunks),
-                "hits": o.hits,
-                "counted": o.counted,
-            }
-            for o in stitched.objects
-        ],
+        "objects": [_object_row(o, thumbnail) for o in stitched.objects],
         "chunks": chunk_rows,
         "failed_chunks": [row["index"] for row in chunk_rows if row["status"] != "ok"],
         "totals": {
@@ -140,6 +135,18 @@ def build_summary(
             },
             "wall_s": None if wall_s is None else round(wall_s, 3),
         },
+    }
+
+
+def _object_row(obj: StitchedObject, thumbnail: ThumbnailName | None) -> dict[str, Any]:
+    return {
+        "cls": obj.cls,
+        "first_s": _seconds(obj.first_ms),
+        "last_s": _seconds(obj.last_ms),
+        "chunks": list(obj.chunks),
+        "hits": obj.hits,
+        "counted": obj.counted,
+        "thumbnail": None if thumbnail is None or obj.best is None else thumbnail(*obj.best),
     }
 
 
