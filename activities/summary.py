@@ -1,9 +1,11 @@
-"""The fan-in activity: stitch the chunks into one summary and write it (JSON + timeline PNG)."""
+"""The fan-in activity: stitch the chunks into one summary and write it (JSON + timeline PNG + HTML report)."""
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,8 +13,12 @@ from typing import Any
 
 from activities import logs
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Chunk, ChunkOutcome, ChunkResult, Job, SummarizeInput
-from videoanalysis.storage import Storage, StorageError, open_storage
-from videoanalysis.summary import build_summary, failed_summary, render_timeline_png
+from videoanalysis.report import render_report
+from videoanalysis.storage import LocalStorage, Storage, StorageError, open_storage
+from videoanalysis.summary import ThumbnailName, build_summary, failed_summary, render_timeline_png
+
+THUMBNAIL_READERS = 8
+"""Thumbnails read at once for the report: hundreds of small blobs, each a round trip to storage."""
 
 
 def summarize(payload: dict[str, Any]) -> dict[str, Any]:
@@ -21,20 +27,23 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     storage = open_storage(job.storage)
     settings = job.settings.to_dict()
     wall_s = (datetime.now(UTC) - datetime.fromisoformat(request.started_at)).total_seconds()
+    thumbnails: dict[str, BlobRef] = {}
     if plan.status != "ok" or plan.video is None:
         summary = failed_summary(job.video.name, plan.error or "planning failed", settings)
     else:
         planned = {chunk.index: chunk for chunk in plan.chunks}
         chunks = [_full_result(storage, job, _with_plan(outcome, planned)) for outcome in request.chunks]
         video = {"name": job.video.name, **plan.video.to_dict()}
-        summary = build_summary(video, settings, chunks, wall_s=round(wall_s, 3))
+        namer = _thumbnail_namer(storage, job, thumbnails)
+        summary = build_summary(video, settings, chunks, wall_s=round(wall_s, 3), thumbnail=namer)
     document = json.dumps(summary, indent=2).encode()
     with tempfile.TemporaryDirectory() as folder:
         png = render_timeline_png(summary, Path(folder) / "timeline.png").read_bytes()
-    chart = _write_summary(storage, job.summary, document, png)
+    report = render_report(summary, png, _read_thumbnails(storage, thumbnails)).encode()
+    chart = _write_summary(storage, job.summary, document, png, report)
     latest = job.latest if job.latest is not None and _still_current(storage, job) else None
     if latest is not None:
-        _write_summary(storage, latest, document, png)
+        _write_summary(storage, latest, document, png, report)
     storage.release(job.video)
     unique = {name: stats["unique"] for name, stats in summary["classes"].items()}
     failed = summary["failed_chunks"]
@@ -51,12 +60,47 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     return AnalysisOutcome(summary["status"], summary["error"], job.summary, chart, unique, latest).to_dict()
 
 
-def _write_summary(storage: Storage, ref: BlobRef, document: bytes, png: bytes) -> BlobRef:
-    """The summary JSON and its chart beside it; returns the chart's address."""
+def _write_summary(storage: Storage, ref: BlobRef, document: bytes, png: bytes, report: bytes) -> BlobRef:
+    """The summary JSON, its chart and its report beside it; returns the chart's address."""
     storage.write_bytes(ref, document, "application/json")
     chart = BlobRef(ref.container, str(Path(ref.name).with_suffix(".png")))
     storage.write_bytes(chart, png, "image/png")
+    storage.write_bytes(report_ref(ref), report, "text/html; charset=utf-8")
     return chart
+
+
+def report_ref(summary: BlobRef) -> BlobRef:
+    """The HTML report beside a summary: `<summary>.html`."""
+    return BlobRef(summary.container, str(Path(summary.name).with_suffix(".html")))
+
+
+def _thumbnail_namer(storage: Storage, job: Job, refs: dict[str, BlobRef]) -> ThumbnailName:
+    """How the summary names an object's thumbnail, recording where each one is for the report: locally a path
+    relative to the summary (the results folder travels with it), in Azure the blob name in the results container."""
+
+    def name(chunk: int, track_id: int) -> str:
+        ref = job.thumbnail_ref(chunk, track_id)
+        shown = ref.name
+        if isinstance(storage, LocalStorage):
+            shown = Path(os.path.relpath(storage.path(ref), storage.path(job.summary).parent)).as_posix()
+        refs[shown] = ref
+        return shown
+
+    return name
+
+
+def _read_thumbnails(storage: Storage, refs: dict[str, BlobRef]) -> dict[str, bytes]:
+    """The thumbnails the report inlines, by summary name; one gone missing shows as "no image", not a failure."""
+
+    def read(ref: BlobRef) -> bytes | None:
+        try:
+            return storage.read_bytes(ref)
+        except StorageError:
+            return None
+
+    with ThreadPoolExecutor(max_workers=THUMBNAIL_READERS) as pool:
+        data = dict(zip(refs, pool.map(read, refs.values()), strict=True))
+    return {name: jpeg for name, jpeg in data.items() if jpeg is not None}
 
 
 def _still_current(storage: Storage, job: Job) -> bool:

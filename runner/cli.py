@@ -139,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model file (.pt, .onnx or export folder); default: MODEL_PATH")
-    parser.add_argument("--out", type=Path, help="summary JSON path (chart beside it); default: out/<video>.json")
+    parser.add_argument(
+        "--out", type=Path, help="summary JSON path (chart and HTML report beside it); default: out/<video>.json"
+    )
     parser.add_argument("--chunk-seconds", type=float)
     parser.add_argument("--overlap-seconds", type=float)
     parser.add_argument("--max-chunks", type=int)
@@ -264,8 +266,9 @@ KERNEL_FILESYSTEMS = (Path("/proc"), Path("/sys"))
 def check_out(out: Path) -> None:
     """Refuse an --out that cannot take the results before any work, rather than fail after the analysis.
 
-    Checks the summary, its chart (same name, .png) and the chunk results folder (<stem>.chunks) beside it, then
-    creates and removes a probe file in the nearest existing folder: the one writing will create folders in.
+    Checks the summary, its chart and report (same name, .png and .html) and the chunk results folder (<stem>.chunks,
+    thumbnails included) beside it, then creates and removes a probe file in the nearest existing folder: the one
+    writing will create folders in.
     """
     try:
         problem = _out_problem(out.resolve())
@@ -278,7 +281,7 @@ def check_out(out: Path) -> None:
 def _out_problem(out: Path) -> str | None:
     if out.is_dir():
         return f"is a folder; give a file name, such as {out / 'summary.json'}"
-    for path in (out, out.with_suffix(".png")):
+    for path in (out, out.with_suffix(".png"), out.with_suffix(".html")):
         if path.exists() and not path.is_file():
             return f"{path} exists and is not a regular file"
     results = out.parent / f"{out.stem}.chunks"
@@ -338,7 +341,7 @@ def report(outcome: dict[str, Any], out: Path) -> int:
         print(f"error: {summary['error']}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(format_table(summary))
-    print(f"summary: {out}\nchart:   {out.with_suffix('.png')}")
+    print(f"summary: {out}\nchart:   {out.with_suffix('.png')}\nreport:  {out.with_suffix('.html')}")
     if outcome["status"] != "succeeded":
         print(f"error: analysis {outcome['status']}: {outcome['error']}", file=sys.stderr)
         return EXIT_ANALYSIS_FAILED

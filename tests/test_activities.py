@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import pytest
 
-from activities import analyze_chunk, plan_chunks
+from activities import analyze_chunk, plan_chunks, summarize
+from scenes.generator import write_scene
 from tests.conftest import ROOT
 from tests.support import clips
-from videoanalysis.contracts import BlobRef, ChunkInput, ChunkOutcome, Job, PlanResult, StorageSpec
+from tests.support.worker import app_containers
+from triggers.start import job_for
+from videoanalysis.contracts import (
+    AnalysisOutcome,
+    BlobRef,
+    ChunkInput,
+    ChunkOutcome,
+    ChunkResult,
+    Job,
+    PlanResult,
+    StorageSpec,
+    SummarizeInput,
+    TrackSegment,
+)
 from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
 
 MODEL = ROOT / "models" / "demo-yolo26n.onnx"
+
+
+@pytest.fixture
+def app_storage(monkeypatch: pytest.MonkeyPatch, azurite_connection_string: str, blob_service) -> Iterator[dict]:
+    yield from app_containers(monkeypatch, azurite_connection_string, blob_service)
 
 
 def _job(tmp_path: Path, settings: Settings) -> Job:
@@ -137,3 +160,52 @@ def test_every_step_logs_one_structured_line_with_the_analysis_the_video_and_the
     assert (plan["status"], plan["chunks"]) == ("ok", 1)
     assert first["chunk"] == 0 and first["status"] == "ok" and first["total_s"] > 0 and first["reused"] is False
     assert again["reused"] is True
+
+
+def _summarize(job: Job, outcomes: list[dict]) -> AnalysisOutcome:
+    plan = PlanResult.from_dict(plan_chunks(job.to_dict()))
+    request = SummarizeInput(job, plan, tuple(ChunkOutcome.from_dict(o) for o in outcomes), "2026-01-01T00:00:00+00:00")
+    return AnalysisOutcome.from_dict(summarize(request.to_dict()))
+
+
+def test_each_object_gets_a_thumbnail_beside_the_chunk_results_and_the_report_shows_it(tmp_path: Path) -> None:
+    """Local storage: the chunks write one crop per track, the summary names each object's best one by its path
+    relative to the summary, and the report beside it inlines every one of them."""
+    (tmp_path / "videos").mkdir()
+    write_scene(tmp_path / "videos" / "v.mp4", seed=5, seconds=4.0, size=(640, 360), codec="h264")
+    job = _job(tmp_path, Settings(model_path=str(MODEL), chunk_seconds=2.0, overlap_seconds=0.5))
+    outcome = _summarize(job, [analyze_chunk(payload) for payload in _chunk_inputs(job)])
+    out = tmp_path / "out"
+    summary = json.loads((out / "v.json").read_text())
+    assert outcome.status == "succeeded" and summary["objects"]
+    report = (out / "v.html").read_text()
+    for obj in summary["objects"]:
+        assert obj["thumbnail"] is not None and obj["thumbnail"].startswith("v.chunks/chunk-"), obj
+        jpeg = (out / obj["thumbnail"]).read_bytes()
+        assert jpeg.startswith(b"\xff\xd8") and base64.b64encode(jpeg).decode() in report
+    assert len(list((out / "v.chunks").glob("*.jpg"))) >= len(summary["objects"])
+
+
+def test_in_azure_a_thumbnail_is_named_by_its_blob_and_the_report_goes_to_the_summary_container(
+    app_storage: dict[str, str], blob_service
+) -> None:
+    """Both summaries (the analysis's own and the video's latest) get their report; thumbnails stay in the results
+    container, where the chunk wrote them."""
+    videos, results, summaries = (blob_service.get_container_client(app_storage[role]) for role in app_storage)
+    videos.upload_blob("cam/v.mp4", clips.write_numbered(Path(tempfile.mkdtemp()) / "v.mp4", "mp4v", 25).read_bytes())
+    job = job_for(BlobRef(app_storage["videos"], "cam/v.mp4"), "v.mp4-0123", "etag", Settings.from_env())
+    job = replace(job, etag=None)  # no version check: this test is about where things go
+    segment = TrackSegment(0, 7, "<b>car</b>", 0, 800, 20, {}, best_conf=0.9)
+    result = ChunkResult(0, "ok", None, 0, None, 0, 25, 20, {}, (segment,))
+    results.upload_blob(job.chunk_ref(0, "json").name, json.dumps(result.to_dict()))
+    data = cv2.imencode(".jpg", clips.numbered_frame(3)[:40, :40])[1].tobytes()
+    results.upload_blob(job.thumbnail_ref(0, 7).name, data)
+    _summarize(job, [result.outcome().to_dict()])
+    assert job.latest is not None
+    for ref in (job.summary, job.latest):
+        summary = json.loads(summaries.download_blob(ref.name).readall())
+        assert summary["objects"][0]["thumbnail"] == "cam/v.mp4/v.mp4-0123/chunk-00000.track-7.jpg"
+        report = summaries.get_blob_client(ref.name.removesuffix(".json") + ".html")
+        assert report.get_blob_properties().content_settings.content_type == "text/html; charset=utf-8"
+        page = report.download_blob().readall().decode()
+        assert base64.b64encode(data).decode() in page and "&lt;b&gt;car&lt;/b&gt;" in page

@@ -1,0 +1,244 @@
+"""The HTML report: one self-contained page a person checks the counts against by eye.
+
+A count is only as good as what it counted, so the page shows every object the summary counted, with the crop of
+its most confident frame, and apart from them the fragments it did not count. The page is a pure function of the
+summary and the images: no script, no network (chart and thumbnails are inlined as `data:` URIs, its own
+Content-Security-Policy forbids anything else), and every string from outside (video name, class names, error
+messages, settings) is HTML-escaped, so a video named `<script>...` shows as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+)
+"""What the page may load: inline styles and inlined images, nothing else. The HTTP API sends it as a header too
+(with `frame-ancestors`, which a `<meta>` policy cannot set)."""
+
+_STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; word-break: break-all; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: .5em 0; } td, th { padding: .2em .7em; border-bottom: 1px solid #eee; }
+th { text-align: left; background: #f5f5f5; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.status { display: inline-block; padding: .1em .6em; border-radius: .3em; color: #fff; background: #2a7d2a; }
+.status.partial { background: #b26b00; } .status.failed, tr.failed td:nth-child(2) { background: #b00020; color: #fff; }
+tr.failed { background: #fde8ec; } .problem { color: #b00020; }
+.gallery { display: flex; flex-wrap: wrap; gap: .6em; }
+figure { margin: 0; padding: .3em; border: 1px solid #ddd; border-radius: .3em; width: 170px; text-align: center; }
+figure img { max-width: 160px; max-height: 160px; display: block; margin: 0 auto; }
+figure .none { height: 60px; line-height: 60px; color: #999; background: #f5f5f5; }
+figcaption { font-size: 12px; } .fragments figure { opacity: .8; } .chart { max-width: 100%; }
+"""
+
+
+def render_report(
+    summary: Mapping[str, Any], chart_png: bytes | None = None, thumbnails: Mapping[str, bytes] | None = None
+) -> str:
+    """The report of `summary`; `thumbnails` maps each object's `thumbnail` name to its JPEG bytes (an object whose
+    image is missing shows "no image"), `chart_png` is the timeline chart (`summary.render_timeline_png`)."""
+    images = thumbnails or {}
+    video = summary.get("video") or {}
+    title = f"{video.get('name', 'video')}: object counts"
+    objects = summary.get("objects") or []
+    body = [
+        f"<h1>{_text(title)}</h1>",
+        _status_section(summary),
+        _video_section(video, summary.get("totals") or {}),
+        _classes_section(summary.get("classes") or {}),
+        _chart_section(chart_png),
+        _regions_section(summary),
+        _gallery_section("Counted objects", [o for o in objects if o.get("counted")], images, "counted"),
+        _gallery_section("Fragments not counted", [o for o in objects if not o.get("counted")], images, "fragments"),
+        _chunks_section(summary.get("chunks") or []),
+        _settings_section(summary.get("settings") or {}),
+    ]
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_text(CONTENT_SECURITY_POLICY)}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_text(title)}</title><style>{_STYLE}</style></head><body>",
+            *filter(None, body),
+            "</body></html>",
+            "",
+        ]
+    )
+
+
+def _text(value: Any) -> str:
+    """Any value as HTML text: the one way a string from outside enters the page."""
+    return html.escape(str(value), quote=True)
+
+
+def _data_uri(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _seconds(value: Any, digits: int = 1) -> str:
+    return "-" if value is None else f"{float(value):.{digits}f} s"
+
+
+def _number(value: Any) -> str:
+    return (
+        f"{value:,}"
+        if isinstance(value, int) and not isinstance(value, bool)
+        else "-"
+        if value is None
+        else _text(value)
+    )
+
+
+def _table(
+    header: Sequence[str], rows: Iterable[Sequence[str]], right: Collection[int] = (), row_classes: Sequence[str] = ()
+) -> str:
+    """A table of already-escaped cells; the columns in `right` (numbers) are right-aligned."""
+    head = "".join(f"<th>{cell}</th>" for cell in header)
+    lines = []
+    for i, row in enumerate(rows):
+        css = f' class="{row_classes[i]}"' if i < len(row_classes) and row_classes[i] else ""
+        cells = "".join(
+            f'<td class="n">{cell}</td>' if j in right else f"<td>{cell}</td>" for j, cell in enumerate(row)
+        )
+        lines.append(f"<tr{css}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+
+
+def _status_section(summary: Mapping[str, Any]) -> str:
+    status = str(summary.get("status", "unknown"))
+    css = status if status in ("partial", "failed") else "ok"
+    parts = [f'<p>Status: <span class="status {css}">{_text(status)}</span></p>']
+    if summary.get("error"):
+        parts.append(f'<p class="problem">Error: {_text(summary["error"])}</p>')
+    parts.extend(f'<p class="problem">Warning: {_text(warning)}</p>' for warning in summary.get("warnings") or [])
+    return "\n".join(parts)
+
+
+def _video_section(video: Mapping[str, Any], totals: Mapping[str, Any]) -> str:
+    size = video.get("size_bytes")
+    frames = _number(video.get("frame_count"))
+    if video.get("claimed_frame_count"):
+        frames += f" (container claims {_number(video['claimed_frame_count'])})"
+    width, height = video.get("width"), video.get("height")
+    compute = (totals.get("chunk_time_s") or {}).get("total_s")
+    rows = [
+        ("Video", _text(video.get("name", "-"))),
+        ("Duration", _seconds(video.get("duration_s"))),
+        ("Frame rate", "-" if video.get("fps") is None else f"{float(video['fps']):.2f} fps"),
+        ("Frames", frames),
+        ("Resolution", "-" if width is None else f"{_text(width)} x {_text(height)}"),
+        ("Codec", _text(video.get("codec", "-"))),
+        ("File size", "-" if size is None else f"{size / 2**20:.1f} MiB"),
+        ("Frames analysed", _number(totals.get("frames_analyzed"))),
+        ("Chunks", f"{_number(totals.get('chunks'))} ({_number(totals.get('chunks_failed'))} failed)"),
+        ("Elapsed", _seconds(totals.get("wall_s"))),
+        ("Compute (all chunks)", _seconds(compute)),
+    ]
+    cells = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
+    return f"<h2>Video</h2><table>{cells}</table>"
+
+
+def _classes_section(classes: Mapping[str, Any]) -> str:
+    if not classes:
+        return "<h2>Counts</h2><p>No objects detected.</p>"
+    header = (
+        "Class",
+        "Unique (counted)",
+        "Peak in one frame",
+        "Detections",
+        "Frames present",
+        "First seen",
+        "Last seen",
+    )
+    rows = [
+        (
+            _text(name),
+            _number(stats.get("unique")),
+            _number(stats.get("peak")),
+            _number(stats.get("detections")),
+            _number(stats.get("frames_present")),
+            _seconds(stats.get("first_seen_s")),
+            _seconds(stats.get("last_seen_s")),
+        )
+        for name, stats in classes.items()
+    ]
+    return f"<h2>Counts</h2>{_table(header, rows, right=range(1, 5))}"
+
+
+def _chart_section(chart_png: bytes | None) -> str:
+    if not chart_png:
+        return ""
+    uri = _data_uri("image/png", chart_png)
+    return f'<h2>Timeline</h2><img class="chart" src="{uri}" alt="objects per second, by class">'
+
+
+def _regions_section(summary: Mapping[str, Any]) -> str:
+    """Line crossings and zone occupancy go here, between the timeline and the gallery, once the summary carries
+    them (the lines-and-zones issue); until then there is nothing to show."""
+    return ""
+
+
+def _gallery_section(title: str, objects: Sequence[Mapping[str, Any]], images: Mapping[str, bytes], css: str) -> str:
+    """The objects by class, each with its thumbnail and when it was seen; fragments are apart from the counted."""
+    if not objects:
+        return f"<h2>{_text(title)}</h2><p>None.</p>" if css == "counted" else ""
+    by_class: dict[str, list[Mapping[str, Any]]] = {}
+    for obj in objects:
+        by_class.setdefault(str(obj.get("cls", "?")), []).append(obj)
+    parts = [f'<section class="{css}"><h2>{_text(title)} ({len(objects)})</h2>']
+    for cls, members in sorted(by_class.items()):
+        figures = "".join(_figure(cls, number, obj, images) for number, obj in enumerate(members, start=1))
+        parts.append(f'<h3>{_text(cls)} ({len(members)})</h3><div class="gallery">{figures}</div>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _figure(cls: str, number: int, obj: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
+    label = f"{cls} {number}"
+    name = obj.get("thumbnail")
+    data = images.get(name) if isinstance(name, str) else None
+    if data:
+        picture = f'<img src="{_data_uri("image/jpeg", data)}" alt="{_text(label)}">'
+    else:
+        picture = '<div class="none">no image</div>'
+    chunks = ", ".join(str(int(index)) for index in obj.get("chunks") or [])
+    seen = f"{_seconds(obj.get('first_s'))} to {_seconds(obj.get('last_s'))}"
+    details = f"{_number(obj.get('hits'))} frames, chunk{'s' if ',' in chunks else ''} {chunks or '-'}"
+    return f"<figure>{picture}<figcaption><b>{_text(label)}</b><br>{seen}<br>{details}</figcaption></figure>"
+
+
+def _chunks_section(chunks: Sequence[Mapping[str, Any]]) -> str:
+    if not chunks:
+        return ""
+    header = ("Chunk", "Status", "Core", "Frames decoded", "Frames analysed", "Decode", "Detect", "Track", "Total")
+    rows, classes = [], []
+    for row in chunks:
+        failed = row.get("status") != "ok"
+        timing = row.get("timing") or {}
+        end = "end" if row.get("end_s") is None else _seconds(row["end_s"])
+        rows.append(
+            (
+                _number(row.get("index")),
+                "FAILED" if failed else "ok",
+                "unknown" if row.get("start_s") is None else f"{_seconds(row['start_s'])} to {end}",
+                _number(row.get("frames_decoded")),
+                _number(row.get("frames_analyzed")),
+                *(_seconds(timing.get(key), 2) for key in ("decode_s", "infer_s", "track_s", "total_s")),
+                _text(row.get("error") or ""),
+            )
+        )
+        classes.append("failed" if failed else "")
+    table = _table((*header, "Error"), rows, right=(0, 3, 4, 5, 6, 7, 8), row_classes=classes)
+    return f"<h2>Chunks</h2>{table}"
+
+
+def _settings_section(settings: Mapping[str, Any]) -> str:
+    if not settings:
+        return ""
+    cells = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>" for k, v in sorted(settings.items()))
+    return f"<details><summary>Settings of this run</summary><table>{cells}</table></details>"
