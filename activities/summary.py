@@ -13,7 +13,7 @@ from typing import Any
 
 from activities import logs
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Chunk, ChunkOutcome, ChunkResult, Job, SummarizeInput
-from videoanalysis.report import render_report
+from videoanalysis.report import render_report, report_ref
 from videoanalysis.storage import LocalStorage, Storage, StorageError, open_storage
 from videoanalysis.summary import ThumbnailName, build_summary, failed_summary, render_timeline_png
 
@@ -67,11 +67,6 @@ def _write_summary(storage: Storage, ref: BlobRef, document: bytes, png: bytes, 
     storage.write_bytes(chart, png, "image/png")
     storage.write_bytes(report_ref(ref), report, "text/html; charset=utf-8")
     return chart
-
-
-def report_ref(summary: BlobRef) -> BlobRef:
-    """The HTML report beside a summary: `<summary>.html`."""
-    return BlobRef(summary.container, str(Path(summary.name).with_suffix(".html")))
 
 
 def _thumbnail_namer(storage: Storage, job: Job, refs: dict[str, BlobRef]) -> ThumbnailName:

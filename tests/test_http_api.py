@@ -15,6 +15,7 @@ from triggers import http_api
 from triggers.http_api import INSTANCE_ID
 from videoanalysis.contracts import AnalysisOutcome, BlobRef
 from videoanalysis.names import instance_id
+from videoanalysis.report import render_report
 
 ROUTES = {
     "post_analysis": ("analyses", ["POST"], True),
@@ -94,6 +95,7 @@ def test_post_starts_an_analysis_and_points_to_its_status(hub, app_storage, blob
         "status_url": status_url,
         "summary_url": f"{status_url}/summary",
         "latest_summary_url": f"{APP_URL}/api/videos/clips/street%20cam.mp4/summary",
+        "latest_report_url": f"{APP_URL}/api/videos/clips/street%20cam.mp4/report",
     }
     _no_secrets(response)
     assert hub.starts == [expected]
@@ -192,9 +194,33 @@ def test_summary_is_404_until_the_summary_blob_exists(app_storage, blob_service)
     assert response.status_code == 200 and _body(response) == summary
 
 
+def test_the_report_is_served_as_html_that_may_run_and_load_nothing(app_storage, blob_service) -> None:
+    """The summarize activity writes `<summary>.html` beside the video's latest summary; the route serves it with a
+    policy that forbids scripts, outside loads and framing, whatever the page holds."""
+    name = "clips/<b>street</b> cam.mp4"
+    assert _summary(f"{name}/report").status_code == 404
+    page = render_report({"status": "succeeded", "video": {"name": name}, "classes": {}, "objects": []})
+    blob_service.get_blob_client(app_storage["summaries"], f"{name}.html").upload_blob(page.encode())
+    response = _summary(f"{name}/report")
+    assert response.status_code == 200 and response.mimetype == "text/html" and response.charset == "utf-8"
+    assert response.get_body().decode() == page and "&lt;b&gt;street&lt;/b&gt; cam.mp4" in page
+    policy = response.headers["Content-Security-Policy"]
+    assert policy.startswith("default-src 'none'; img-src data:;") and "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    _no_secrets(response)
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("a.mp4", 404), ("a.mp4/chart", 404), ("summary", 404), ("../a.mp4/summary", 400), ("notes.txt/summary", 400)],
+    [
+        ("a.mp4", 404),
+        ("a.mp4/chart", 404),
+        ("summary", 404),
+        ("report", 404),
+        ("../a.mp4/summary", 400),
+        ("../a.mp4/report", 400),
+        ("notes.txt/summary", 400),
+    ],
 )
 def test_summary_paths_that_are_not_a_video_summary(app_storage, path: str, status: int) -> None:
     assert _summary(path).status_code == status

@@ -1,4 +1,4 @@
-"""The HTTP API: start (or find) an analysis, poll it, read its summary.
+"""The HTTP API: start (or find) an analysis, poll it, read its summary and its HTML report.
 
 Responses carry our own URLs only: the durable management URLs (`create_check_status_response`) embed the task
 hub's system key, so they never leave the app. Blob names from users are checked (`videoanalysis.names`) before
@@ -22,6 +22,7 @@ from azure.storage.blob import BlobServiceClient
 from triggers.start import latest_summary_ref, start_analysis
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Job, Progress
 from videoanalysis.names import video_name_problem
+from videoanalysis.report import CONTENT_SECURITY_POLICY, report_ref
 from videoanalysis.settings import Settings
 from videoanalysis.storage import blob_service_from_env
 
@@ -30,6 +31,13 @@ INSTANCE_ID = re.compile(r"[A-Za-z0-9_.-]{1,60}-[0-9a-f]{24}")
 the durable client's URLs."""
 
 USAGE = 'send {"container": "<container>", "name": "<blob name>"} or {"url": "<blob URL>"}'
+
+REPORT_HEADERS = {
+    "Content-Security-Policy": f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+"""The report is a page of our own making but shows what users named: nothing in it may run, load or frame it."""
 
 
 class BadRequest(ValueError):
@@ -64,6 +72,7 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
         "status_url": status_url,
         "summary_url": f"{status_url}/summary",
         "latest_summary_url": _summary_url(root, video.name),
+        "latest_report_url": _summary_url(root, video.name, "report"),
     }
     return _json(202, body, {"Location": status_url, "Retry-After": "10"})
 
@@ -93,25 +102,32 @@ async def _analysis_status(client: df.DurableOrchestrationClient, instance: str)
 
 
 async def get_video_summary(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/videos/{name}/summary, where name may hold '/': the route is the catch-all `videos/{*path}`
-    (a catch-all must be the last segment), and the trailing '/summary' is split off here."""
+    """GET /api/videos/{name}/summary and /api/videos/{name}/report, where name may hold '/': the route is the
+    catch-all `videos/{*path}` (a catch-all must be the last segment), and the trailing leaf is split off here."""
     settings = Settings.from_env()
     name, _, leaf = req.route_params.get("path", "").rpartition("/")
-    if leaf != "summary" or not name:
-        return _error(404, "no such resource; the summary of a video is at /api/videos/{name}/summary")
+    if leaf not in ("summary", "report") or not name:
+        return _error(
+            404, "no such resource; a video's summary is at /api/videos/{name}/summary, its report at .../report"
+        )
     if problem := video_name_problem(name, settings.video_extensions):
         return _error(400, problem)
-    missing = f"no summary for {name!r} yet: the analysis is running, has not started, or failed"
-    return await _blob_response(latest_summary_ref(name, settings), missing)
+    missing = f"no {leaf} for {name!r} yet: the analysis is running, has not started, or failed"
+    summary = latest_summary_ref(name, settings)
+    if leaf == "report":
+        return await _blob_response(report_ref(summary), missing, "text/html", REPORT_HEADERS)
+    return await _blob_response(summary, missing)
 
 
-async def _blob_response(ref: BlobRef, missing: str) -> func.HttpResponse:
+async def _blob_response(
+    ref: BlobRef, missing: str, mimetype: str = "application/json", headers: dict[str, str] | None = None
+) -> func.HttpResponse:
     blob = blob_service().get_blob_client(ref.container, ref.name)
     try:
         data = await asyncio.to_thread(lambda: blob.download_blob().readall())
     except ResourceNotFoundError:
         return _error(404, missing)
-    return func.HttpResponse(data, status_code=200, mimetype="application/json")
+    return func.HttpResponse(data, status_code=200, mimetype=mimetype, headers=headers)
 
 
 def requested_video(req: func.HttpRequest, settings: Settings) -> tuple[BlobRef, bool]:
@@ -210,8 +226,8 @@ def _api_root(req: func.HttpRequest) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path[: parts.path.rfind('/analyses')]}"
 
 
-def _summary_url(api_root: str, video_name: str) -> str:
-    return f"{api_root}/videos/{quote(video_name, safe='/')}/summary"
+def _summary_url(api_root: str, video_name: str, leaf: str = "summary") -> str:
+    return f"{api_root}/videos/{quote(video_name, safe='/')}/{leaf}"
 
 
 def _json(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> func.HttpResponse:
