@@ -58,6 +58,7 @@ class Settings:
     video_access: str = "cache"
     video_cache_mb: float = 8192.0  # VIDEO_ACCESS=cache keeps at most this much video per worker instance
     blob_trigger_source: str = "LogsAndContainerScan"
+    history_retention_days: float = 30.0  # finished analyses' durable history is purged after this; 0 = kept
 
     def __post_init__(self) -> None:
         if self.chunk_seconds <= 0:
@@ -74,6 +75,8 @@ class Settings:
             raise ValueError("IMGSZ must be 0 (the model's own) or >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
         if min(self.min_track_seconds, self.track_lost_seconds, self.max_pixels, self.video_cache_mb) < 0:
             raise ValueError("MIN_TRACK_SECONDS, TRACK_LOST_SECONDS, MAX_PIXELS and VIDEO_CACHE_MB must be >= 0")
+        if self.history_retention_days < 0:
+            raise ValueError(f"HISTORY_RETENTION_DAYS must be >= 0 (0 = keep all), got {self.history_retention_days:g}")
         for name, allowed in CHOICES.items():
             canonical = {value.lower(): value for value in allowed}.get(str(getattr(self, name)).lower())
             if canonical is None:
