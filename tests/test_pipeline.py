@@ -6,6 +6,7 @@ SDK replay (runner/replay.py), with real OpenCV decoding and real YOLO26 inferen
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import subprocess
@@ -120,6 +121,10 @@ def test_summary_files_and_per_frame_detections(tmp_path: Path, scene: tuple[Pat
     lines = [json.loads(line) for path in sorted((tmp_path / "s.chunks").glob("*.jsonl")) for line in path.open()]
     assert len(lines) == summary["totals"]["frames_analyzed"]
     assert sum(len(line["detections"]) for line in lines) == summary["totals"]["detections"]
+    report = out.with_suffix(".html").read_text()
+    counted = [obj for obj in summary["objects"] if obj["counted"]]
+    assert counted and all((tmp_path / obj["thumbnail"]).is_file() for obj in counted)
+    assert all(base64.b64encode((tmp_path / obj["thumbnail"]).read_bytes()).decode() in report for obj in counted)
 
 
 @pytest.mark.parametrize("kind", ["mp4v", "h264", "vfr"])
@@ -143,7 +148,7 @@ def test_durable_replay_with_real_activities_gives_the_local_runners_summary(
     job = Job(
         video=BlobRef("videos", scene[0].name),
         summary=BlobRef("out", "summary.json"),
-        results=BlobRef("out", "chunks"),
+        results=BlobRef("out", "summary.chunks"),  # where the runner puts them: thumbnails are named alike
         settings=SETTINGS,
         storage=storage.spec(),
     )
@@ -157,7 +162,7 @@ def test_durable_replay_with_real_activities_gives_the_local_runners_summary(
     outcomes = [ChunkOutcome.from_dict(result) for result in results if "frames_analyzed" in result]
     assert len(outcomes) == summary["totals"]["chunks"] > 1
     for outcome in outcomes:
-        stored = (tmp_path / "chunks" / f"chunk-{outcome.index:05d}.json").read_text()
+        stored = (tmp_path / "summary.chunks" / f"chunk-{outcome.index:05d}.json").read_text()
         assert len(json.dumps(outcome.to_dict())) < 300 < len(stored)
 
 
