@@ -111,8 +111,8 @@ def test_counted_objects_by_class_and_fragments_apart() -> None:
     assert "car (2)" in counted and "person (1)" in counted
     assert "car 1 0.4 s to 2.9 s" in counted and "car 2 4.0 s to 6.5 s" in counted
     fragments = Page(_section(document, "Fragments not counted (1)"))
-    assert "car 1 6.0 s to 8.5 s" in fragments.all_text()
-    assert [image["alt"] for image in fragments.images()] == ["car 1"]
+    assert "car fragment 1 6.0 s to 8.5 s" in fragments.all_text()
+    assert [image["alt"] for image in fragments.images()] == ["car fragment 1"]
     assert base64.b64encode(IMAGES["s.chunks/chunk-00001.track-7.jpg"]).decode() in _section(document, "Fragments")
     assert base64.b64encode(IMAGES["s.chunks/chunk-00001.track-7.jpg"]).decode() not in counted
 
@@ -187,4 +187,4 @@ def test_a_failed_summary_still_makes_a_page() -> None:
               "video": {"name": "bad.mp4"}, "settings": {}, "classes": {}, "objects": [], "chunks": [],
               "failed_chunks": [], "totals": {"chunks": 0, "chunks_failed": 0}}  # fmt: skip
     text = Page(render_report(failed)).all_text()
-    assert "bad.mp4" in text and "Error: moov atom not found" in text and 'failed' in text
+    assert "bad.mp4" in text and "Error: moov atom not found" in text and "failed" in text

@@ -201,14 +201,14 @@ def _gallery_section(title: str, objects: Sequence[Mapping[str, Any]], images: M
         by_class.setdefault(str(obj.get("cls", "?")), []).append(obj)
     parts = [f'<section class="{css}"><h2>{_text(title)} ({len(objects)})</h2>']
     for cls, members in sorted(by_class.items()):
-        figures = "".join(_figure(cls, number, obj, images) for number, obj in enumerate(members, start=1))
+        kind = cls if css == "counted" else f"{cls} fragment"
+        figures = "".join(_figure(f"{kind} {n}", obj, images) for n, obj in enumerate(members, start=1))
         parts.append(f'<h3>{_text(cls)} ({len(members)})</h3><div class="gallery">{figures}</div>')
     parts.append("</section>")
     return "".join(parts)
 
 
-def _figure(cls: str, number: int, obj: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
-    label = f"{cls} {number}"
+def _figure(label: str, obj: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
     name = obj.get("thumbnail")
     data = images.get(name) if isinstance(name, str) else None
     if data:
@@ -217,7 +217,8 @@ def _figure(cls: str, number: int, obj: Mapping[str, Any], images: Mapping[str, 
         picture = '<div class="none">no image</div>'
     chunks = ", ".join(str(int(index)) for index in obj.get("chunks") or [])
     seen = f"{_seconds(obj.get('first_s'))} to {_seconds(obj.get('last_s'))}"
-    details = f"{_number(obj.get('hits'))} frames, chunk{'s' if ',' in chunks else ''} {chunks or '-'}"
+    frames = "1 frame" if obj.get("hits") == 1 else f"{_number(obj.get('hits'))} frames"
+    details = f"{frames}, chunk{'s' if ',' in chunks else ''} {chunks or '-'}"
     return f"<figure>{picture}<figcaption><b>{_text(label)}</b><br>{seen}<br>{details}</figcaption></figure>"
 
 
