@@ -45,9 +45,7 @@ class OnnxModel:
         step = self.batch or len(frames)
         out: list[np.ndarray] = []
         for i in range(0, len(frames), step):
-            images = [letterbox(frame, ratio, pad) for frame in frames[i : i + step]]
-            blob = cv2.dnn.blobFromImages(images, 1 / 255.0, swapRB=True)
-            preds = self.session.run(None, {name: blob})[0]
+            preds = self.session.run(None, {name: preprocess(frames[i : i + step], ratio, pad)})[0]
             out.extend(postprocess(pred, conf, ratio, pad, shape) for pred in preds)
         return out
 
@@ -115,6 +113,15 @@ def letterbox_geometry(
         dw, dh = dw % STRIDE, dh % STRIDE
     half_w, half_h = dw / 2, dh / 2
     return ratio, (round(half_h - 0.1), round(half_h + 0.1), round(half_w - 0.1), round(half_w + 0.1))
+
+
+def preprocess(frames: list[np.ndarray], ratio: float, pad: tuple[int, int, int, int]) -> np.ndarray:
+    """The network input `predict` feeds for BGR `frames`: letterboxed, RGB, NCHW float32 in [0, 1].
+
+    Public so that INT8 calibration (tools/quantize_model.py) sees exactly the tensors the app runs on.
+    """
+    images = [letterbox(frame, ratio, pad) for frame in frames]
+    return cv2.dnn.blobFromImages(images, 1 / 255.0, swapRB=True)
 
 
 def letterbox(frame: np.ndarray, ratio: float, pad: tuple[int, int, int, int]) -> np.ndarray:
