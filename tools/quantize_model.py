@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 from videoanalysis.onnx_model import OnnxModel, letterbox_geometry, load_onnx, preprocess  # noqa: E402
 
 DEFAULT_MODEL = ROOT / "models" / "demo-yolo26n.onnx"
-# bench.eval_counts' tuning split (scenario k % 12 for the k-th seed, as there); the held-out 6000-6023 never.
+# bench.eval_counts' tuning split (seed 5000 + k in its scenario k); the held-out 6000-6023 never.
 CALIBRATION_SEEDS: tuple[int, ...] = tuple(range(5000, 5012))
 CALIBRATION_TIMES_S: tuple[float, ...] = (7.5, 22.5, 37.5, 52.5)  # 4 frames per scene: 48 in all
 SCENE_SECONDS, SCENE_FPS, SCENE_SIZE = 60.0, 25.0, (1280, 720)  # the evaluation's scenes
