@@ -53,3 +53,32 @@ def test_replace_keeps_what_it_is_given() -> None:
     assert Settings().replace(chunk_seconds=4.0).chunk_seconds == 4.0
     with pytest.raises(TypeError):
         Settings().replace(chunk_seconds=None)
+
+
+REGIONS_JSON = '{"lines": {"door": [[320, 0], [320, 360]]}, "zones": {"yard": [[0, 0], [100, 0], [100, 100]]}}'
+
+
+def test_count_regions_are_validated_once_and_travel_as_plain_json() -> None:
+    settings = Settings.from_env({"COUNT_REGIONS": REGIONS_JSON})
+    assert [line.name for line in settings.count_regions.lines] == ["door"]
+    wire = json.loads(json.dumps(settings.to_dict()))
+    assert wire["count_regions"] == json.loads(REGIONS_JSON)
+    assert Settings.from_dict(wire) == settings
+
+
+def test_a_history_written_before_count_regions_replays_without_regions() -> None:
+    older = {key: value for key, value in Settings().to_dict().items() if key != "count_regions"}
+    assert Settings.from_dict(older) == Settings() and not Settings().count_regions.lines
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("{", "COUNT_REGIONS: regions are not valid JSON"),
+        ('{"lines": {"a": [[1, 2], [1, 2]]}}', "COUNT_REGIONS: line 'a' has zero length"),
+        ('{"zones": {"z": [[0, 0], [1, 1]]}}', "COUNT_REGIONS: zone 'z' needs at least 3 points"),
+    ],
+)
+def test_a_malformed_count_regions_says_what_is_wrong(raw: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env({"COUNT_REGIONS": raw})

@@ -9,8 +9,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
+
+from videoanalysis.regions import Regions
 
 CHOICES: dict[str, tuple[str, ...]] = {
     # auto: ONNX Runtime for .onnx files, Ultralytics (PyTorch) otherwise
@@ -24,6 +26,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "blob_trigger_source": ("LogsAndContainerScan", "EventGrid"),
 }
 """The allowed values of every setting that is a choice; `Settings` validates against them once."""
+
+NO_REGIONS = Regions()
+"""COUNT_REGIONS' default: no lines, no zones, nothing traced."""
 
 DEFAULT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts")
 
@@ -59,6 +64,7 @@ class Settings:
     video_cache_mb: float = 8192.0  # VIDEO_ACCESS=cache keeps at most this much video per worker instance
     blob_trigger_source: str = "LogsAndContainerScan"
     history_retention_days: float = 30.0  # finished analyses' durable history is purged after this; 0 = kept
+    count_regions: Regions = NO_REGIONS  # lines and zones to count (COUNT_REGIONS, JSON); none by default
 
     def __post_init__(self) -> None:
         if self.chunk_seconds <= 0:
@@ -101,20 +107,36 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Settings:
+        """The `to_dict` form; a setting it lacks (one added since an older history was written) keeps its default."""
         known = {field.name for field in fields(cls)}
-        values: dict[str, Any] = {
-            key: tuple(value) if isinstance(value, list) else value for key, value in data.items() if key in known
-        }
-        return cls(**values)
+        return cls(**{key: _from_plain(getattr(cls, key), value) for key, value in data.items() if key in known})
 
     def to_dict(self) -> dict[str, object]:
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        """Plain JSON, for the orchestration input and the summary."""
+        return {field.name: _to_plain(getattr(self, field.name)) for field in fields(self)}
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 
+def _to_plain(value: object) -> object:
+    if isinstance(value, Regions):
+        return value.to_dict()
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _from_plain(default: object, value: Any) -> Any:
+    if isinstance(default, Regions):
+        return Regions.from_dict(value)
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _parse(name: str, raw: str, default: object) -> object:
+    if isinstance(default, Regions):
+        try:
+            return Regions.from_json(raw)
+        except ValueError as error:
+            raise ValueError(f"setting {name.upper()}: {error}") from None
     try:
         if isinstance(default, bool):
             if raw.lower() not in ("true", "false", "1", "0"):
