@@ -26,6 +26,7 @@ from videoanalysis.contracts import (
     TrackSegment,
     VideoInfo,
 )
+from videoanalysis.regions import Crossing, LineTrace, Sided
 from videoanalysis.settings import Settings
 from videoanalysis.stats import ClassStats
 
@@ -34,10 +35,35 @@ VIDEO = VideoInfo(25.0, 250, 10.0, 640, 360, "h264", 1000, 260)
 CHUNK = Chunk(1, 10_000, 20_000, 9_000, 22_000)
 JOB = Job(REF, BlobRef("s", "analyses/x.json"), BlobRef("r", "a"), Settings(), StorageSpec(), BlobRef("s", "a"), "e1")
 OUTCOME = ChunkOutcome(1, "ok", None, 10_000, 20_000, 275, 50, Timing(1.0, 2.0, 0.5, 3.5))
-SEGMENT = TrackSegment(1, 7, "car", 9_000, 21_000, 40, {9_000: (1.0, 2.0, 3.0, 4.0)}, best_conf=0.91)
+TRACE = LineTrace(Sided(10_000, -1, (300.0, 200.0)), Sided(12_000, 1, (340.5, 210.0)), (Crossing(11_000, "in"),))
+SEGMENT = TrackSegment(
+    1,
+    7,
+    "car",
+    9_000,
+    21_000,
+    40,
+    {9_000: (1.0, 2.0, 3.0, 4.0)},
+    best_conf=0.91,
+    lines={"door": TRACE},
+    zones=("yard",),
+)
 STATS = ClassStats(detections=3, peak=2, frames_present=2, first_seen_ms=10_000, last_seen_ms=10_200, timeline={10: 2})
 RESULT = ChunkResult(
-    1, "ok", None, 10_000, 20_000, 9_000, 275, 50, {"car": STATS}, (SEGMENT,), OUTCOME.timing, "k", "d"
+    1,
+    "ok",
+    None,
+    10_000,
+    20_000,
+    9_000,
+    275,
+    50,
+    {"car": STATS},
+    (SEGMENT,),
+    OUTCOME.timing,
+    "k",
+    "d",
+    {"yard": {"car": 2}},
 )
 PLAN = PlanResult("ok", None, VIDEO, BlobRef("r", "a/job.json"), (CHUNK,))
 
@@ -55,13 +81,14 @@ RECORDS: dict[str, tuple[Any, set[str]]] = {
     "ChunkOutcome": (OUTCOME, {"index", "status", "error", "start_ms", "end_ms", "frames_decoded", "frames_analyzed",
                                "timing"}),
     "ChunkResult": (RESULT, {*OUTCOME.to_dict(), "window_start_ms", "classes", "tracks", "detections_key",
-                             "job_digest"}),
+                             "job_digest", "zone_peaks"}),
     "SummarizeInput": (SummarizeInput(JOB, PLAN, (OUTCOME,), "2026-01-01T00:00:00+00:00"),
                        {"job", "plan", "chunks", "started_at"}),
     "AnalysisOutcome": (AnalysisOutcome("partial", "x", REF, REF, {"car": 2}, None),
                         {"status", "error", "summary", "chart", "unique", "latest"}),
     "Progress": (Progress("analyzing", 3, 7), {"stage", "chunks_done", "chunks_total"}),
-    "TrackSegment": (SEGMENT, {"id", "cls", "first_ms", "last_ms", "core_hits", "boxes", "best_conf"}),
+    "TrackSegment": (SEGMENT, {"id", "cls", "first_ms", "last_ms", "core_hits", "boxes", "best_conf", "lines",
+                               "zones"}),
 }  # fmt: skip
 
 
@@ -77,7 +104,7 @@ def test_every_record_round_trips_through_plain_json_with_pinned_keys(name: str)
 
 def test_what_an_older_deployment_wrote_still_parses() -> None:
     """Histories written before windows had an end, jobs had an ETag and videos a claimed count replay as before, and
-    chunk results stored before tracks had thumbnails still parse."""
+    chunk results stored before tracks had thumbnails, or lines and zones, still parse."""
     old_job = {k: v for k, v in JOB.to_dict().items() if k not in ("latest", "etag")}
     assert Job.from_dict(old_job).latest is None and Job.from_dict(old_job).etag is None
     old_video = {k: v for k, v in VIDEO.to_dict().items() if k != "claimed_frame_count"}
@@ -88,10 +115,13 @@ def test_what_an_older_deployment_wrote_still_parses() -> None:
     assert ChunkOutcome.from_dict(failed) == ChunkOutcome.failed(2, "decoder crashed")
     old_outcome = {k: v for k, v in RECORDS["AnalysisOutcome"][0].to_dict().items() if k != "latest"}
     assert AnalysisOutcome.from_dict(old_outcome).latest is None
-    old_segment = {k: v for k, v in SEGMENT.to_dict().items() if k != "best_conf"}  # a chunk result from before crops
-    assert TrackSegment.from_dict(1, old_segment) == replace(SEGMENT, best_conf=None)
+    old_segment = {k: v for k, v in SEGMENT.to_dict().items() if k not in ("best_conf", "lines", "zones")}
+    assert TrackSegment.from_dict(1, old_segment) == replace(SEGMENT, best_conf=None, lines={}, zones=())
+    old_result = {k: v for k, v in RESULT.to_dict().items() if k != "zone_peaks"}
+    assert ChunkResult.from_dict(old_result).zone_peaks == {}
 
 
 def test_a_thumbnail_lies_beside_its_chunk_results() -> None:
     assert JOB.thumbnail_ref(3, 17) == BlobRef("r", "a/chunk-00003.track-17.jpg")
     assert JOB.thumbnail_ref(3, 17).name.startswith(JOB.chunk_ref(3, "json").name.removesuffix("json"))
+    assert JOB.frame_ref == BlobRef("r", "a/chunk-00000.frame.jpg")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
+from videoanalysis.regions import LineTrace
 from videoanalysis.settings import Settings
 from videoanalysis.stats import ClassStats
 
@@ -132,6 +133,11 @@ class Job:
     def thumbnail_ref(self, index: int, track_id: int) -> BlobRef:
         """The JPEG crop of one track of one chunk, beside that chunk's results."""
         return self.chunk_ref(index, f"track-{track_id}.jpg")
+
+    @property
+    def frame_ref(self) -> BlobRef:
+        """A downscaled JPEG of chunk 0's first core frame, which the report draws the lines and zones over."""
+        return self.chunk_ref(0, "frame.jpg")
 
     @property
     def spec_ref(self) -> BlobRef:
@@ -302,7 +308,9 @@ class TrackSegment:
     `core_hits` counts the frames of the chunk's core it was tracked in; `boxes` holds its boxes on the frames the
     chunk shares with a neighbour (t_ms -> x1, y1, x2, y2), which is what stitching matches on. `best_conf` is the
     confidence of the core frame its thumbnail was cropped from (`Job.thumbnail_ref`), None when it has none: the
-    summary shows the crop of the object's most confident segment.
+    summary shows the crop of the object's most confident segment. `lines` holds its trace of each counting line over
+    its core frames (lines it was never clearly on a side of are left out) and `zones` the zones it was inside in at
+    least one core frame: the summary joins them over a stitched object's segments (`videoanalysis.regions`).
     """
 
     chunk: int
@@ -313,6 +321,8 @@ class TrackSegment:
     core_hits: int
     boxes: Mapping[int, Box]
     best_conf: float | None = None
+    lines: Mapping[str, LineTrace] = field(default_factory=dict)
+    zones: tuple[str, ...] = ()
 
     def to_dict(self) -> Json:
         """The chunk result's form: the chunk index is the result's, JSON object keys are strings."""
@@ -324,6 +334,8 @@ class TrackSegment:
             "core_hits": self.core_hits,
             "boxes": {str(t_ms): list(box) for t_ms, box in self.boxes.items()},
             "best_conf": self.best_conf,
+            "lines": {name: trace.to_dict() for name, trace in self.lines.items()},
+            "zones": list(self.zones),
         }
 
     @classmethod
@@ -337,12 +349,17 @@ class TrackSegment:
             core_hits=int(data["core_hits"]),
             boxes={int(t): (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for t, b in data["boxes"].items()},
             best_conf=_optional(float, data.get("best_conf")),
+            lines={str(name): LineTrace.from_dict(trace) for name, trace in (data.get("lines") or {}).items()},
+            zones=tuple(str(name) for name in data.get("zones") or ()),
         )
 
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """A chunk's full result, stored beside its detections for `summarize`; `outcome()` is what history keeps."""
+    """A chunk's full result, stored beside its detections for `summarize`; `outcome()` is what history keeps.
+
+    `zone_peaks` holds, per counting zone and class, the most tracked boxes inside it in one core frame.
+    """
 
     index: int
     status: Status
@@ -357,6 +374,7 @@ class ChunkResult:
     timing: Timing = field(default_factory=Timing)
     detections_key: str | None = None
     job_digest: str | None = None  # what it was computed from (`analyze_chunk` reuses a result only for its own job)
+    zone_peaks: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @classmethod
     def from_outcome(cls, outcome: ChunkOutcome) -> ChunkResult:
@@ -374,6 +392,7 @@ class ChunkResult:
             "tracks": [track.to_dict() for track in self.tracks],
             "detections_key": self.detections_key,
             "job_digest": self.job_digest,
+            "zone_peaks": {zone: dict(peaks) for zone, peaks in self.zone_peaks.items()},
         }
 
     @classmethod
@@ -393,6 +412,10 @@ class ChunkResult:
             timing=outcome.timing,
             detections_key=data.get("detections_key"),
             job_digest=data.get("job_digest"),
+            zone_peaks={
+                str(zone): {str(cls): int(n) for cls, n in peaks.items()}
+                for zone, peaks in (data.get("zone_peaks") or {}).items()
+            },
         )
 
 
