@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export YOLO_OFFLINE := 1
 
-.PHONY: setup demo test lint format bench eval azurite clean
+.PHONY: setup demo test lint format bench eval azurite clean package
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -28,10 +28,17 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/azure-functions-doctor doctor --path . --profile deploy --deployment-mode local-prebuilt \
+		--hosting-plan flex-consumption
 
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The deployment zip (README, Deploy to Azure); PACKAGE_REQUIREMENTS=requirements.txt for PyPI's CUDA build of torch.
+PACKAGE_REQUIREMENTS ?= requirements-cpu.txt
+package: setup
+	$(BIN)/python tools/package.py --requirements $(PACKAGE_REQUIREMENTS)
 
 bench: setup
 	$(BIN)/python -m bench

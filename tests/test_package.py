@@ -1,0 +1,141 @@
+"""The deployment zip (`make package`, tools/package.py): what it holds, and that the app starts from it alone.
+
+The zip is built once per test session with tools/package.py's own code, into out/test-package/ (its packages stay
+cached there, so a second session only re-adds the app files). The profile is requirements.txt without torch,
+torchvision and ultralytics: `make package` installs requirements-cpu.txt, whose +cpu builds of torch come only from
+PyTorch's own index, which this project's machines and CI cannot reach (README, Deploy to Azure). Everything else
+(the Azure SDKs, OpenCV, ONNX Runtime, numpy) is installed by the same pip command for Linux x86_64 and CPython 3.11,
+so the app's own start-up and an ONNX detection run from the package in a clean interpreter.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tools import package
+
+pytestmark = pytest.mark.timeout(900)  # the first build of a session installs the packages: minutes on 2 cores
+
+WITHOUT = {"torch", "torchvision", "ultralytics"}
+"""Installed from PyTorch's index by `make package`; left out here (see the module's docstring)."""
+
+
+@pytest.fixture(scope="module")
+def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    requirements = tmp_path_factory.mktemp("profile") / "requirements-test.txt"
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    requirements.write_text("\n".join(line for line in lines if line.split("==")[0].strip() not in WITHOUT) + "\n")
+    return requirements
+
+
+@pytest.fixture(scope="module")
+def built(profile: Path) -> package.Package:
+    started, lines = time.monotonic(), [""]
+    built = package.build(ROOT, ROOT / "out" / "test-package", profile, log=lines.append)
+    print("\n".join([*lines, f"package built in {time.monotonic() - started:.1f} s", package.report(built)]))
+    return built
+
+
+@pytest.fixture(scope="module")
+def unpacked(built: package.Package, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("wwwroot")
+    with zipfile.ZipFile(built.path) as archive:
+        archive.extractall(folder)
+    return folder
+
+
+def test_the_zip_holds_the_app_its_packages_and_the_model(built: package.Package) -> None:
+    with zipfile.ZipFile(built.path) as archive:
+        names = set(archive.namelist())
+    for name in ("function_app.py", "host.json", "requirements.txt", "models/demo-yolo26n.onnx"):
+        assert name in names, name
+    assert f"{package.SITE_PACKAGES}/azure/functions/__init__.py" in names
+    assert f"{package.SITE_PACKAGES}/azure/durable_functions/__init__.py" in names
+    assert "triggers/__pycache__/http_api.cpython-311.pyc" in names  # compiled: the package is read-only
+    assert {name.split("/")[0] for name in names if "/" in name} == {
+        ".python_packages", "__pycache__", "activities", "orchestrators", "triggers", "videoanalysis", "models"
+    }  # fmt: skip
+
+
+def test_the_zip_holds_nothing_of_development(built: package.Package) -> None:
+    with zipfile.ZipFile(built.path) as archive:
+        names = archive.namelist()
+    development = ("tests/", "bench/", "tools/", "scenes/", "runner/", ".venv/", "node_modules/", "out/", ".git/")
+    assert not [name for name in names if name.startswith(development)]
+    development_files = (".funcignore", ".gitignore", "Makefile", "pyproject.toml", "requirements-dev.txt")
+    local = ("package.json", "local.settings.json", "local.settings.json.example")
+    for name in (*development_files, *local, "models/demo-yolo26n.pt", "models/README.md"):
+        assert name not in names, name
+    app = [name for name in names if not name.startswith(".python_packages/")]
+    assert not [name for name in app if name.endswith(".pyc") and "/__pycache__/" not in f"/{name}"]
+
+
+def test_opencv_is_the_headless_build(built: package.Package) -> None:
+    """opencv-python links libGL and X11, which the Functions image lacks; the same version headless does not."""
+    distributions = {name for name, _, _ in built.largest}
+    assert "opencv_python_headless" in distributions
+    assert "opencv_python" not in distributions
+
+
+def _clean_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`code` in an interpreter that sees only the standard library (-I -S: no venv, no user site, no PYTHON*
+    variables) and the unpacked zip's two folders, as the Functions worker puts them on its path."""
+    prelude = f"import sys; sys.path[:0] = [{str(cwd)!r}, {str(cwd / package.SITE_PACKAGES)!r}]\n"
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-c", prelude + code], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_app_imports_from_the_unpacked_zip_alone(unpacked: Path) -> None:
+    code = """
+import function_app, azure.functions, azure.durable_functions, azurefunctions.extensions.bindings.blob
+names = sorted(f.get_function_name() for f in function_app.app.get_functions())
+print(",".join(names))
+outside = [m.__name__ for m in list(sys.modules.values())
+           if getattr(m, "__file__", None) and not m.__file__.startswith((sys.path[0], sys.base_prefix))]
+assert not outside, outside
+assert not any(p.startswith(sys.prefix) and sys.prefix != sys.base_prefix for p in sys.path), sys.path
+assert "torch" not in sys.modules
+"""
+    result = _clean_python(code, unpacked)
+    assert result.returncode == 0, result.stderr
+    names = result.stdout.strip().split(",")
+    assert {"analyze_video", "plan_chunks", "analyze_chunk", "summarize", "on_video_uploaded"} <= set(names)
+
+
+def test_a_worker_detects_with_the_packaged_model_and_packages(unpacked: Path) -> None:
+    """OpenCV, numpy and ONNX Runtime's native libraries load from the package, and the model runs on them."""
+    code = """
+import numpy as np
+from videoanalysis.onnx_model import load_onnx
+model = load_onnx("models/demo-yolo26n.onnx", threads=1)
+frame = np.full((360, 640, 3), 114, np.uint8)
+print(len(model.predict([frame], 0, 0.25)), sorted(model.names.values()))
+assert np.__file__.startswith(sys.path[1]), np.__file__
+"""
+    result = _clean_python(code, unpacked)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "1"
+
+
+def test_the_published_files_follow_funcignore() -> None:
+    files = package.app_files(ROOT)
+    assert "function_app.py" in files and "models/demo-yolo26n.onnx" in files
+    assert not [name for name in files if name.startswith((".venv/", "tests/", "out/", "node_modules/"))]
+    assert ".funcignore" not in files  # it would hide .python_packages when the zip is unpacked and published
+
+
+def test_a_second_build_reuses_the_packages(built: package.Package, profile: Path) -> None:
+    """Only the app files are added again: the packages' part of the zip comes from the cache."""
+    started = time.monotonic()
+    again = package.build(ROOT, built.path.parent, profile, log=lambda line: None)
+    assert time.monotonic() - started < 30
+    assert again.files == built.files
+    assert len(list((built.path.parent / "cache").glob("site-packages-*.zip"))) == 1
