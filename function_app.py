@@ -1,12 +1,37 @@
-"""The Azure Functions app: blueprints only, so indexing and cold start stay cheap (no model, no torch at import)."""
+"""The Azure Functions app: blueprints only, so indexing and cold start stay cheap (no model, no torch at import).
+
+The activities are registered here by name, each as a function that imports the activity when first called: the
+activities import OpenCV, numpy and the analysis library (about half of what `import function_app` used to cost),
+which an instance that serves only the HTTP API, the blob trigger, the orchestrator or the timer never needs.
+"""
+
+from collections.abc import Callable
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities.blueprint import bp as activities
 from orchestrators import bp as orchestrators
 from triggers import bp as triggers
 from triggers.housekeeping import bp as housekeeping
+
+ACTIVITY_NAMES = ("plan_chunks", "analyze_chunk", "summarize")
+"""The keys of `activities.ACTIVITIES`, without importing it (tests/test_app.py checks that they match)."""
+
+
+def _activity(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def activity(payload: dict[str, Any]) -> dict[str, Any]:
+        from activities import ACTIVITIES
+
+        return ACTIVITIES[name](payload)
+
+    activity.__name__ = activity.__qualname__ = name  # the function's name is the activity's name
+    return activity
+
+
+activities = df.Blueprint()
+for _name in ACTIVITY_NAMES:
+    activities.activity_trigger(input_name="payload")(_activity(_name))
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(orchestrators)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import fnmatch
 import subprocess
 import sys
 
 from tests.conftest import ROOT
+from tools.package import funcignore_patterns, ignored
 
 
 def _functions() -> dict[str, dict[str, tuple[str, str]]]:
@@ -37,6 +37,26 @@ def test_importing_the_app_loads_no_model_and_no_torch() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_importing_the_app_leaves_the_activities_and_opencv_for_their_first_call() -> None:
+    """The HTTP API, the blob trigger, the orchestrator and the timer never need OpenCV, numpy or the analysis
+    library: an instance that serves only them does not pay for importing those."""
+    heavy = ("activities", "videoanalysis.analysis", "cv2", "numpy", "matplotlib", "onnxruntime")
+    code = f"import sys, function_app; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_app_registers_every_activity_and_calls_it(monkeypatch) -> None:
+    import activities
+    from function_app import ACTIVITY_NAMES
+    from tests.support.worker import indexed
+
+    assert set(ACTIVITY_NAMES) == set(activities.ACTIVITIES)
+    for name in activities.ACTIVITIES:
+        monkeypatch.setitem(activities.ACTIVITIES, name, lambda payload, name=name: {"ran": name, **payload})
+        assert indexed()[name].get_user_function()(payload={"x": 1}) == {"ran": name, "x": 1}
+
+
 def test_activity_workers_import_no_durable_sdk() -> None:
     """The local runner's workers import `activities`; the durable SDK (0.4 s) is only for the app's blueprint."""
     code = "import sys, activities; print('azure.durable_functions' in sys.modules)"
@@ -61,31 +81,14 @@ def test_cpu_profile_pins_the_cpu_build_of_the_same_torch() -> None:
     assert "-r requirements.txt" in (ROOT / "requirements-cpu.txt").read_text().splitlines()
 
 
-def _ignored(path: str, patterns: list[str]) -> bool:
-    """gitignore-style, as far as .funcignore uses it: `dir/` ignores the folder, globs match a path or a parent."""
-    parts = path.split("/")
-    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for pattern in patterns:
-        if pattern.endswith("/"):
-            name = pattern.rstrip("/")
-            if any(fnmatch.fnmatch(part, name) for part in parts[:-1]) or path.startswith(pattern):
-                return True
-        elif any(fnmatch.fnmatch(candidate, pattern) for candidate in candidates) or fnmatch.fnmatch(
-            parts[-1], pattern
-        ):
-            return True
-    return False
-
-
 def test_funcignore_publishes_the_app_and_the_model_and_nothing_of_development() -> None:
-    lines = (ROOT / ".funcignore").read_text().splitlines()
-    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    patterns = funcignore_patterns(ROOT)
     shipped = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    published = {path for path in shipped if not _ignored(path, patterns)}
+    published = {path for path in shipped if not ignored(path, patterns)}
     needed = {"function_app.py", "host.json", "requirements.txt", "models/demo-yolo26n.onnx"}
     assert needed <= published
     assert {path.split("/")[0] for path in published if "/" in path} <= {
         "activities", "orchestrators", "triggers", "videoanalysis", "models"
     }  # fmt: skip
     for development in (".venv/bin/python", "node_modules/x", "local.settings.json", ".azurite/x", "out/s.json"):
-        assert _ignored(development, patterns), development
+        assert ignored(development, patterns), development
