@@ -15,6 +15,7 @@ from videoanalysis.chunking import lookahead_seconds
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
 from videoanalysis.contracts import BlobRef, Chunk, ChunkInput, ChunkOutcome, ChunkResult, Job, JobSpec, PlanResult
 from videoanalysis.models import ModelError
+from videoanalysis.regions import check_in_frame
 from videoanalysis.storage import Storage, StorageError, open_storage
 from videoanalysis.video import VideoError, implausible_duration, probe
 
@@ -44,6 +45,10 @@ def _plan(job: Job, storage: Storage) -> PlanResult:
         return PlanResult.failed(str(error))
     if problem := implausible_duration(info):
         return PlanResult.failed(f"{storage.describe(job.video)}: {problem}")
+    try:  # only the probed frame size tells
+        check_in_frame(settings.count_regions, info.width, info.height)
+    except ValueError as error:
+        return PlanResult.failed(f"{storage.describe(job.video)}: {error}")
     chunks = plan_video_chunks(
         info, settings.chunk_seconds, settings.overlap_seconds, settings.max_chunks, lookahead_seconds(settings)
     )
@@ -93,6 +98,8 @@ def _analyze(storage: Storage, spec: JobSpec, chunk: Chunk, digest: str) -> Chun
     storage.write_bytes(detections_ref, window.detections_jsonl, "application/x-ndjson")
     for track_id, jpeg in window.thumbnails.items():
         storage.write_bytes(job.thumbnail_ref(chunk.index, track_id), jpeg, "image/jpeg")
+    if window.frame_jpeg is not None:
+        storage.write_bytes(job.frame_ref, window.frame_jpeg, "image/jpeg")
     # The result last: it marks the chunk complete (`_completed`), so everything it points at is written by then.
     storage.write_bytes(job.chunk_ref(chunk.index, "json"), json.dumps(result.to_dict()).encode(), "application/json")
     return result.outcome()

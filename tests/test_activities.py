@@ -32,6 +32,7 @@ from videoanalysis.contracts import (
     SummarizeInput,
     TrackSegment,
 )
+from videoanalysis.regions import Line, Regions, Zone
 from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
 
@@ -140,6 +141,22 @@ def test_a_video_whose_timestamps_cannot_be_right_is_not_planned_into_hundreds_o
     plan = PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(model_path=str(MODEL))).to_dict()))
     assert plan.status == "failed" and plan.chunks == ()
     assert plan.error is not None and "timestamps cannot be right: 2 frames over" in plan.error
+
+
+def test_regions_outside_the_frame_fail_the_plan_and_the_summary_says_so(tmp_path: Path) -> None:
+    """Only the probed frame size shows it: planning fails with the first point outside, and no chunk runs."""
+    (tmp_path / "videos").mkdir()
+    clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 25)  # 320 x 240
+    inside = Zone("edge", ((0, 0), (320, 0), (320, 240)))  # the frame's edges are in it
+    regions = Regions((Line("door", (100, 0), (100, 300)),), (inside,))
+    job = _job(tmp_path, Settings(model_path=str(MODEL), count_regions=regions))
+    outcome = _summarize(job, [])
+    assert outcome.status == "failed" and outcome.error is not None
+    assert outcome.error.endswith("line 'door': the point (100, 300) is outside the 320x240 frame"), outcome.error
+    assert json.loads((tmp_path / "out" / "v.json").read_text())["error"] == outcome.error
+    assert not (tmp_path / "out" / "v.chunks").exists()
+    ok = _job(tmp_path, Settings(model_path=str(MODEL), count_regions=Regions(zones=(inside,))))
+    assert PlanResult.from_dict(plan_chunks(ok.to_dict())).status == "ok"
 
 
 def test_every_step_logs_one_structured_line_with_the_analysis_the_video_and_the_chunk(tmp_path: Path, caplog) -> None:

@@ -1,7 +1,10 @@
-"""One chunk's analysis: which frames a chunk shares with its neighbours, where stitching matches their tracks, and
-the thumbnail each track gets."""
+"""One chunk's analysis: which frames a chunk shares with its neighbours, where stitching matches their tracks, the
+thumbnail each track gets, and what it records of lines and zones on its core frames."""
 
 from __future__ import annotations
+
+import json
+from collections import defaultdict
 
 import cv2
 import numpy as np
@@ -9,7 +12,9 @@ import numpy as np
 from scenes.generator import write_scene
 from tests.conftest import ROOT
 from videoanalysis.analysis import (
+    FRAME_MAX_SIDE,
     THUMBNAIL_MAX_SIDE,
+    _RegionWatch,
     _SharedFrames,
     _TrackBuilder,
     analyze_window,
@@ -18,9 +23,10 @@ from videoanalysis.analysis import (
 )
 from videoanalysis.chunking import lookahead_seconds, plan_chunks
 from videoanalysis.contracts import VideoInfo
+from videoanalysis.regions import EMPTY, Line, Regions, Zone, count_inside, trace
 from videoanalysis.settings import Settings
 from videoanalysis.tracking import TrackedBox
-from videoanalysis.video import probe
+from videoanalysis.video import Frame, probe
 
 VIDEO = VideoInfo(fps=25.0, frame_count=750, duration_s=30.0, width=640, height=360, codec="h264", size_bytes=1)
 
@@ -73,15 +79,53 @@ def test_a_track_keeps_the_crop_of_its_most_confident_box() -> None:
     assert _TrackBuilder(id=4, cls="car", first_ms=0, last_ms=0).segment(0).best_conf is None, "no crop, no conf"
 
 
+MIDDLE = Line("middle", (320, 360), (320, 0))
+LEFT_HALF = Zone("left", ((0, 0), (320, 0), (320, 360), (0, 360)))
+
+
+def test_a_core_frame_feeds_the_line_traces_and_the_zones() -> None:
+    """Each track keeps its core boxes for the lines and notes the zones it was inside; a zone's peak is per class,
+    by the class the tracker gives the box in that frame."""
+    watch = _RegionWatch(Regions((MIDDLE,), (LEFT_HALF,)), keep_frame=True)
+    car, person = _TrackBuilder(1, "car", 0, 0), _TrackBuilder(2, "person", 0, 0)
+    image = np.zeros((720, 1280, 3), np.uint8)
+    watch.core_frame(
+        Frame(0, image, True), [(car, "car", (90.0, 50.0, 190.0, 100.0)), (person, "car", (400, 0, 420, 90))]
+    )
+    watch.core_frame(Frame(200, image, True), [(car, "car", (390.0, 50.0, 490.0, 100.0))])
+    watch.core_frame(Frame(400, image, True), [])
+    assert watch.peaks == {"left": {"car": 1}}
+    assert car.zones == {"left"} and not person.zones
+    segment = car.segment(0, watch.regions)
+    assert segment.lines == {"middle": trace(MIDDLE, car.core)} and segment.zones == ("left",)
+    assert [c.direction for c in segment.lines["middle"].crossings] == ["in"]
+    through = Regions((Line("through", (410, 0), (410, 360)),))
+    assert person.segment(0, through).lines == {}, "never clearly on a side of it: left out"
+    assert watch.frame_jpeg is not None
+    shown = cv2.imdecode(np.frombuffer(watch.frame_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert shown.shape == (540, FRAME_MAX_SIDE, 3), "the first core frame, downscaled"
+
+
+def test_without_regions_a_window_records_nothing_of_them() -> None:
+    watch = _RegionWatch(Regions(), keep_frame=True)
+    assert not watch.active
+    segment = _TrackBuilder(1, "car", 0, 0).segment(0)
+    assert segment.lines == {} and segment.zones == ()
+
+
 def test_every_track_counted_in_a_window_has_a_thumbnail(tmp_path) -> None:
     """A short generated scene through the real model: each track seen on a core frame gets one JPEG, and only
-    those do; the window analysed its frames once (the crops came from that pass)."""
+    those do; the window analysed its frames once (the crops came from that pass). With a line and a zone, each
+    track's trace and zones, and the zone's peak, are those of its boxes on the frames the window reports."""
     video = tmp_path / "scene.mp4"
     write_scene(video, seed=11, seconds=3.0, size=(640, 360), codec="h264")
     info = probe(str(video))
-    settings = Settings(model_path=str(ROOT / "models" / "demo-yolo26n.onnx"), sample_fps=5.0)
+    regions = Regions((MIDDLE,), (LEFT_HALF,))
+    settings = Settings(model_path=str(ROOT / "models" / "demo-yolo26n.onnx"), sample_fps=5.0, count_regions=regions)
     (chunk,) = plan_chunks(info, 10.0, 1.0)
     window = analyze_window(str(video), info, chunk, settings)
+    _check_regions(window.detections_jsonl, window.result.tracks, window.result.zone_peaks)
+    assert window.frame_jpeg is not None
     cropped = {track.id for track in window.result.tracks if track.best_conf is not None}
     assert cropped and cropped == {track.id for track in window.result.tracks if track.core_hits > 0}
     assert set(window.thumbnails) == cropped
@@ -89,3 +133,18 @@ def test_every_track_counted_in_a_window_has_a_thumbnail(tmp_path) -> None:
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         assert image is not None and max(image.shape[:2]) <= THUMBNAIL_MAX_SIDE
     assert window.result.frames_analyzed == 15
+
+
+def _check_regions(jsonl: bytes, segments, zone_peaks) -> None:
+    frames = [json.loads(line) for line in jsonl.splitlines()]
+    boxes = defaultdict(list)
+    peak: dict[str, int] = {}
+    for frame in frames:
+        for track in frame["tracks"]:
+            boxes[track["id"]].append((frame["t_ms"], tuple(track["box"])))
+        for cls in {track["cls"] for track in frame["tracks"]}:
+            found = count_inside(LEFT_HALF, [tuple(t["box"]) for t in frame["tracks"] if t["cls"] == cls])
+            peak[cls] = max(peak.get(cls, 0), found)
+    assert zone_peaks["left"] == {cls: n for cls, n in peak.items() if n}
+    for segment in segments:
+        assert segment.lines.get("middle", EMPTY) == trace(MIDDLE, boxes[segment.id])

@@ -8,6 +8,10 @@ a neighbour are kept, and `tracks.stitch` joins the two chunks' tracks on them.
 
 Each track's most confident box on a core frame is cropped while that frame is decoded (there is no second pass):
 the thumbnail a person checks the count against.
+
+Lines and zones (`videoanalysis.regions`) are watched on core frames only, so that every frame is seen by exactly one
+chunk: each track's boxes there are traced against every line, and the summary joins the traces of one object's
+segments in chunk order, which finds a crossing at a seam exactly once. With no regions, none of this runs.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
@@ -25,7 +30,8 @@ import numpy as np
 from videoanalysis.chunking import lookahead_seconds
 from videoanalysis.contracts import Box, Chunk, ChunkResult, Timing, TrackSegment, VideoInfo
 from videoanalysis.detector import Detections, Detector
-from videoanalysis.settings import Settings
+from videoanalysis.regions import EMPTY, Regions, anchors, inside, trace
+from videoanalysis.settings import NO_REGIONS, Settings
 from videoanalysis.stats import ClassStats
 from videoanalysis.tracking import TrackedBox, new_tracker
 from videoanalysis.video import Frame, FrameReader
@@ -37,6 +43,9 @@ THUMBNAIL_MAX_SIDE = 160
 """Pixels of a thumbnail's longer side: small enough that a report inlines hundreds of them."""
 
 THUMBNAIL_JPEG_QUALITY = 85
+
+FRAME_MAX_SIDE = 960
+"""Pixels of the longer side of the representative frame the report draws the lines and zones over."""
 
 
 @dataclass
@@ -51,17 +60,69 @@ class _TrackBuilder:
     boxes: dict[int, Box] = field(default_factory=dict)
     best_conf: float = -1.0
     crop: np.ndarray | None = None
+    core: list[tuple[int, Box]] = field(default_factory=list)  # (t_ms, box) on core frames, kept for lines only
+    zones: set[str] = field(default_factory=set)
 
     def offer(self, track: TrackedBox, image: np.ndarray) -> None:
         """Keep the crop of the most confident box so far; cropping only on improvement keeps it cheap."""
         if track.conf > self.best_conf and (crop := thumbnail_crop(image, track.xyxy)) is not None:
             self.best_conf, self.crop = track.conf, crop
 
-    def segment(self, chunk: int) -> TrackSegment:
+    def segment(self, chunk: int, regions: Regions = NO_REGIONS) -> TrackSegment:
+        """The finished segment; its trace of each line over its core frames (a line it never was clearly on a side
+        of is left out: its trace is EMPTY, which the summary assumes for a missing line)."""
         best_conf = None if self.crop is None else round(self.best_conf, 4)
+        traces = {line.name: trace(line, self.core) for line in regions.lines}
         return TrackSegment(
-            chunk, self.id, self.cls, self.first_ms, self.last_ms, self.core_hits, self.boxes, best_conf=best_conf
+            chunk,
+            self.id,
+            self.cls,
+            self.first_ms,
+            self.last_ms,
+            self.core_hits,
+            self.boxes,
+            best_conf=best_conf,
+            lines={name: line_trace for name, line_trace in traces.items() if line_trace != EMPTY},
+            zones=tuple(sorted(self.zones)),
         )
+
+
+@dataclass
+class _RegionWatch:
+    """Lines and zones on one chunk's core frames: each track's boxes for its line traces, the zones each track was
+    inside, per zone and class the most tracked boxes inside in one frame (zones test all of a frame's boxes at
+    once), and for chunk 0 the frame the report draws the regions over."""
+
+    regions: Regions
+    keep_frame: bool
+    peaks: dict[str, dict[str, int]] = field(default_factory=dict)
+    frame_jpeg: bytes | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.regions.lines or self.regions.zones)
+
+    def core_frame(self, frame: Frame, seen: list[tuple[_TrackBuilder, str, Box]]) -> None:
+        """One core frame's tracked boxes, each with its track and the class the tracker gives it in this frame."""
+        if self.keep_frame and self.frame_jpeg is None:
+            self.frame_jpeg = encode_jpeg(_shrunk(frame.image, FRAME_MAX_SIDE))
+        if not seen:
+            return
+        if self.regions.lines:
+            for record, _, box in seen:
+                record.core.append((frame.t_ms, box))
+        if self.regions.zones:
+            points = anchors(box for _, _, box in seen)
+            for zone in self.regions.zones:
+                now_inside = inside(zone, points)
+                self._zone_frame(zone.name, [entry for entry, hit in zip(seen, now_inside, strict=True) if hit])
+
+    def _zone_frame(self, zone: str, hits: list[tuple[_TrackBuilder, str, Box]]) -> None:
+        for record, _, _ in hits:
+            record.zones.add(zone)
+        peaks = self.peaks.setdefault(zone, {})
+        for cls, count in Counter(cls for _, cls, _ in hits).items():
+            peaks[cls] = max(peaks.get(cls, 0), count)
 
 
 @dataclass(frozen=True)
@@ -71,6 +132,7 @@ class WindowAnalysis:
     result: ChunkResult
     detections_jsonl: bytes
     thumbnails: Mapping[int, bytes] = field(default_factory=dict)
+    frame_jpeg: bytes | None = None  # chunk 0's first core frame, downscaled, when there are lines or zones
 
 
 def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Settings) -> WindowAnalysis:
@@ -83,6 +145,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
     classes: dict[str, ClassStats] = {}
     tracks: dict[int, _TrackBuilder] = {}
     lines: list[str] = []
+    watch = _RegionWatch(settings.count_regions, keep_frame=chunk.index == 0)
     infer_s = track_s = 0.0
     for batch in _batched(reader, settings.batch_size):
         tick = time.perf_counter()
@@ -92,6 +155,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
             tick = time.perf_counter()
             tracked = tracker.update(found, frame.image)
             track_s += time.perf_counter() - tick
+            seen: list[tuple[_TrackBuilder, str, Box]] = []
             for track in tracked:
                 name = detector.names[track.cls]
                 record = tracks.setdefault(track.track_id, _TrackBuilder(track.track_id, name, frame.t_ms, frame.t_ms))
@@ -99,11 +163,15 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
                 record.core_hits += frame.owned
                 if frame.owned:
                     record.offer(track, frame.image)
+                    if watch.active:
+                        seen.append((record, name, _box(track.xyxy)))
                 if shared(frame.t_ms):
                     record.boxes[frame.t_ms] = _box(track.xyxy)
             if frame.owned:
                 _count(classes, frame, found, detector.names)
                 lines.append(_frame_line(frame, found, tracked, detector.names))
+                if watch.active:
+                    watch.core_frame(frame, seen)
     stats = reader.stats
     result = ChunkResult(
         index=chunk.index,
@@ -114,16 +182,17 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         frames_decoded=stats.frames_decoded,
         frames_analyzed=stats.frames_sampled_owned,
         classes=dict(sorted(classes.items())),
-        tracks=tuple(record.segment(chunk.index) for record in tracks.values()),
+        tracks=tuple(record.segment(chunk.index, settings.count_regions) for record in tracks.values()),
         timing=Timing(
             decode_s=round(stats.decode_s, 3),
             infer_s=round(infer_s, 3),
             track_s=round(track_s, 3),
             total_s=round(time.perf_counter() - started, 3),
         ),
+        zone_peaks=watch.peaks,
     )
     thumbnails = {record.id: encode_jpeg(record.crop) for record in tracks.values() if record.crop is not None}
-    return WindowAnalysis(result, "".join(lines).encode(), thumbnails)
+    return WindowAnalysis(result, "".join(lines).encode(), thumbnails, watch.frame_jpeg)
 
 
 def thumbnail_crop(image: np.ndarray, xyxy: Iterable[float]) -> np.ndarray | None:
@@ -136,12 +205,16 @@ def thumbnail_crop(image: np.ndarray, xyxy: Iterable[float]) -> np.ndarray | Non
     right, bottom = min(width, math.ceil(x2 + margin_x)), min(height, math.ceil(y2 + margin_y))
     if right - left < 2 or bottom - top < 2:
         return None
-    crop = image[top:bottom, left:right]
-    scale = THUMBNAIL_MAX_SIDE / max(crop.shape[:2])
+    return _shrunk(image[top:bottom, left:right], THUMBNAIL_MAX_SIDE)
+
+
+def _shrunk(image: np.ndarray, max_side: int) -> np.ndarray:
+    """A copy of the image no longer than `max_side` on either side (never enlarged): the reader reuses its buffer."""
+    scale = max_side / max(image.shape[:2])
     if scale >= 1.0:
-        return crop.copy()
-    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        return image.copy()
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def encode_jpeg(image: np.ndarray) -> bytes:
