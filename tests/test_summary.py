@@ -1,4 +1,5 @@
-"""The summary built from hand-made chunk results: status, per-class merge, timeline, schema, PNG and table."""
+"""The summary built from hand-made chunk results: status, per-class merge, timeline, lines and zones, schema, PNG and
+table."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from videoanalysis.contracts import ChunkResult
+from videoanalysis.regions import Box, Line, Regions, Zone, entered, trace
 from videoanalysis.summary import SCHEMA_VERSION, build_summary, failed_summary, format_table, render_timeline_png
 
 VIDEO = {"name": "street.mp4", "fps": 25.0, "frame_count": 638, "duration_s": 25.5, "width": 640, "height": 360}
@@ -55,6 +58,7 @@ def chunk(
     *,
     classes: dict[str, dict[str, Any]] | None = None,
     tracks: list[dict[str, Any]] | None = None,
+    zone_peaks: dict[str, dict[str, int]] | None = None,
 ) -> ChunkResult:
     """A successful chunk result as analyze_chunk stores it."""
     return ChunkResult.from_dict(
@@ -71,6 +75,7 @@ def chunk(
             "classes": classes or {},
             "tracks": tracks or [],
             "timing": {"decode_s": 1.0, "infer_s": 2.0, "track_s": 0.25, "total_s": 3.5},
+            "zone_peaks": zone_peaks or {},
         }
     )
 
@@ -302,3 +307,95 @@ def test_a_video_that_ends_before_its_container_says_is_partial_with_a_warning(c
     assert summary["status"] == ("partial" if warned else "succeeded")
     if warned:
         assert summary["warnings"][0] in summary["error"] and "28.0 s (700 frames)" in summary["warnings"][0]
+
+
+# --- lines and zones -----------------------------------------------------------------------------------------------
+
+DOOR = Line("door", (320, 360), (320, 0))  # vertical, drawn upwards: moving right is "in"
+YARD = Zone("yard", ((0, 0), (200, 0), (200, 360), (0, 360)))
+WITH_REGIONS = {**SETTINGS, "count_regions": Regions((DOOR,), (YARD,)).to_dict()}
+
+
+def walk(*xs: float, start_ms: int = 0) -> list[tuple[int, Box]]:
+    """One object's boxes on analysed frames every 200 ms, its bottom centre at (x, 200) in turn."""
+    return [(start_ms + 200 * i, (x - 20.0, 170.0, x + 20.0, 200.0)) for i, x in enumerate(xs)]
+
+
+def chunked(frames: list[tuple[int, Box]], seams: list[int], track_id: int = 1) -> list[dict[str, Any]]:
+    """One object's track in each chunk the seams cut its frames into, as a chunk records it: its line traces and
+    zones over the chunk's core frames, and its boxes within 1 s of a seam, on which neighbours are stitched."""
+    tracks = []
+    for start, end in pairwise([0, *seams, None]):
+        core = [(t, box) for t, box in frames if t >= start and (end is None or t < end)]
+        near = {t: list(box) for t, box in frames if any(abs(t - seam) < 1000 for seam in seams)}
+        record = track(track_id, "car", near or {t: list(box) for t, box in core}, core_hits=len(core))
+        record["lines"] = {"door": trace(DOOR, core).to_dict()}
+        record["zones"] = ["yard"] if core and entered(YARD, [box for _, box in core]) else []
+        tracks.append(record)
+    return tracks
+
+
+def summarized(runs: list[list[dict[str, Any]]], seams: list[int], settings: dict = WITH_REGIONS) -> dict[str, Any]:
+    """The summary of chunks cut at the seams, each holding its track of every run (one object each)."""
+    bounds = list(pairwise([0, *seams, None]))
+    chunks = [chunk(i, start, end, tracks=[run[i] for run in runs]) for i, (start, end) in enumerate(bounds)]
+    return build_summary(VIDEO, settings, chunks, wall_s=None)
+
+
+ACROSS = walk(100, 140, 180, 220, 260, 300, 340, 380, 420, 460, 500)
+"""A car walking right across the door: at x = 340 (t = 1200 ms) it is first clearly right of it."""
+
+
+@pytest.mark.parametrize("seams", [[], [1200], [1000], [1400], [1000, 1200], [1200, 1400], [600, 1200, 1800]])
+def test_a_crossing_counts_once_wherever_the_seams_fall(seams: list[int]) -> None:
+    """Seams before, after and exactly at the frame where the side changes: one crossing, at that frame (the chunk
+    whose core holds it), as one pass finds it."""
+    assert [c.t_ms for c in trace(DOOR, ACROSS).crossings] == [1200]
+    summary = summarized([chunked(ACROSS, seams)], seams)
+    (obj,) = summary["objects"]
+    assert obj["chunks"] == list(range(len(seams) + 1)), "one stitched object"
+    door = summary["lines"]["door"]
+    assert door["points"] == [[320, 360], [320, 0]]
+    assert door["classes"] == {"car": {"in": 1, "out": 0}}
+    assert door["crossings"] == [{"t_s": 1.2, "cls": "car", "direction": "in"}]
+    assert obj["crossings"] == [{"line": "door", "t_s": 1.2, "direction": "in"}]
+
+
+@pytest.mark.parametrize("seams", [[], [800], [600, 1400]])
+def test_crossing_back_counts_once_each_way(seams: list[int]) -> None:
+    there_and_back = walk(240, 280, 320, 360, 400, 360, 320, 280, 240, 200)
+    summary = summarized([chunked(there_and_back, seams)], seams)
+    assert summary["lines"]["door"]["classes"] == {"car": {"in": 1, "out": 1}}
+    assert [(c["t_s"], c["direction"]) for c in summary["objects"][0]["crossings"]] == [(0.6, "in"), (1.4, "out")]
+
+
+def test_a_zone_counts_each_stitched_object_once_and_merges_peaks_by_max() -> None:
+    """The car is inside the yard in both chunks: entered once. A fragment inside is not counted, as in `unique`,
+    but the peaks (any tracked box) are the chunks' own, merged by max."""
+    car = chunked(walk(150, 160, 170, 180, 190, 200, 190, 180, 170, 160), [1000])
+    fragment = chunked(walk(50, start_ms=1600), [1000], track_id=2)
+    chunks = [
+        chunk(0, 0, 1000, tracks=[car[0]], zone_peaks={"yard": {"car": 2}}),
+        chunk(1, 1000, None, tracks=[car[1], fragment[1]], zone_peaks={"yard": {"car": 1, "person": 1}}),
+    ]
+    summary = build_summary(VIDEO, {**WITH_REGIONS, "min_track_seconds": 1.0}, chunks, wall_s=None)
+    assert [(o["counted"], o["zones"]) for o in summary["objects"]] == [(True, ["yard"]), (False, ["yard"])]
+    yard = summary["zones"]["yard"]
+    assert yard["points"] == [[0, 0], [200, 0], [200, 360], [0, 360]]
+    assert yard["classes"] == {"car": {"entered": 1, "peak": 2}, "person": {"entered": 0, "peak": 1}}
+    assert summary["lines"]["door"]["classes"] == {"car": {"in": 0, "out": 0}}, "every class is listed"
+
+
+def test_without_regions_the_summary_has_none() -> None:
+    summary = build_summary(VIDEO, SETTINGS, three_chunks(), wall_s=None)
+    assert summary["lines"] == {} and summary["zones"] == {}
+    assert all(o["crossings"] == [] and o["zones"] == [] for o in summary["objects"])
+
+
+def test_the_table_and_the_chart_show_the_lines_and_zones(tmp_path: Path, mpl_config: None) -> None:
+    regions = Regions((DOOR, Line("$\\frac{_x", (0, 0), (10, 10))), (YARD,))  # names matplotlib must not parse
+    summary = summarized([chunked(ACROSS, [1000])], [1000], {**SETTINGS, "count_regions": regions.to_dict()})
+    tables = format_table(summary).split("\n\n")
+    assert [line.split() for line in tables[1].splitlines()[2:3]] == [["door", "car", "1", "0"]]
+    assert tables[2].splitlines()[0].split() == ["zone", "class", "entered", "peak"]
+    assert render_timeline_png(summary, tmp_path / "t.png").read_bytes().startswith(PNG_MAGIC)

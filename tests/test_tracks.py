@@ -96,6 +96,7 @@ def test_object_crossing_three_chunks_is_counted_once() -> None:
     assert result.unique == {"car": 1}
     assert result.objects[0].chunks == (0, 1, 2, 3)
     assert (result.objects[0].first_ms, result.objects[0].last_ms) == (5000, 31000)
+    assert [(s.chunk, s.id) for s in result.objects[0].segments] == [(0, 1), (1, 1), (2, 4), (3, 2)]
 
 
 def test_two_objects_side_by_side_match_optimally_where_greedy_would_fail() -> None:
@@ -184,6 +185,7 @@ def test_input_order_does_not_matter() -> None:
     assert stitch(chunks).objects == [
         StitchedObject(cls="car", first_ms=9000, last_ms=12000, chunks=(0, 1), hits=20, counted=True)
     ]
+    assert [s.chunk for s in stitch(chunks).objects[0].segments] == [0, 1], "its segments in chunk order"
 
 
 def test_low_iou_or_no_common_frame_does_not_merge() -> None:

@@ -3,16 +3,24 @@
 Per-class frame statistics are merged from the chunks (each counts only the sampled frames of its own core, so the
 merge equals one sequential pass); unique object counts come from cross-chunk track stitching. The schema is
 versioned because summaries outlive the code that wrote them.
+
+Lines and zones count stitched objects that count, as `unique` does (a fragment's crossings are listed on its row of
+`objects` but not added up): an object's crossings are its segments' line traces joined in chunk order, each traced
+on its own chunk's core frames, which is the trace of one pass over all of them (`videoanalysis.regions`). A zone's
+`peak` is the most tracked boxes of a class inside it in one analysed frame, any track, as `peak` counts detections.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial, reduce
 from pathlib import Path
 from typing import Any
 
 from videoanalysis.contracts import ChunkResult
+from videoanalysis.regions import EMPTY, Crossing, Line, Regions, Zone, join
 from videoanalysis.stats import ClassStats
 from videoanalysis.tracks import StitchedObject, stitch
 
@@ -98,6 +106,9 @@ def build_summary(
         name: totals.get(name, ClassStats()).to_summary(unique.get(name, 0), length)
         for name in sorted(totals.keys() | unique.keys())
     }
+    regions = Regions.from_dict(settings.get("count_regions") or {})
+    crossed = [{line.name: object_crossings(obj, line) for line in regions.lines} for obj in stitched.objects]
+    counted = [(obj, lines) for obj, lines in zip(stitched.objects, crossed, strict=True) if obj.counted]
     chunk_rows = [
         {
             "index": c.index,
@@ -119,7 +130,11 @@ def build_summary(
         "video": dict(video),
         "settings": dict(settings),
         "classes": classes,
-        "objects": [_object_row(o, thumbnail) for o in stitched.objects],
+        "lines": {line.name: _line_row(line, counted, classes) for line in regions.lines},
+        "zones": {
+            zone.name: _zone_row(zone, [obj for obj, _ in counted], ok_chunks, classes) for zone in regions.zones
+        },
+        "objects": [_object_row(o, lines, thumbnail) for o, lines in zip(stitched.objects, crossed, strict=True)],
         "chunks": chunk_rows,
         "failed_chunks": [row["index"] for row in chunk_rows if row["status"] != "ok"],
         "totals": {
@@ -138,7 +153,49 @@ def build_summary(
     }
 
 
-def _object_row(obj: StitchedObject, thumbnail: ThumbnailName | None) -> dict[str, Any]:
+Crossings = Mapping[str, tuple[Crossing, ...]]
+"""One object's crossings, by line name."""
+
+
+def object_crossings(obj: StitchedObject, line: Line) -> tuple[Crossing, ...]:
+    """The object's crossings of `line`: its segments' traces joined in chunk order. A crossing between the last
+    frame on a side in one chunk and the first in the next is found by the join, once, at the later chunk's frame."""
+    traces = (segment.lines.get(line.name, EMPTY) for segment in obj.segments)
+    return reduce(partial(join, line), traces, EMPTY).crossings
+
+
+def _line_row(
+    line: Line, counted: Sequence[tuple[StitchedObject, Crossings]], classes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`lines.<name>`: per class, counted objects that crossed "in" and "out"; every crossing's time for the chart."""
+    per_class = {cls: {"in": 0, "out": 0} for cls in classes}
+    times = []
+    for obj, crossings in counted:
+        for crossing in crossings[line.name]:
+            per_class.setdefault(obj.cls, {"in": 0, "out": 0})[crossing.direction] += 1
+            times.append({"t_s": crossing.t_ms / 1000, "cls": obj.cls, "direction": crossing.direction})
+    times.sort(key=lambda row: (row["t_s"], row["cls"], row["direction"]))
+    return {"points": [list(line.a), list(line.b)], "classes": per_class, "crossings": times}
+
+
+def _zone_row(
+    zone: Zone, counted: Sequence[StitchedObject], chunks: Sequence[ChunkResult], classes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`zones.<name>`: per class, counted objects inside at least once, and the chunks' peaks merged by max."""
+    entered = Counter(obj.cls for obj in counted if any(zone.name in segment.zones for segment in obj.segments))
+    peak: dict[str, int] = {}
+    for chunk in chunks:
+        for cls, count in chunk.zone_peaks.get(zone.name, {}).items():
+            peak[cls] = max(peak.get(cls, 0), count)
+    names = sorted(classes.keys() | entered.keys() | peak.keys())
+    return {
+        "points": [list(point) for point in zone.points],
+        "classes": {cls: {"entered": entered[cls], "peak": peak.get(cls, 0)} for cls in names},
+    }
+
+
+def _object_row(obj: StitchedObject, crossings: Crossings, thumbnail: ThumbnailName | None) -> dict[str, Any]:
+    crossed = [(c.t_ms, name, c.direction) for name, found in crossings.items() for c in found]
     return {
         "cls": obj.cls,
         "first_s": _seconds(obj.first_ms),
@@ -147,6 +204,8 @@ def _object_row(obj: StitchedObject, thumbnail: ThumbnailName | None) -> dict[st
         "hits": obj.hits,
         "counted": obj.counted,
         "thumbnail": None if thumbnail is None or obj.best is None else thumbnail(*obj.best),
+        "crossings": [{"line": name, "t_s": t_ms / 1000, "direction": d} for t_ms, name, d in sorted(crossed)],
+        "zones": sorted({name for segment in obj.segments for name in segment.zones}),
     }
 
 
@@ -162,7 +221,7 @@ def failed_summary(video_name: str, error: str, settings: Mapping[str, Any]) -> 
 
 
 def format_table(summary: dict[str, Any]) -> str:
-    """Per-class counts as an aligned text table for the CLI."""
+    """Per-class counts as an aligned text table for the CLI, then one for the lines and one for the zones."""
     header = ("class", "unique", "peak", "detections", "first_s", "last_s")
     rows = [
         (
@@ -175,12 +234,28 @@ def format_table(summary: dict[str, Any]) -> str:
         )
         for name, c in summary["classes"].items()
     ]
-    if not rows:
-        return "no objects detected"
+    tables = [_aligned(header, rows) if rows else "no objects detected"]
+    if lines := summary.get("lines"):
+        crossed = [
+            (name, cls, str(n["in"]), str(n["out"])) for name, r in lines.items() for cls, n in r["classes"].items()
+        ]
+        tables.append(_aligned(("line", "class", "in", "out"), crossed, left=2))
+    if zones := summary.get("zones"):
+        inside = [
+            (name, cls, str(n["entered"]), str(n["peak"]))
+            for name, r in zones.items()
+            for cls, n in r["classes"].items()
+        ]
+        tables.append(_aligned(("zone", "class", "entered", "peak"), inside, left=2))
+    return "\n\n".join(tables)
+
+
+def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
+    """Columns padded to their widest cell: the first `left` ones (names) left-aligned, the rest (numbers) right."""
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = [
         "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            cell.ljust(w) if i < left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         )
         for row in (header, *rows)
     ]
@@ -189,16 +264,18 @@ def format_table(summary: dict[str, Any]) -> str:
 
 
 def render_timeline_png(summary: dict[str, Any], path: str | Path) -> Path:
-    """Draw each class's per-second count as a step chart; matplotlib is imported here to keep imports cheap."""
+    """Draw each class's per-second count as a step chart, and below it, when the summary has lines, each line's
+    crossings so far; matplotlib is imported here to keep imports cheap."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     path = Path(path)
     name = summary["video"].get("name", "video")
     classes = summary["classes"]
+    lines = summary.get("lines") or {}
     # A bare Figure renders through Agg when saved to PNG, without pyplot's global state or a backend switch.
-    fig = Figure(figsize=(10, 4), dpi=100, layout="constrained")
-    ax = fig.subplots()
+    fig = Figure(figsize=(10, 6.5 if lines else 4), dpi=100, layout="constrained")
+    ax, *below = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2)) if lines else [fig.subplots()]
     length = max((len(stats["timeline"]) for stats in classes.values()), default=0)
     for cls, stats in classes.items():
         counts = stats["timeline"]
@@ -216,11 +293,44 @@ def render_timeline_png(summary: dict[str, Any], path: str | Path) -> Path:
         ax.text(0.5, 0.5, "no objects detected", ha="center", va="center", transform=ax.transAxes)
     counts_text = ", ".join(f"{cls} {stats['unique']}" for cls, stats in classes.items()) or "none"
     ax.set_title(f"{name} ({summary['status']})\nunique objects: {counts_text}")
-    ax.set_xlabel("time (s)")
+    ax.set_xlabel("" if below else "time (s)")
     ax.set_ylabel("objects in one frame (max per second)")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(bottom=0)
     ax.set_xlim(left=0)
+    if below:
+        _draw_crossings(below[0], lines, length)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
     return path
+
+
+def _draw_crossings(ax: Any, lines: Mapping[str, Any], length: int) -> None:
+    """Each line's crossings so far over time, "in" solid and "out" dashed in the line's colour."""
+    from matplotlib.ticker import MaxNLocator
+
+    end = max([length, *(row["t_s"] for line in lines.values() for row in line["crossings"])])
+    for i, (name, line) in enumerate(lines.items()):
+        colour = f"C{i % 10}"
+        for direction, style in (("in", "-"), ("out", "--")):
+            times = [row["t_s"] for row in line["crossings"] if row["direction"] == direction]
+            counts = list(range(len(times) + 1))
+            ax.step(
+                [0, *times, end],
+                [*counts, counts[-1]],
+                where="post",
+                color=colour,
+                linestyle=style,
+                label=_legend_text(f"{name} {direction}"),
+            )
+    ax.legend(loc="upper left", fontsize="small", ncols=min(4, 2 * len(lines)))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("line crossings so far")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
+
+
+def _legend_text(text: str) -> str:
+    """A user's name as literal legend text: matplotlib would read `$...$` as math, and hide a leading underscore."""
+    text = text.replace("$", r"\$")
+    return f" {text}" if text.startswith("_") else text

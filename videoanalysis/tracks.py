@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import lap
@@ -40,6 +40,8 @@ class StitchedObject:
     hits: int  # analysed frames it was tracked in, each frame once (core frames only)
     counted: bool  # tracked long enough to count (see `stitch`'s min_hits)
     best: tuple[int, int] | None = None  # (chunk, track id) of the segment whose thumbnail is the most confident
+    # Its segments in chunk order, which is time order: the summary joins their line traces as one pass would.
+    segments: tuple[TrackSegment, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ def stitch(
             hits=sum(s.core_hits for s in members),
             counted=sum(s.core_hits for s in members) >= min_hits,
             best=best_thumbnail(members),
+            segments=tuple(sorted(members, key=lambda s: s.chunk)),
         )
         for members in groups.values()
     ]
