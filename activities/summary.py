@@ -8,12 +8,14 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from activities import logs
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Chunk, ChunkOutcome, ChunkResult, Job, SummarizeInput
 from videoanalysis.report import render_report, report_ref
+from videoanalysis.settings import NO_REGIONS
 from videoanalysis.storage import LocalStorage, Storage, StorageError, open_storage
 from videoanalysis.summary import ThumbnailName, build_summary, failed_summary, render_timeline_png
 
@@ -39,7 +41,8 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     document = json.dumps(summary, indent=2).encode()
     with tempfile.TemporaryDirectory() as folder:
         png = render_timeline_png(summary, Path(folder) / "timeline.png").read_bytes()
-    report = render_report(summary, png, _read_thumbnails(storage, thumbnails)).encode()
+    frame = _read_or_none(storage, job.frame_ref) if job.settings.count_regions != NO_REGIONS else None
+    report = render_report(summary, png, _read_thumbnails(storage, thumbnails), frame).encode()
     chart = _write_summary(storage, job.summary, document, png, report)
     latest = job.latest if job.latest is not None and _still_current(storage, job) else None
     if latest is not None:
@@ -86,16 +89,17 @@ def _thumbnail_namer(storage: Storage, job: Job, refs: dict[str, BlobRef]) -> Th
 
 def _read_thumbnails(storage: Storage, refs: dict[str, BlobRef]) -> dict[str, bytes]:
     """The thumbnails the report inlines, by summary name; one gone missing shows as "no image", not a failure."""
-
-    def read(ref: BlobRef) -> bytes | None:
-        try:
-            return storage.read_bytes(ref)
-        except StorageError:
-            return None
-
     with ThreadPoolExecutor(max_workers=THUMBNAIL_READERS) as pool:
-        data = dict(zip(refs, pool.map(read, refs.values()), strict=True))
+        data = dict(zip(refs, pool.map(partial(_read_or_none, storage), refs.values()), strict=True))
     return {name: jpeg for name, jpeg in data.items() if jpeg is not None}
+
+
+def _read_or_none(storage: Storage, ref: BlobRef) -> bytes | None:
+    """An image for the report, or None when it is missing (its chunk failed): the report does without it."""
+    try:
+        return storage.read_bytes(ref)
+    except StorageError:
+        return None
 
 
 def _still_current(storage: Storage, job: Job) -> bool:

@@ -149,9 +149,43 @@ HOSTILE = [
 ]
 
 
+REGIONS = {
+    "lines": {"door": {"points": [[320, 360], [320, 0]], "classes": {"car": {"in": 3, "out": 1}},
+                       "crossings": [{"t_s": 1.2, "cls": "car", "direction": "in"}]}},
+    "zones": {"yard": {"points": [[0, 0], [200, 0], [200, 360], [0, 360]],
+                       "classes": {"car": {"entered": 2, "peak": 1}, "person": {"entered": 0, "peak": 1}}}},
+}  # fmt: skip
+
+
+def test_the_lines_and_zones_are_counted_and_drawn_over_a_frame_of_the_video() -> None:
+    frame = jpeg(77)
+    document = render_report(summary(**REGIONS), CHART, IMAGES, frame)
+    section = _section(document, "<h2>Lines and zones</h2>")
+    text = Page(section).all_text()
+    assert "door car 3 1 4" in text and "yard car 2 1" in text and "yard person 0 1" in text
+    page = Page(section)
+    assert [image["src"] for image in page.images()] == [f"data:image/jpeg;base64,{base64.b64encode(frame).decode()}"]
+    (svg,) = [attrs for tag, attrs in page.tags if tag == "svg"]
+    assert svg["viewbox"] == "0 0 640 360", "drawn in the frame's pixels, whatever size the image is shown at"
+    segment, _, arrow = [attrs for tag, attrs in page.tags if tag in ("line", "polygon")][1:4]
+    assert (segment["x1"], segment["y1"], segment["x2"], segment["y2"]) == ("320.0", "360.0", "320.0", "0.0")
+    tip_x = float((arrow["points"] or "").split()[0].split(",")[0])
+    assert tip_x > 320, "a line drawn upwards counts moving right as in: its arrow points right"
+    assert Page(section[: section.index("</svg>")]).text == ["Lines and zones", "yard", "door"], "each shape named"
+
+
+def test_without_a_frame_the_regions_are_drawn_on_grey_and_without_regions_not_at_all() -> None:
+    section = _section(render_report(summary(**REGIONS)), "<h2>Lines and zones</h2>")
+    assert "<img" not in section and '<rect width="640" height="360" fill="#777"/>' in section
+    assert "Lines and zones" not in render_report(summary(), CHART, IMAGES, jpeg(77))
+    assert "Lines and zones" not in render_report(summary(lines={}, zones={}))
+
+
 @pytest.mark.parametrize("name", HOSTILE)
 def test_every_string_from_outside_shows_as_text(name: str) -> None:
-    """Video name, class names, error and warning messages, settings: a browser reads each as text, never markup."""
+    """Video name, class names, line and zone names, error and warning messages, settings: a browser reads each as
+    text, never markup."""
+    regions = REGIONS
     hostile = summary(
         video={**summary()["video"], "name": name, "codec": name},
         classes={name: summary()["classes"]["car"]},
@@ -160,14 +194,16 @@ def test_every_string_from_outside_shows_as_text(name: str) -> None:
         warnings=[name],
         settings={name: name},
         chunks=[{**summary()["chunks"][0], "status": "failed", "error": name}],
+        lines={name: {**regions["lines"]["door"], "classes": {name: {"in": 1, "out": 0}}}},
+        zones={name: {**regions["zones"]["yard"], "classes": {name: {"entered": 1, "peak": 1}}}},
     )
-    document = render_report(hostile, CHART, {name: jpeg(10)})
+    document = render_report(hostile, CHART, {name: jpeg(10)}, jpeg(50))
     page = Page(document)
     assert {tag for tag, _ in page.tags} <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3",
         "p", "span", "table", "thead", "tbody", "tr", "th", "td", "img", "section", "div", "figure", "figcaption",
-        "b", "br", "details", "summary"}  # fmt: skip
+        "b", "br", "details", "summary", "svg", "line", "polygon", "text"}  # fmt: skip
     assert all(set(attrs) <= {"src", "alt", "class"} for tag, attrs in page.tags if tag == "img")
-    assert page.all_text().count(name.strip()) >= 8, "shown as text: title, heading, facts, class, figures..."
+    assert page.all_text().count(name.strip()) >= 12, "shown as text: title, heading, facts, class, figures, regions"
     assert "<script" not in document and "<b>x" not in document
 
 

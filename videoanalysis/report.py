@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
@@ -42,14 +43,26 @@ figure { margin: 0; padding: .3em; border: 1px solid #ddd; border-radius: .3em; 
 figure img { max-width: 160px; max-height: 160px; display: block; margin: 0 auto; }
 figure .none { height: 60px; line-height: 60px; color: #999; background: #f5f5f5; }
 figcaption { font-size: 12px; } .fragments figure { opacity: .8; } .chart { max-width: 100%; }
+.regions { position: relative; max-width: 960px; } .regions img { display: block; width: 100%; }
+.regions img + svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; } .regions svg { display: block; }
+.regions line, .regions polygon { stroke-width: 3px; vector-effect: non-scaling-stroke; }
+.regions text { fill: #fff; stroke: #000; stroke-width: 3px; paint-order: stroke; vector-effect: non-scaling-stroke;
+  font-weight: bold; }
 """
+
+PALETTE = ("#ffd400", "#00e5ff", "#ff4fd8", "#7dff4f", "#ff8c1a", "#b388ff")
+"""Colours of the regions drawn over the frame, in turn: bright, to stand out on a street."""
 
 
 def render_report(
-    summary: Mapping[str, Any], chart_png: bytes | None = None, thumbnails: Mapping[str, bytes] | None = None
+    summary: Mapping[str, Any],
+    chart_png: bytes | None = None,
+    thumbnails: Mapping[str, bytes] | None = None,
+    frame_jpeg: bytes | None = None,
 ) -> str:
     """The report of `summary`; `thumbnails` maps each object's `thumbnail` name to its JPEG bytes (an object whose
-    image is missing shows "no image"), `chart_png` is the timeline chart (`summary.render_timeline_png`)."""
+    image is missing shows "no image"), `chart_png` is the timeline chart (`summary.render_timeline_png`), and
+    `frame_jpeg` a frame of the video to draw the lines and zones over (without it they are drawn on grey)."""
     images = thumbnails or {}
     video = summary.get("video") or {}
     title = f"{video.get('name', 'video')}: object counts"
@@ -60,7 +73,7 @@ def render_report(
         _video_section(video, summary.get("totals") or {}),
         _classes_section(summary.get("classes") or {}),
         _chart_section(chart_png),
-        _regions_section(summary),
+        _regions_section(summary, frame_jpeg),
         _gallery_section("Counted objects", [o for o in objects if o.get("counted")], images, "counted"),
         _gallery_section("Fragments not counted", [o for o in objects if not o.get("counted")], images, "fragments"),
         _chunks_section(summary.get("chunks") or []),
@@ -186,10 +199,101 @@ def _chart_section(chart_png: bytes | None) -> str:
     return f'<h2>Timeline</h2><img class="chart" src="{uri}" alt="objects per second, by class">'
 
 
-def _regions_section(summary: Mapping[str, Any]) -> str:
-    """Line crossings and zone occupancy go here, between the timeline and the gallery, once the summary carries
-    them (the lines-and-zones issue); until then there is nothing to show."""
-    return ""
+def _regions_section(summary: Mapping[str, Any], frame_jpeg: bytes | None) -> str:
+    """The lines and zones drawn over a frame of the video, so a user sees where they are, and their counts."""
+    lines, zones = summary.get("lines") or {}, summary.get("zones") or {}
+    if not lines and not zones:
+        return ""
+    return "".join(
+        [
+            "<h2>Lines and zones</h2>",
+            _regions_picture(summary.get("video") or {}, lines, zones, frame_jpeg),
+            _lines_table(lines) if lines else "",
+            _zones_table(zones) if zones else "",
+            '<p>"In" is a crossing along the line\'s arrow, "out" one against it. Crossings and entries count the '
+            "counted objects (as Unique does); a zone's peak counts every tracked box.</p>",
+        ]
+    )
+
+
+def _lines_table(lines: Mapping[str, Any]) -> str:
+    rows = [
+        (_text(name), _text(cls), _number(n.get("in")), _number(n.get("out")), _number(n["in"] + n["out"]))
+        for name, line in lines.items()
+        for cls, n in (line.get("classes") or {}).items()
+    ]
+    return _table(("Line", "Class", "In", "Out", "Both"), rows, right=(2, 3, 4))
+
+
+def _zones_table(zones: Mapping[str, Any]) -> str:
+    rows = [
+        (_text(name), _text(cls), _number(n.get("entered")), _number(n.get("peak")))
+        for name, zone in zones.items()
+        for cls, n in (zone.get("classes") or {}).items()
+    ]
+    return _table(("Zone", "Class", "Entered", "Peak inside at once"), rows, right=(2, 3))
+
+
+def _regions_picture(
+    video: Mapping[str, Any], lines: Mapping[str, Any], zones: Mapping[str, Any], frame_jpeg: bytes | None
+) -> str:
+    """Inline SVG in the frame's pixel coordinates over the inlined frame (or grey without one): each zone a
+    translucent polygon, each line with an arrow to its "in" side, every name written beside its shape."""
+    width, height = video.get("width"), video.get("height")
+    if not width or not height:
+        return ""
+    w, h = float(width), float(height)
+    size = max(w, h) / 40  # labels and arrows in proportion to the frame
+
+    def label(name: str, x: float, y: float) -> str:
+        """The name centred at (x, y), moved in so that it stays inside the frame (the picture clips it)."""
+        half = min(w / 2, 0.3 * size * len(name))
+        x, y = min(max(x, half), w - half), min(max(y, size), h - size / 3)
+        return f'<text x="{x:.1f}" y="{y + size / 3:.1f}" text-anchor="middle">{_text(name)}</text>'
+
+    shapes = []
+    for i, (name, zone) in enumerate(zones.items()):
+        points = [(float(x), float(y)) for x, y in zone.get("points") or []]
+        colour = PALETTE[(len(lines) + i) % len(PALETTE)]
+        corners = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        shapes.append(f'<polygon points="{corners}" fill="{colour}" fill-opacity="0.25" stroke="{colour}"/>')
+        cx, cy = sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points)
+        shapes.append(label(name, cx, cy))
+    for i, (name, line) in enumerate(lines.items()):
+        (ax, ay), (bx, by) = ((float(x), float(y)) for x, y in line.get("points") or [])
+        nx, ny = _in_normal((ax, ay), (bx, by))
+        shapes.append(_line_shape((ax, ay), (bx, by), PALETTE[i % len(PALETTE)], size))
+        shapes.append(label(name, (ax + bx) / 2 - 1.5 * size * nx, (ay + by) / 2 - 1.5 * size * ny))
+    if frame_jpeg:
+        picture = f'<img src="{_data_uri("image/jpeg", frame_jpeg)}" alt="a frame of the video">'
+        background = ""
+    else:
+        picture, background = "", f'<rect width="{w:.0f}" height="{h:.0f}" fill="#777"/>'
+    svg = f'<svg viewBox="0 0 {w:.0f} {h:.0f}" font-size="{size:.1f}">{background}{"".join(shapes)}</svg>'
+    return f'<div class="regions">{picture}{svg}</div>'
+
+
+def _in_normal(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """The unit vector towards the side "in" crosses to: the right of A->B on the screen, (-dy, dx) in image
+    coordinates (y down), as `videoanalysis.regions` defines it."""
+    length = math.hypot(b[0] - a[0], b[1] - a[1])
+    return -(b[1] - a[1]) / length, (b[0] - a[0]) / length
+
+
+def _line_shape(a: tuple[float, float], b: tuple[float, float], colour: str, size: float) -> str:
+    """The segment, and an arrow from its middle towards its "in" side."""
+    (ax, ay), (bx, by) = a, b
+    nx, ny = _in_normal(a, b)
+    mx, my = (ax + bx) / 2, (ay + by) / 2
+    tip_x, tip_y = mx + 2.5 * size * nx, my + 2.5 * size * ny
+    base_x, base_y = mx + 1.6 * size * nx, my + 1.6 * size * ny
+    head = [(tip_x, tip_y), (base_x + 0.6 * size * ny, base_y - 0.6 * size * nx)]
+    head.append((base_x - 0.6 * size * ny, base_y + 0.6 * size * nx))
+    return (
+        f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{bx:.1f}" y2="{by:.1f}" stroke="{colour}"/>'
+        f'<line x1="{mx:.1f}" y1="{my:.1f}" x2="{base_x:.1f}" y2="{base_y:.1f}" stroke="{colour}"/>'
+        f'<polygon points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in head)}" fill="{colour}" stroke="{colour}"/>'
+    )
 
 
 def _gallery_section(title: str, objects: Sequence[Mapping[str, Any]], images: Mapping[str, bytes], css: str) -> str:
