@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from runner import upload
 from scenes.generator import parse_size, write_scene
 from videoanalysis.contracts import BlobRef, Job
-from videoanalysis.settings import CHOICES, Settings
+from videoanalysis.regions import Line, Regions, Zone, parse_line_spec, parse_zone_spec
+from videoanalysis.settings import CHOICES, NO_REGIONS, Settings
 from videoanalysis.storage import PARTIAL_SUFFIX, LocalStorage
 
 if TYPE_CHECKING:
@@ -158,8 +159,42 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--classes", help="comma-separated class names to count (default: all)")
+    parser.add_argument(
+        "--line",
+        dest="regions",
+        action=AddRegion,
+        const=parse_line_spec,
+        metavar="NAME=x1,y1,x2,y2",
+        help='count crossings of this directed segment (pixels); "in" is from its left to its right; repeatable',
+    )
+    parser.add_argument(
+        "--zone",
+        dest="regions",
+        action=AddRegion,
+        const=parse_zone_spec,
+        metavar="NAME=x1,y1,x2,y2,x3,y3[,...]",
+        help="count objects entering this polygon (pixels); repeatable; with --line, replaces COUNT_REGIONS",
+    )
     parser.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+class AddRegion(argparse.Action):
+    """`--line` and `--zone`: each adds its region (parsed by `const`) to the run's set, checked as it comes, so that
+    a bad spec, a name given twice or one region over the caps is an argparse error: exit 2, one line that says why."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, _: Any = None
+    ) -> None:
+        regions = getattr(namespace, self.dest) or NO_REGIONS
+        try:
+            region = self.const(values)
+            lines = (*regions.lines, region) if isinstance(region, Line) else regions.lines
+            zones = (*regions.zones, region) if isinstance(region, Zone) else regions.zones
+            regions = Regions(lines, zones)
+        except ValueError as error:
+            raise argparse.ArgumentError(self, str(error)) from None
+        setattr(namespace, self.dest, regions)
 
 
 OPTION_SETTINGS = (
@@ -178,16 +213,25 @@ OPTION_SETTINGS = (
 
 def analyze_main(args: argparse.Namespace) -> int:
     environment = Settings.env_values()
-    options = {name: getattr(args, name) for name in OPTION_SETTINGS if getattr(args, name) is not None}
-    if args.model is not None:
-        options["model_path"] = args.model
-    if args.classes:
-        options["classes"] = tuple(name.strip() for name in args.classes.split(",") if name.strip())
+    options = run_options(args)
     settings = Settings(**{**environment, **options})
     out = args.out or Path("out") / f"{args.video.name}.json"
     auto_chunks = "chunk_seconds" not in environment and "chunk_seconds" not in options
     outcome = analyze_file(args.video, out, settings, args.workers, not args.quiet, auto_chunks)
     return report(outcome, out)
+
+
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command line sets for this run; they override the environment's. Any `--line` or `--zone`
+    replaces all of COUNT_REGIONS: the regions of a run are the ones its command names."""
+    options = {name: getattr(args, name) for name in OPTION_SETTINGS if getattr(args, name) is not None}
+    if args.model is not None:
+        options["model_path"] = args.model
+    if args.classes:
+        options["classes"] = tuple(name.strip() for name in args.classes.split(",") if name.strip())
+    if args.regions is not None:
+        options["count_regions"] = args.regions
+    return options
 
 
 def analyze_file(

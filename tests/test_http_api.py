@@ -13,8 +13,9 @@ from tests.support.task_hub import SYSTEM_KEY, FakeTaskHub
 from tests.support.worker import APP_URL, app_containers, call, http_request, indexed
 from triggers import http_api
 from triggers.http_api import INSTANCE_ID
-from videoanalysis.contracts import AnalysisOutcome, BlobRef
+from videoanalysis.contracts import AnalysisOutcome, BlobRef, Job
 from videoanalysis.names import instance_id
+from videoanalysis.regions import MAX_ZONES
 from videoanalysis.report import render_report
 
 ROUTES = {
@@ -138,6 +139,58 @@ def test_post_rejects_bad_requests_before_touching_storage_or_the_host(hub, app_
     assert response.status_code == 400
     assert message in _body(response)["error"]
     assert hub.calls == []
+
+
+DOOR = {"door": [[320, 0], [320, 360]]}
+YARD = {"yard": [[0, 0], [100, 0], [100, 100]]}
+
+
+def test_lines_and_zones_in_the_body_travel_in_the_orchestration_input(hub, app_storage, blob_service) -> None:
+    """They replace COUNT_REGIONS for this analysis, which is one of its own: not the one a plain request (or the
+    upload) starts, whose id stays that of the version alone; the same regions again find it."""
+    video = BlobRef(app_storage["videos"], "a.mp4")
+    blob_service.get_blob_client(video.container, video.name).upload_blob(b"video bytes")
+    plain = _body(_post(hub, json.dumps(video.to_dict()).encode()))["id"]
+    body = json.dumps({**video.to_dict(), "lines": DOOR, "zones": YARD}).encode()
+    response = _post(hub, body)
+    assert response.status_code == 202 and _body(response)["started"] is True
+    own = _body(response)["id"]
+    assert own != plain and INSTANCE_ID.fullmatch(own)
+    regions = Job.from_dict(hub.instances[own].input).settings.count_regions.to_dict()
+    assert regions == {"lines": DOOR, "zones": YARD}
+    assert Job.from_dict(hub.instances[plain].input).settings.count_regions.to_dict() == {"lines": {}, "zones": {}}
+    assert _body(_post(hub, body))["id"] == own and hub.starts == [plain, own]
+
+
+@pytest.mark.parametrize(
+    ("regions", "message"),
+    [
+        ({"lines": [[0, 0], [1, 1]]}, "'lines' must be an object of name: [[x1, y1], [x2, y2]]"),
+        ({"lines": {"door": [320, 0, 320, 360]}}, "line 'door' must be [[x1, y1], [x2, y2]]"),
+        ({"lines": {"door": [[5, 5], [5, 5]]}}, "line 'door' has zero length"),
+        ({"zones": {"yard": [[0, 0], [1, 1]]}}, "zone 'yard' needs at least 3 points, got 2"),
+        ({"zones": {"bow": [[0, 0], [10, 10], [10, 0], [0, 10]]}}, "zone 'bow' crosses itself"),
+        ({"zones": {f"z{i}": YARD["yard"] for i in range(MAX_ZONES + 1)}}, f"too many zones: {MAX_ZONES + 1}"),
+        ({"lines": {"a": DOOR["door"]}, "zones": {"a": YARD["yard"]}}, "the name 'a' is used twice"),
+        ({"lines": {"door": [[-1, 0], [320, 360]]}}, "coordinates must be >= 0"),
+    ],
+    ids=[
+        "not-an-object",
+        "flat-list",
+        "zero-length",
+        "two-points",
+        "self-crossing",
+        "too-many",
+        "same-name",
+        "negative",
+    ],
+)
+def test_bad_lines_or_zones_are_a_400_that_says_why(hub, app_storage, regions: dict, message: str) -> None:
+    body = {"container": app_storage["videos"], "name": "a.mp4", **regions}
+    response = _post(hub, json.dumps(body).encode())
+    assert response.status_code == 400 and hub.calls == []
+    error = _body(response)["error"]
+    assert message in error and "\n" not in error, error
 
 
 def test_status_of_an_unknown_or_malformed_id_is_404(hub, app_storage) -> None:

@@ -9,6 +9,7 @@ import asyncio
 import functools
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -22,6 +23,7 @@ from azure.storage.blob import BlobServiceClient
 from triggers.start import latest_summary_ref, start_analysis
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Job, Progress
 from videoanalysis.names import video_name_problem
+from videoanalysis.regions import Regions
 from videoanalysis.report import CONTENT_SECURITY_POLICY, report_ref
 from videoanalysis.settings import Settings
 from videoanalysis.storage import blob_service_from_env
@@ -30,7 +32,10 @@ INSTANCE_ID = re.compile(r"[A-Za-z0-9_.-]{1,60}-[0-9a-f]{24}")
 """Every id `videoanalysis.names.instance_id` makes matches; anything else is no analysis of ours and never reaches
 the durable client's URLs."""
 
-USAGE = 'send {"container": "<container>", "name": "<blob name>"} or {"url": "<blob URL>"}'
+USAGE = (
+    'send {"container": "<container>", "name": "<blob name>"} or {"url": "<blob URL>"}, '
+    'optionally with "lines": {"<name>": [[x1, y1], [x2, y2]]} and "zones": {"<name>": [[x, y], ...]}'
+)
 
 REPORT_HEADERS = {
     "Content-Security-Policy": f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'",
@@ -44,6 +49,16 @@ class BadRequest(ValueError):
     """A request we answer with 400 and this message."""
 
 
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """What a POST asks for: a video, whether to retry its failed chunks, and its own lines and zones (None: the
+    COUNT_REGIONS setting's)."""
+
+    video: BlobRef
+    retry_failed: bool = False
+    regions: Regions | None = None
+
+
 @functools.cache
 def blob_service() -> BlobServiceClient:
     """One client per worker process: with a managed identity, building one costs a token request."""
@@ -54,15 +69,19 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
     """POST /api/analyses: 202 + Location whether the analysis starts now or already exists (see `started`)."""
     settings = Settings.from_env()
     try:
-        video, retry_failed = requested_video(req, settings)
+        request = requested_analysis(req, settings)
     except BadRequest as error:
         return _error(400, str(error))
+    video = request.video
+    if request.regions is not None:
+        settings = settings.replace(count_regions=request.regions)
     blob = blob_service().get_blob_client(video.container, video.name)
     try:
         properties = await asyncio.to_thread(blob.get_blob_properties)
     except ResourceNotFoundError:
         return _error(404, f"no blob {video.container}/{video.name}")
-    instance, started = await start_analysis(client, video, str(properties.etag).strip('"'), settings, retry_failed)
+    etag = str(properties.etag).strip('"')
+    instance, started = await start_analysis(client, video, etag, settings, request.retry_failed)
     root = _api_root(req)
     status_url = f"{root}/analyses/{instance}"
     body = {
@@ -130,9 +149,9 @@ async def _blob_response(
     return func.HttpResponse(data, status_code=200, mimetype=mimetype, headers=headers)
 
 
-def requested_video(req: func.HttpRequest, settings: Settings) -> tuple[BlobRef, bool]:
-    """The video a POST names, checked (JSON object, known container, safe name with a video extension), and
-    whether to retry its failed chunks."""
+def requested_analysis(req: func.HttpRequest, settings: Settings) -> AnalysisRequest:
+    """The analysis a POST asks for, checked: a JSON object, a known container, a safe name with a video extension,
+    and lines and zones that pass `videoanalysis.regions`' rules (all but the frame size, which planning checks)."""
     try:
         body = req.get_json()
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
@@ -152,7 +171,18 @@ def requested_video(req: func.HttpRequest, settings: Settings) -> tuple[BlobRef,
     retry_failed = body.get("retry_failed", False)
     if not isinstance(retry_failed, bool):
         raise BadRequest("retry_failed must be true or false")
-    return BlobRef(container, name), retry_failed
+    return AnalysisRequest(BlobRef(container, name), retry_failed, _requested_regions(body))
+
+
+def _requested_regions(body: dict[str, Any]) -> Regions | None:
+    """The body's "lines" and "zones", which replace COUNT_REGIONS for this analysis; None when it gives neither."""
+    given = {key: body[key] for key in ("lines", "zones") if key in body}
+    if not given:
+        return None
+    try:
+        return Regions.from_dict(given)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
 
 
 def split_blob_url(url: str, service_url: str) -> tuple[str, str]:

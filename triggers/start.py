@@ -1,6 +1,7 @@
 """Start one analysis per blob version, whoever asks (blob trigger, HTTP POST) and however often.
 
-The instance id is a hash of container/name@ETag, so every event for one upload names the same instance. A look
+The instance id is a hash of container/name@ETag (and of the lines and zones, when there are any: a request with other
+regions is another analysis), so every event for one upload names the same instance. A look
 before the start skips an instance that exists and did not fail (a completed one included: the host would replace
 it). The host's de-duplication (`overridableExistingInstanceStates: NonRunningStates` in host.json) refuses a start
 on an instance that another event started a moment earlier (pending or running), and a second look turns that
@@ -10,6 +11,7 @@ ETag is a new analysis.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import azure.durable_functions as df
@@ -17,7 +19,8 @@ from azure.durable_functions.models.OrchestrationRuntimeStatus import Orchestrat
 
 from videoanalysis.contracts import BlobRef, Job, StorageSpec
 from videoanalysis.names import instance_id
-from videoanalysis.settings import Settings
+from videoanalysis.regions import Regions
+from videoanalysis.settings import NO_REGIONS, Settings
 
 ORCHESTRATOR = "analyze_video"
 RESTARTABLE = frozenset(
@@ -40,6 +43,16 @@ def job_for(video: BlobRef, instance: str, etag: str, settings: Settings) -> Job
     )
 
 
+def analysis_id(video: BlobRef, etag: str, regions: Regions) -> str:
+    """The instance of one version of the video analysed with one set of lines and zones: a POST that names its own
+    regions starts an analysis of its own (its own summary, its own chunk results) instead of finding the one the
+    upload started. Without regions it is the id of the version alone, as it always was."""
+    if regions == NO_REGIONS:
+        return instance_id(video, etag)
+    digest = hashlib.sha256(json.dumps(regions.to_dict()).encode()).hexdigest()[:16]
+    return instance_id(video, f"{etag}|regions={digest}")
+
+
 def latest_summary_ref(video_name: str, settings: Settings) -> BlobRef:
     return BlobRef(settings.summary_container, f"{video_name}.json")
 
@@ -52,7 +65,7 @@ async def start_analysis(
     `retry_failed` starts a completed analysis again when its summary is partial or failed: the same instance, so
     `analyze_chunk` finds the chunks that completed and reuses them, and only the failed ones are analysed again.
     """
-    instance = instance_id(video, etag)
+    instance = analysis_id(video, etag, settings.count_regions)
     if not await _startable(client, instance, retry_failed):
         return instance, False
     try:
