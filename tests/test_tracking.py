@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
+from scenes.generator import Scene
+from scenes.scenarios import scenario
 from videoanalysis.detector import Detections
 from videoanalysis.settings import CHOICES, Settings
-from videoanalysis.tracking import new_tracker
+from videoanalysis.tracking import CameraMotionGate, background_shift, new_tracker
 
 
 @pytest.mark.parametrize("kind", CHOICES["tracker"])
@@ -54,5 +57,45 @@ def test_camera_motion_compensation_can_be_turned_off() -> None:
     assert new_tracker(5.0, Settings(tracker_gmc="sparseOptFlow"))._tracker.gmc.method == "sparseOptFlow"
     assert new_tracker(5.0, Settings(tracker_gmc="none"))._tracker.gmc.method is None
     assert Settings.from_env({"TRACKER_GMC": "none"}).tracker_gmc == "none"
-    with pytest.raises(ValueError, match="TRACKER_GMC must be one of sparseOptFlow, none"):
+    with pytest.raises(ValueError, match="TRACKER_GMC must be one of sparseOptFlow, none, auto"):
         Settings.from_env({"TRACKER_GMC": "ecc"})
+
+
+def test_background_shift_measures_a_moved_view() -> None:
+    image = Scene(21, 2.0, 25.0, (640, 360)).frame(0).image
+    grey = cv2.cvtColor(cv2.resize(image, (320, 180)), cv2.COLOR_BGR2GRAY)
+    moved = cv2.warpAffine(grey, np.float32([[1, 0, 4], [0, 1, -3]]), (320, 180), borderMode=cv2.BORDER_REFLECT)
+    assert background_shift(grey, moved) == pytest.approx(5.0, abs=0.3)
+    assert background_shift(grey, grey) < 0.05
+
+
+def test_auto_compensation_stays_off_for_a_fixed_camera() -> None:
+    tracker = new_tracker(5.0, Settings(tracker_gmc="auto"))
+    gate = tracker._tracker.gmc
+    assert isinstance(gate, CameraMotionGate)
+    scene = Scene(21, 6.0, 25.0, (640, 360), scenario=scenario("crowded"))  # many objects, a fixed background
+    for index in range(0, scene.n_frames, 5):
+        tracker.update(Detections.empty(), scene.frame(index).image)
+        assert not gate.moving
+
+
+def test_auto_compensation_turns_on_and_follows_a_shaking_camera() -> None:
+    scene = Scene(21, 6.0, 25.0, (640, 360), scenario=scenario("shaky"))
+    gate = CameraMotionGate(new_tracker(5.0, Settings(tracker_gmc="sparseOptFlow"))._tracker.gmc)
+    previous = None
+    errors = []
+    for index in range(0, scene.n_frames, 5):
+        warp = gate.apply(scene.frame(index).image)
+        if gate.moving and previous is not None:
+            # The view moved by the camera's offset; the content, and the warp, the other way.
+            (x0, y0), (x1, y1) = scene.camera_offset(previous), scene.camera_offset(index)
+            errors.append(np.hypot(warp[0, 2] + (x1 - x0), warp[1, 2] + (y1 - y0)))
+        previous = index
+    assert gate.moving and len(errors) >= 20
+    assert np.median(errors) < 1.0
+
+
+def test_auto_compensation_without_a_compensating_tracker() -> None:
+    """ByteTrack has no camera-motion compensation: `auto` leaves it as it is."""
+    tracker = new_tracker(5.0, Settings(tracker="bytetrack", tracker_gmc="auto"))
+    assert not isinstance(getattr(tracker._tracker, "gmc", None), CameraMotionGate)

@@ -19,8 +19,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "backend": ("auto", "onnxruntime", "ultralytics"),
     # Ultralytics trackers that need no ReID model (nothing to download)
     "tracker": ("tracktrack", "bytetrack"),
-    # TrackTrack's camera-motion compensation: Ultralytics' default, or off for a fixed camera
-    "tracker_gmc": ("sparseOptFlow", "none"),
+    # TrackTrack's camera-motion compensation: Ultralytics' default, off for a fixed camera, or on once the camera moves
+    "tracker_gmc": ("sparseOptFlow", "none", "auto"),
     "video_access": ("cache", "stream"),
     # polling (Core Tools + Azurite, Consumption) or Event Grid (Flex Consumption)
     "blob_trigger_source": ("LogsAndContainerScan", "EventGrid"),

@@ -53,7 +53,8 @@ def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
     hidden object from opening a second track, which ByteTrack does (models/README.md). The YAMLs count
     `track_buffer` in frames, tuned for 30 fps (ultralytics issue 4284); the horizon is set in seconds here, so it
     means the same at any sampling rate. `TRACKER_GMC=none` turns off TrackTrack's camera-motion compensation,
-    which a fixed camera does not need and which costs most of its time (README, Performance).
+    which a fixed camera does not need and which costs most of its time (README, Performance); `auto` turns it on
+    in a chunk once the camera is seen to move (`CameraMotionGate`).
     """
     if frame_rate <= 0:
         raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
@@ -64,5 +65,83 @@ def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
 
     cfg = IterableSimpleNamespace(**YAML.load(check_yaml(f"{settings.tracker}.yaml")))
     cfg.track_buffer = max(1, round(settings.track_lost_seconds * frame_rate))
-    cfg.gmc_method = settings.tracker_gmc
-    return Tracker(TRACKER_MAP[cfg.tracker_type](cfg), cfg.track_buffer)
+    cfg.gmc_method = "sparseOptFlow" if settings.tracker_gmc == "auto" else settings.tracker_gmc
+    tracker = TRACKER_MAP[cfg.tracker_type](cfg)
+    if settings.tracker_gmc == "auto" and hasattr(tracker, "gmc"):
+        tracker.gmc = CameraMotionGate(tracker.gmc)
+    return Tracker(tracker, cfg.track_buffer)
+
+
+CAMERA_SHIFT_SHARE = 0.0016
+"""How far the background must move between two analysed frames, as a share of the frame's width, for the camera to
+count as moving (2 px at 1280 px). On the evaluation's tuning scenes the median background shift of fixed-camera
+frames stays under 0.8 px, and shaking or panning cameras move it 4-7 px per analysed frame."""
+
+_PROBE_WIDTH = 320
+_PROBE_STEP = 12
+"""The shift is measured at `_PROBE_WIDTH` px on a grid of points `_PROBE_STEP` px apart: a few hundred points, whose
+median ignores the objects moving over the background."""
+
+
+class CameraMotionGate:
+    """TRACKER_GMC=auto: Ultralytics' camera-motion compensation (sparse optical flow), switched on the first time the
+    camera is seen to move, and the identity until then.
+
+    Compensation is most of TrackTrack's time and does nothing for a fixed camera, so a chunk of a fixed camera skips
+    it; the check costs a pyramidal Lucas-Kanade flow of a fixed grid on a small grey frame. Once on it stays on for
+    the tracker's life (one chunk): a camera that moved once is likely to move again.
+    """
+
+    method = "auto"  # not None: the tracker calls `apply` on every frame
+
+    def __init__(self, gmc: Any):
+        self._gmc = gmc
+        self._previous: tuple[np.ndarray, np.ndarray] | None = None  # the last frame and its grey probe
+        self.moving = False
+
+    def apply(self, raw_frame: np.ndarray, detections: Any = None) -> np.ndarray:
+        if self.moving:
+            return np.asarray(self._gmc.apply(raw_frame, detections))
+        probe = _grey_probe(raw_frame)
+        previous, self._previous = self._previous, (raw_frame, probe)
+        if previous is None or background_shift(previous[1], probe) <= CAMERA_SHIFT_SHARE * _PROBE_WIDTH:
+            return np.eye(2, 3)
+        self.moving = True
+        self._gmc.reset_params()
+        self._gmc.apply(previous[0])  # the compensation's reference frame: the one before the move was seen
+        return np.asarray(self._gmc.apply(raw_frame, detections))
+
+    def reset_params(self) -> None:
+        self._gmc.reset_params()
+        self._previous = None
+        self.moving = False
+
+
+def _grey_probe(frame: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height, width = frame.shape[:2]
+    small = cv2.resize(
+        frame, (_PROBE_WIDTH, max(1, round(height * _PROBE_WIDTH / width))), interpolation=cv2.INTER_AREA
+    )
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+
+
+def background_shift(previous: np.ndarray, current: np.ndarray) -> float:
+    """Median displacement in pixels of a grid of points between two grey frames of one size: the background's,
+    as long as moving objects cover less than half of the frame."""
+    import cv2
+
+    height, width = previous.shape[:2]
+    margin = _PROBE_STEP // 2
+    ys, xs = np.mgrid[margin : height - margin : _PROBE_STEP, margin : width - margin : _PROBE_STEP]
+    points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
+    if len(points) == 0:
+        return 0.0
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(
+        previous, current, points, np.empty_like(points), winSize=(15, 15), maxLevel=2
+    )
+    found = status.ravel() == 1
+    if not found.any():
+        return float("inf")  # nothing to follow (a flat frame): compensate, as Ultralytics would by default
+    return float(np.hypot(*np.median(moved[found] - points[found], axis=0)))
