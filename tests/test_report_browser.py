@@ -26,6 +26,9 @@ MODEL = ROOT / "models" / "demo-yolo26n.onnx"
 NAME = "<b>street<b> & <script>alert(1)<script> cam.mp4"
 """A video name a page could mistake for markup (no '/': it is a file name here)."""
 
+LINE = '<i>door</i> & "in"'
+"""A line's name a page could mistake for markup, drawn in the report's SVG."""
+
 IMAGES = """Promise.all(Array.from(document.images, image => image.decode().then(() => true, () => false).then(ok => ({
     ok, alt: image.alt, width: image.naturalWidth, height: image.naturalHeight,
     shown: image.getBoundingClientRect().width > 0,
@@ -45,13 +48,15 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`videoanalysis analyze V --out S.json` on a 6 s scene in three chunks, so objects are stitched across seams."""
+    """`videoanalysis analyze V --out S.json` on a 6 s scene in three chunks, so objects are stitched across seams,
+    with a line and a zone."""
     folder = tmp_path_factory.mktemp("report")
     video = folder / NAME
     write_scene(video, seed=21, seconds=6.0, size=(640, 360), codec="h264")
     out = folder / "results" / "S.json"
     command = [str(Path(sys.executable).with_name("videoanalysis")), "analyze", str(video), "--out", str(out)]
     options = ["--model", str(MODEL), "--chunk-seconds", "2", "--workers", "2", "--quiet"]
+    options += ["--line", f"{LINE}=320,360,320,0", "--zone", "kerb=0,300,640,300,640,360,0,360"]
     done = subprocess.run([*command, *options], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     return {"out": out, "stdout": done.stdout, "summary": json.loads(out.read_text())}
@@ -80,6 +85,8 @@ def rendered(run: dict[str, Any], chromium: str) -> dict[str, Any]:
             "title": browser.evaluate("document.title"),
             "heading": browser.evaluate("document.querySelector('h1').textContent"),
             "markup_in_heading": browser.evaluate("document.querySelectorAll('h1 *, title *').length"),
+            "markup_from_names": browser.evaluate("document.querySelectorAll('i, script').length"),
+            "region_names": browser.evaluate("Array.from(document.querySelectorAll('svg text'), t => t.textContent)"),
             "scripts": browser.evaluate("document.scripts.length"),
             "text": browser.evaluate("document.body.innerText"),
             "screenshot": browser.screenshot(),
@@ -97,7 +104,9 @@ def test_chromium_decodes_every_image_of_the_report(run: dict[str, Any], rendere
     wheres = [image["where"] for image in images]
     assert (wheres.count("counted"), wheres.count("fragments"), wheres.count("chart")) == (counted, fragments, 1)
     chart = next(image for image in images if image["where"] == "chart")
-    assert (chart["width"], chart["height"]) == (1000, 400)
+    assert (chart["width"], chart["height"]) == (1000, 650), "the timeline and, below it, the line's crossings"
+    (frame,) = [image for image in images if image["where"] == "regions"]
+    assert (frame["width"], frame["height"]) == (640, 360), "the frame the lines and zones are drawn over"
 
 
 def test_the_page_is_not_blank(rendered: dict[str, Any]) -> None:
@@ -109,9 +118,10 @@ def test_the_page_is_not_blank(rendered: dict[str, Any]) -> None:
         assert heading in rendered["text"]
 
 
-def test_the_video_name_shows_as_text_and_nothing_runs_or_loads(rendered: dict[str, Any]) -> None:
+def test_the_video_and_region_names_show_as_text_and_nothing_runs_or_loads(rendered: dict[str, Any]) -> None:
     assert rendered["heading"] == f"{NAME}: object counts" and rendered["title"] == rendered["heading"]
     assert rendered["markup_in_heading"] == 0 and rendered["scripts"] == 0
+    assert rendered["region_names"] == ["kerb", LINE] and rendered["markup_from_names"] == 0
     assert rendered["file_image"] == "blocked", "the page's own policy stops a load from anywhere but data:"
     violations = [entry for entry in rendered["log"] if "Content Security Policy" in entry.get("text", "")]
     assert len(violations) == 1 and "S.png" in violations[0]["text"], "the report itself needs nothing it forbids"

@@ -43,8 +43,8 @@ figure { margin: 0; padding: .3em; border: 1px solid #ddd; border-radius: .3em; 
 figure img { max-width: 160px; max-height: 160px; display: block; margin: 0 auto; }
 figure .none { height: 60px; line-height: 60px; color: #999; background: #f5f5f5; }
 figcaption { font-size: 12px; } .fragments figure { opacity: .8; } .chart { max-width: 100%; }
-.regions { position: relative; max-width: 960px; } .regions img { display: block; width: 100%; }
-.regions img + svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; } .regions svg { display: block; }
+.frame { position: relative; max-width: 960px; } .frame img { display: block; width: 100%; }
+.frame img + svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; } .frame svg { display: block; }
 .regions line, .regions polygon { stroke-width: 3px; vector-effect: non-scaling-stroke; }
 .regions text { fill: #fff; stroke: #000; stroke-width: 3px; paint-order: stroke; vector-effect: non-scaling-stroke;
   font-weight: bold; }
@@ -206,12 +206,12 @@ def _regions_section(summary: Mapping[str, Any], frame_jpeg: bytes | None) -> st
         return ""
     return "".join(
         [
-            "<h2>Lines and zones</h2>",
+            '<section class="regions"><h2>Lines and zones</h2>',
             _regions_picture(summary.get("video") or {}, lines, zones, frame_jpeg),
             _lines_table(lines) if lines else "",
             _zones_table(zones) if zones else "",
             '<p>"In" is a crossing along the line\'s arrow, "out" one against it. Crossings and entries count the '
-            "counted objects (as Unique does); a zone's peak counts every tracked box.</p>",
+            "counted objects (as Unique does); a zone's peak counts every tracked box.</p></section>",
         ]
     )
 
@@ -263,14 +263,15 @@ def _regions_picture(
         (ax, ay), (bx, by) = ((float(x), float(y)) for x, y in line.get("points") or [])
         nx, ny = _in_normal((ax, ay), (bx, by))
         shapes.append(_line_shape((ax, ay), (bx, by), PALETTE[i % len(PALETTE)], size))
-        shapes.append(label(name, (ax + bx) / 2 - 1.5 * size * nx, (ay + by) / 2 - 1.5 * size * ny))
+        near_a = (ax + 0.15 * (bx - ax), ay + 0.15 * (by - ay))  # named near its start: lines often cross mid-way
+        shapes.append(label(name, near_a[0] - 1.5 * size * nx, near_a[1] - 1.5 * size * ny))
     if frame_jpeg:
         picture = f'<img src="{_data_uri("image/jpeg", frame_jpeg)}" alt="a frame of the video">'
         background = ""
     else:
         picture, background = "", f'<rect width="{w:.0f}" height="{h:.0f}" fill="#777"/>'
     svg = f'<svg viewBox="0 0 {w:.0f} {h:.0f}" font-size="{size:.1f}">{background}{"".join(shapes)}</svg>'
-    return f'<div class="regions">{picture}{svg}</div>'
+    return f'<div class="frame">{picture}{svg}</div>'
 
 
 def _in_normal(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
