@@ -20,14 +20,17 @@ from orchestrators.analyze_video import analyze_video
 from runner.cli import analyze_file
 from runner.replay import ReplayHost
 from scenes.generator import Actor, Scene, write_scene
+from scenes.regions_truth import line_crossings, region_counts
 from scenes.writer import write_video
 from tests.conftest import DEMO_MODEL, ROOT
 from tests.support import clips
 from videoanalysis.contracts import BlobRef, ChunkOutcome, Job
+from videoanalysis.regions import Line, Regions, Zone
 from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
 from videoanalysis.video import FrameReader
 
+ONNX_MODEL = ROOT / "models" / "demo-yolo26n.onnx"  # the faster one on CPU
 HELD_OUT_SEED = 424242  # never used for training (tools/train_demo_model.py trains on 10000+)
 SETTINGS = Settings(model_path=str(DEMO_MODEL), chunk_seconds=6.0, overlap_seconds=1.0, sample_fps=5.0)
 ONE_CHUNK = SETTINGS.replace(chunk_seconds=1000.0)
@@ -112,6 +115,78 @@ def test_an_object_hidden_across_a_seam_is_one_object(tmp_path: Path) -> None:
         assert _unique(summary) == {"bike": 1, "car": 1}, name
 
 
+REGIONS = Regions(
+    (Line("middle", (320, 360), (320, 0)), Line("diagonal", (160, 360), (480, 0))),
+    (Zone("right", ((480, 0), (640, 0), (640, 360), (480, 360))),),  # at the frame's right edge
+)
+
+
+def _mover(id: int, cls: str, t_enter: float, bottom: float, direction: int, **plan: float) -> Actor:
+    """A car by default, 0.25 frame widths a second; `plan` overrides the speed, size or a stop."""
+    values = {"height": 0.15, "aspect": 2.2, "speed": 0.25, "stop_after": math.inf, "stop_for": 0.0, **plan}
+    return Actor(id=id, cls=cls, bottom=bottom, drift=0.0, direction=direction, t_enter=t_enter, look=id, **values)
+
+
+@pytest.fixture(scope="module")
+def crossings_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+    """12 s at 640x360: four cars (two each way) and a bike cross the vertical and the diagonal line, one car stops on
+    the vertical line for 2 s before it goes on, and all drive into the zone at the right edge. Its truth by the app's
+    rules, and the summary of one chunk."""
+    actors = (
+        _mover(1, "car", 0.0, 0.6, 1),
+        _mover(2, "car", 1.0, 0.45, -1),
+        _mover(3, "bike", 0.5, 0.72, 1, speed=0.11, height=0.14, aspect=1.7),
+        _mover(4, "car", 3.0, 0.88, 1, stop_after=2.37, stop_for=2.0),  # its bottom centre stops on x = 320
+        _mover(5, "car", 6.0, 0.55, -1),
+    )
+    scene = Scene(seed=5, seconds=12.0, fps=25.0, size=(640, 360), actors=actors)
+    folder = tmp_path_factory.mktemp("crossings")
+    video = folder / "crossings.mp4"
+    write_video(scene.frames(), str(video), scene.fps, "h264")
+    return video, scene.truth(), _regions_run(video, folder / "one.json", 1000.0)
+
+
+def _regions_run(video: Path, out: Path, chunk_seconds: float) -> dict:
+    settings = SETTINGS.replace(model_path=str(ONNX_MODEL), chunk_seconds=chunk_seconds, count_regions=REGIONS)
+    assert analyze_file(video, out, settings, workers=2, progress=False)["status"] == "succeeded"
+    return json.loads(out.read_text())
+
+
+def _counted(counts: dict) -> dict:
+    """Per region, the classes with anything counted (the truth lists every class, the summary those it saw)."""
+    return {name: {cls: n for cls, n in per_class.items() if any(n.values())} for name, per_class in counts.items()}
+
+
+def test_line_and_zone_counts_equal_the_truth(crossings_clip: tuple[Path, dict, dict]) -> None:
+    """Every crossing, at the frame where the truth has it, and every zone count: the clip's objects are large and
+    apart, so the model finds each in every analysed frame (a missed or shifted box could move a crossing by a frame
+    or lose an entry; on busier scenes the counts are within the evaluation's tolerance, not exact)."""
+    _, truth, one = crossings_clip
+    expected = region_counts(truth, REGIONS, SETTINGS.sample_fps)
+    assert _counted({name: line["classes"] for name, line in one["lines"].items()}) == _counted(expected["lines"])
+    assert _counted({name: zone["classes"] for name, zone in one["zones"].items()}) == _counted(expected["zones"])
+    assert one["lines"]["middle"]["classes"] == {"bike": {"in": 1, "out": 0}, "car": {"in": 2, "out": 2}}
+    truth_times = [
+        (c.t_ms / 1000, c.direction) for _, c in line_crossings(truth, REGIONS.lines[0], SETTINGS.sample_fps)
+    ]
+    assert [(c["t_s"], c["direction"]) for c in one["lines"]["middle"]["crossings"]] == truth_times
+
+
+@pytest.mark.parametrize("chunk_seconds", [2.6, 1.2])
+def test_line_and_zone_counts_do_not_depend_on_the_seams(
+    chunk_seconds: float, crossings_clip: tuple[Path, dict, dict], tmp_path: Path
+) -> None:
+    """2.6 s chunks put a seam exactly on the frame of the first crossing (2.6 s), 1.2 s chunks one on the frame of
+    the second (3.6 s) and nine in all: every crossing is counted once, at the same frame, by the chunk that owns it."""
+    video, _, one = crossings_clip
+    chunks = math.floor(12 / chunk_seconds + 0.5)
+    seams = {round(chunk_seconds * k, 3) for k in range(1, chunks)}
+    assert seams & {c["t_s"] for c in one["lines"]["middle"]["crossings"]}, "a seam right on a crossing"
+    chunked = _regions_run(video, tmp_path / "chunked.json", chunk_seconds)
+    assert chunked["totals"]["chunks"] == chunks > 3
+    assert chunked["lines"] == one["lines"] and chunked["zones"] == one["zones"]
+
+
 def test_summary_files_and_per_frame_detections(tmp_path: Path, scene: tuple[Path, dict]) -> None:
     out = tmp_path / "s.json"
     analyze_file(scene[0], out, SETTINGS.replace(sample_fps=2.0), workers=1, progress=False)
@@ -186,6 +261,17 @@ def test_bad_input_gives_one_clear_line_and_exit_code(make, code: int, tmp_path:
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("error: ")
+
+
+def test_lines_or_zones_outside_the_frame_end_in_a_failed_summary_and_exit_2(tmp_path: Path) -> None:
+    """Only the probed frame size shows it, so planning refuses it: no chunk runs, the summary says why."""
+    video = clips.write_numbered(tmp_path / "v.mp4", "mp4v", 25)  # 320 x 240
+    result = _cli(str(video), "--out", str(tmp_path / "s.json"), "--zone", "far=0,0,400,0,400,100")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "zone 'far': the point (400, 0) is outside the 320x240 frame" in result.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["status"] == "failed" and summary["chunks"] == [] and "outside" in summary["error"]
 
 
 def test_truncated_video_is_analysed_up_to_the_damage(tmp_path: Path) -> None:
