@@ -1,7 +1,8 @@
 """`python -m bench [SECTION ...] [--quick]`: run benchmarks, write bench/results/latest.json and latest.md.
 
 Sections (all by default, in this order): throughput, ceiling, backends, cold_start, footprint, replay, profile,
-int8 (also `python -m bench.int8`; its table is bench/results/int8.md).
+int8 (also `python -m bench.int8`; its table is bench/results/int8.md), decode (also `python -m bench.decode`;
+bench/results/decode.md).
 Every section of one run uses the same video, model files, thresholds and sampling. --quick is a smoke run
 (a 20 s scene, one repetition, fewer frames and chunks): its numbers are not for comparison.
 """
@@ -20,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import backends, ceiling, cold_start, footprint, int8, profiling, replay, throughput
+from bench import backends, ceiling, cold_start, decode, footprint, int8, profiling, replay, throughput
 from bench.common import RESULTS, ROOT, TMP, Context, ensure_scene, median, prepare_environment, round_floats
 from bench.report import render, targets
 
-SECTIONS = ("throughput", "ceiling", "backends", "cold_start", "footprint", "replay", "profile", "int8")
-NEEDS_SCENE = {"throughput", "ceiling", "backends", "cold_start", "profile"}
+SECTIONS = ("throughput", "ceiling", "backends", "cold_start", "footprint", "replay", "profile", "int8", "decode")
+NEEDS_SCENE = {"throughput", "ceiling", "backends", "cold_start", "profile", "decode"}
 VERSIONS = ("torch", "ultralytics", "onnxruntime", "opencv-python", "numpy", "azure-functions-durable")
 
 
@@ -84,6 +85,8 @@ def run_section(name: str, ctx: Context, results: dict[str, Any]) -> Any:
         return replay.run((100, 1000) if ctx.quick else (100, 1000, 5000), repeats=1 if ctx.quick else 3)
     if name == "int8":
         return int8.run(ctx.model_onnx, ctx.quick, out=None if ctx.quick else RESULTS)
+    if name == "decode":
+        return decode.run(ctx, out=None if ctx.quick else RESULTS)
     return profiling.run(ctx)
 
 

@@ -245,6 +245,12 @@ def _profile(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def _decode(section: dict[str, Any]) -> list[str]:
+    from bench.decode import render_section
+
+    return render_section(section)
+
+
 RENDERERS = {
     "throughput": _throughput,
     "ceiling": _ceiling,
@@ -253,6 +259,7 @@ RENDERERS = {
     "footprint": _footprint,
     "replay": _replay,
     "profile": _profile,
+    "decode": _decode,
 }
 
 
