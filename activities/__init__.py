@@ -1,7 +1,8 @@
 """Activity functions: plain functions, which the local runner calls in its worker processes.
 
-`activities.blueprint` registers them for the function app; it is kept apart so that those workers never import
-azure.durable_functions, which they do not use and would pay for each time a pool starts.
+`function_app` registers them by name and imports this package on an activity's first call, so that neither those
+workers import azure.durable_functions (which they do not use and would pay for each time a pool starts) nor an
+instance that only serves the HTTP API imports OpenCV and the analysis library.
 """
 
 from activities.chunks import analyze_chunk, plan_chunks
