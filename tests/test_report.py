@@ -174,6 +174,14 @@ def test_the_lines_and_zones_are_counted_and_drawn_over_a_frame_of_the_video() -
     assert Page(section[: section.index("</svg>")]).text == ["Lines and zones", "yard", "door"], "each shape named"
 
 
+def test_an_object_lists_the_lines_it_crossed() -> None:
+    crossed = [{"line": "door", "t_s": 1.2, "direction": "in"}, {"line": "door", "t_s": 4.0, "direction": "out"}]
+    objects = [obj("car", 0.4, crossings=crossed, zones=["yard"]), obj("car", 5.0, crossings=[])]
+    text = Page(_section(render_report(summary(objects=objects, **REGIONS)), "Counted objects")).all_text()
+    assert "car 1 0.4 s to 2.9 s 12 frames, chunk 0 door in at 1.2 s door out at 4.0 s no image car 2" in text
+    assert text.endswith("car 2 5.0 s to 7.5 s 12 frames, chunk 0"), "none listed where it crossed none"
+
+
 def test_without_a_frame_the_regions_are_drawn_on_grey_and_without_regions_not_at_all() -> None:
     section = _section(render_report(summary(**REGIONS)), "<h2>Lines and zones</h2>")
     assert "<img" not in section and '<rect width="640" height="360" fill="#777"/>' in section
@@ -189,7 +197,10 @@ def test_every_string_from_outside_shows_as_text(name: str) -> None:
     hostile = summary(
         video={**summary()["video"], "name": name, "codec": name},
         classes={name: summary()["classes"]["car"]},
-        objects=[obj(name, 1.0, thumbnail=name), obj(name, 2.0, counted=False)],
+        objects=[
+            obj(name, 1.0, thumbnail=name, crossings=[{"line": name, "t_s": 1.0, "direction": "in"}]),
+            obj(name, 2.0, counted=False),
+        ],
         error=name,
         warnings=[name],
         settings={name: name},
@@ -203,7 +214,7 @@ def test_every_string_from_outside_shows_as_text(name: str) -> None:
         "p", "span", "table", "thead", "tbody", "tr", "th", "td", "img", "section", "div", "figure", "figcaption",
         "b", "br", "details", "summary", "svg", "line", "polygon", "text"}  # fmt: skip
     assert all(set(attrs) <= {"src", "alt", "class"} for tag, attrs in page.tags if tag == "img")
-    assert page.all_text().count(name.strip()) >= 12, "shown as text: title, heading, facts, class, figures, regions"
+    assert page.all_text().count(name.strip()) >= 13, "shown as text: title, heading, facts, class, figures, regions"
     assert "<script" not in document and "<b>x" not in document
 
 

@@ -324,7 +324,12 @@ def _figure(label: str, obj: Mapping[str, Any], images: Mapping[str, bytes]) -> 
     seen = f"{_seconds(obj.get('first_s'))} to {_seconds(obj.get('last_s'))}"
     frames = "1 frame" if obj.get("hits") == 1 else f"{_number(obj.get('hits'))} frames"
     details = f"{frames}, chunk{'s' if ',' in chunks else ''} {chunks or '-'}"
-    return f"<figure>{picture}<figcaption><b>{_text(label)}</b><br>{seen}<br>{details}</figcaption></figure>"
+    crossed = "".join(
+        f"<br>{_text(c.get('line'))} {_text(c.get('direction'))} at {_seconds(c.get('t_s'))}"
+        for c in obj.get("crossings") or []
+    )
+    caption = f"<b>{_text(label)}</b><br>{seen}<br>{details}{crossed}"
+    return f"<figure>{picture}<figcaption>{caption}</figcaption></figure>"
 
 
 def _chunks_section(chunks: Sequence[Mapping[str, Any]]) -> str:
