@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, ROOT, TMP, prepare_environment, round_floats
+from scenes.regions_truth import region_counts
+from videoanalysis.regions import Line, Regions, Zone
 
 SPLITS: dict[str, range] = {"tune": range(5000, 5012), "heldout": range(6000, 6024)}
 SECONDS, FPS, SIZE, CODEC = 60.0, 25.0, (1280, 720), "h264"
@@ -45,6 +47,13 @@ APP_DEFAULT_CHUNK = 10.0
 TRACKERS: dict[str, str | None] = {"ultralytics": None, "bytetrack": "bytetrack.yaml"}  # None: Ultralytics' default
 CLASSES = ("car", "person", "bike")
 EVAL = TMP / "eval"
+REGIONS = Regions(
+    lines=(Line("vertical", (640.0, 280.0), (640.0, 720.0)), Line("diagonal", (320.0, 700.0), (960.0, 300.0))),
+    zones=(Zone("left", ((0.0, 280.0), (400.0, 280.0), (400.0, 720.0), (0.0, 720.0))),),
+)
+"""What every app run also counts (issue 14): a vertical line mid-frame and a diagonal one over the ground, away from
+the frame's edges (an object first seen past a line near an edge has no crossing in the truth), and a zone at the left
+edge. The truth comes from `scenes.regions_truth` by the same rules."""
 DEFAULT_MODEL = ROOT / "models" / "demo-yolo26n.onnx"
 
 
@@ -198,6 +207,7 @@ def run_app(spec: SceneSpec, chunk_seconds: float, model: Path, env: dict[str, s
     args = [
         *(sys.executable, "-m", "runner", "analyze", str(spec.video), "--model", str(model), "--out", str(out)),
         *("--quiet", "--workers", "1", "--chunk-seconds", f"{chunk_seconds:g}"),
+        *region_args(REGIONS),
     ]
     run = measure(args, env)
     if run.returncode != 0 or not out.is_file():
@@ -211,8 +221,32 @@ def run_app(spec: SceneSpec, chunk_seconds: float, model: Path, env: dict[str, s
         "cpu_s": run.cpu_s,
         "short_counted": {c: sum(o["cls"] == c and o["hits"] <= SHORT_HITS for o in objects) for c in CLASSES},
         "across_chunks": {c: sum(o["cls"] == c and len(o["chunks"]) > 1 for o in objects) for c in CLASSES},
+        "regions": _region_counts(summary),
         "summary": str(out.relative_to(ROOT)),
     }
+
+
+def region_args(regions: Regions) -> list[str]:
+    """The command line's --line/--zone options for `regions`."""
+    args = []
+    for line in regions.lines:
+        args += ["--line", f"{line.name}=" + ",".join(f"{v:g}" for v in (*line.a, *line.b))]
+    for zone in regions.zones:
+        args += ["--zone", f"{zone.name}=" + ",".join(f"{v:g}" for point in zone.points for v in point)]
+    return args
+
+
+def _region_counts(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary's line and zone counts in `scenes.regions_truth.region_counts`' shape, every class listed."""
+    lines = {
+        name: {c: row["classes"].get(c, {"in": 0, "out": 0}) for c in CLASSES}
+        for name, row in summary.get("lines", {}).items()
+    }
+    zones = {
+        name: {c: row["classes"].get(c, {"entered": 0, "peak": 0}) for c in CLASSES}
+        for name, row in summary.get("zones", {}).items()
+    }
+    return {"lines": lines, "zones": zones}
 
 
 def run_ultralytics(spec: SceneSpec, tracker: str, model: Path, stride: int) -> dict[str, Any]:
@@ -240,14 +274,19 @@ def run_ultralytics(spec: SceneSpec, tracker: str, model: Path, stride: int) -> 
 
 
 def evaluate_scene(
-    spec: SceneSpec, model: Path, env: dict[str, str], variant: str, chunks: Sequence[float] = CHUNKS
+    spec: SceneSpec,
+    model: Path,
+    env: dict[str, str],
+    variant: str,
+    chunks: Sequence[float] = CHUNKS,
+    script: bool = True,
 ) -> dict[str, Any]:
     """Every method on one scene, one after another (scenes run in parallel)."""
     started = time.perf_counter()
     truth = ensure_scene(spec)
     stride = round(truth["fps"] / SAMPLE_FPS)
     runs: dict[str, dict[str, Any]] = {}
-    for tracker in TRACKERS:
+    for tracker in TRACKERS if script else ():
         runs[tracker] = run_ultralytics(spec, tracker, model, stride)
     for chunk_seconds in chunks:
         runs[app_key(chunk_seconds)] = run_app(spec, chunk_seconds, model, env, variant)
@@ -257,6 +296,7 @@ def evaluate_scene(
         "scenario": spec.scenario,
         "video": str(spec.video.relative_to(ROOT)),
         "truth": {c: truth["unique"][c] for c in CLASSES},
+        "regions_truth": region_counts(truth, REGIONS, SAMPLE_FPS),
         "runs": runs,
     }
 
@@ -323,7 +363,53 @@ def aggregate(scenes: list[dict[str, Any]]) -> dict[str, Any]:
         "methods": methods,
         "seams": seams,
         "by_scenario": scenarios,
+        "regions": aggregate_regions(scenes),
     }
+
+
+def _differences(found: dict[str, Any], truth: dict[str, Any], kind: str) -> list[tuple[int, ...]]:
+    """Per region and class of one run, the differences found - truth of each count ("in"/"out" or
+    "entered"/"peak")."""
+    keys = ("in", "out") if kind == "lines" else ("entered", "peak")
+    return [
+        tuple(found[kind][name][c][k] - per_class.get(c, dict.fromkeys(keys, 0))[k] for k in keys)
+        for name, per_class in truth[kind].items()
+        for c in CLASSES
+    ]
+
+
+def aggregate_regions(scenes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Line and zone counts of every app run against the truth, and against one chunk (issue 14's targets: 95% of
+    line/class pairs within ±1 in each direction and in in+out; 2.5 s chunks equal to one chunk)."""
+    complete = [s for s in scenes if not any("error" in run for run in s["runs"].values())]
+    apps = [m.key for m in methods_run(complete) if m.key.startswith("app_")]
+    methods = {}
+    for key in apps:
+        lines = [d for s in complete for d in _differences(s["runs"][key]["regions"], s["regions_truth"], "lines")]
+        zones = [d for s in complete for d in _differences(s["runs"][key]["regions"], s["regions_truth"], "zones")]
+        methods[key] = {
+            "line_pairs": len(lines),
+            "line_within_1": sum(abs(i) <= 1 and abs(o) <= 1 and abs(i + o) <= 1 for i, o in lines) / len(lines)
+            if lines
+            else None,
+            "line_abs_error": sum(abs(i) + abs(o) for i, o in lines),
+            "line_signed_error": sum(i + o for i, o in lines),
+            "zone_pairs": len(zones),
+            "entered_abs_error": sum(abs(e) for e, _ in zones),
+            "entered_within_1": sum(abs(e) <= 1 for e, _ in zones) / len(zones) if zones else None,
+            "peak_abs_error": sum(abs(p) for _, p in zones),
+        }
+    one = app_key(CHUNKS[0])
+    seams = {}
+    for key in apps if one in apps else ():
+        if key != one:
+            changes = 0
+            for s in complete:
+                reference = s["runs"][one]["regions"]
+                for kind in ("lines", "zones"):
+                    changes += sum(sum(map(abs, d)) for d in _differences(s["runs"][key]["regions"], reference, kind))
+            seams[key] = changes
+    return {"methods": methods, "changes_from_one_chunk": seams}
 
 
 def _cell(found: int, truth: int) -> str:
@@ -373,6 +459,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     for length, row in agg["seams"].items():
         per100 = f"{row['per_100_seams']:.1f}" if row["per_100_seams"] is not None else "-"
         lines.append(f"| {length} s | {row['seams']} | {row['changes']} | {per100} |")
+    lines += _regions_markdown(agg["regions"], labels)
     keys = [m.key for m in ran]
     short = {
         "app_10": "app 10 s",
@@ -401,6 +488,34 @@ def render_markdown(report: dict[str, Any]) -> str:
                 cells.append("error" if "error" in run else _cell(run["unique"][c], s["truth"][c]))
             lines.append(f"| {s['seed']} | {s['scenario']} | {c} | {s['truth'][c]} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _regions_markdown(regions: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    if not regions["methods"]:
+        return []
+    names = ", ".join(
+        [f"line `{line.name}` {line.a} -> {line.b}" for line in REGIONS.lines]
+        + [f"zone `{zone.name}` {list(zone.points)}" for zone in REGIONS.zones]
+    )
+    out = [
+        "",
+        f"Lines and zones (issue 14), against the exact truth of `scenes.regions_truth`: {names}. A line/class pair is "
+        'within ±1 when "in", "out" and in+out each are; changes from one chunk sum |difference| of every '
+        "in, out, entered and peak.",
+        "",
+        "| method | line/class pairs within ±1 | line abs. error (in + out) | signed | zone entered abs. error | "
+        "entered within ±1 | zone peak abs. error | changes from one chunk |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, m in regions["methods"].items():
+        within = "-" if m["line_within_1"] is None else f"{100 * m['line_within_1']:.0f}% of {m['line_pairs']}"
+        entered = "-" if m["entered_within_1"] is None else f"{100 * m['entered_within_1']:.0f}% of {m['zone_pairs']}"
+        changes = regions["changes_from_one_chunk"].get(key, "-")
+        out.append(
+            f"| {labels[key]} | {within} | {m['line_abs_error']} | {m['line_signed_error']:+d} | "
+            f"{m['entered_abs_error']} | {entered} | {m['peak_abs_error']} | {changes} |"
+        )
+    return out
 
 
 def log(message: str) -> None:
@@ -446,6 +561,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model file for the app and the script")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for eval-<split>[-<variant>].json/.md")
     parser.add_argument(
+        "--no-script", action="store_true", help="skip the Ultralytics script's runs (a comparison among app settings)"
+    )
+    parser.add_argument(
         "--chunks",
         type=_chunk_lengths,
         default=CHUNKS,
@@ -473,7 +591,9 @@ def main(argv: list[str] | None = None) -> int:
     specs = scenes_for(args.split, args.limit)
     log(f"{len(specs)} {args.split} scenes, variant {args.variant!r}, env {args.env}, {args.jobs} job(s)")
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        scenes = list(pool.map(lambda spec: evaluate_scene(spec, model, args.env, args.variant, args.chunks), specs))
+        scenes = list(
+            pool.map(lambda s: evaluate_scene(s, model, args.env, args.variant, args.chunks, not args.no_script), specs)
+        )
     command = " ".join(["python -m bench.eval_counts", *(argv if argv is not None else sys.argv[1:])])
     report = {
         "config": {
