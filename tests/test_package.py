@@ -84,6 +84,10 @@ def test_opencv_is_the_headless_build(built: package.Package) -> None:
     assert "opencv_python" not in distributions
 
 
+def test_the_scene_writers_ffmpeg_is_left_out(built: package.Package) -> None:
+    assert "imageio_ffmpeg" not in {name for name, _, _ in built.largest}
+
+
 def _clean_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`code` in an interpreter that sees only the standard library (-I -S: no venv, no user site, no PYTHON*
     variables) and the unpacked zip's two folders, as the Functions worker puts them on its path."""
