@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -30,10 +32,11 @@ import numpy as np
 from videoanalysis.chunking import lookahead_seconds
 from videoanalysis.contracts import Box, Chunk, ChunkResult, Timing, TrackSegment, VideoInfo
 from videoanalysis.detector import Detections, Detector
+from videoanalysis.models import resolve_backend
 from videoanalysis.regions import EMPTY, Regions, anchors, inside, trace
 from videoanalysis.settings import NO_REGIONS, Settings
 from videoanalysis.stats import ClassStats
-from videoanalysis.tracking import TrackedBox, new_tracker
+from videoanalysis.tracking import TrackedBox, Tracker, new_tracker
 from videoanalysis.video import Frame, FrameReader
 
 THUMBNAIL_MARGIN = 0.15
@@ -137,8 +140,8 @@ class WindowAnalysis:
 
 def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Settings) -> WindowAnalysis:
     started = time.perf_counter()
+    tracker_ready = _tracker_when_needed(settings.sample_fps or info.fps, settings)
     detector = Detector.from_settings(settings)
-    tracker = new_tracker(settings.sample_fps or info.fps, settings)
     shared = _SharedFrames(chunk, round(settings.overlap_seconds * 1000), round(lookahead_seconds(settings) * 1000))
     end_ms = chunk.end_ms if chunk.window_end_ms is None else chunk.window_end_ms
     reader = FrameReader(source, chunk.window_start_ms, end_ms, settings.sample_fps, chunk.start_ms, chunk.end_ms)
@@ -151,6 +154,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         tick = time.perf_counter()
         detections = detector.detect([frame.image for frame in batch])
         infer_s += time.perf_counter() - tick
+        tracker = tracker_ready()
         for frame, found in zip(batch, detections, strict=True):
             tick = time.perf_counter()
             tracked = tracker.update(found, frame.image)
@@ -222,6 +226,20 @@ def encode_jpeg(image: np.ndarray) -> bytes:
     if not ok:
         raise ValueError(f"cannot encode a {image.shape} crop as JPEG")
     return data.tobytes()
+
+
+def _tracker_when_needed(frame_rate: float, settings: Settings) -> Callable[[], Tracker]:
+    """The tracker, made in the background when making it means importing torch (Ultralytics' trackers need it) and
+    the detector does not: in a fresh worker that import is the longest step before the first tracked frame, and it
+    then runs while the model loads and the first batch is decoded and detected. A worker that has torch already
+    (the local runner's forked workers, the `.pt` backend) makes it at once."""
+    if "torch" in sys.modules or resolve_backend(settings.model_path, settings.backend) != "onnxruntime":
+        tracker = new_tracker(frame_rate, settings)
+        return lambda: tracker
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker")
+    future = pool.submit(new_tracker, frame_rate, settings)
+    pool.shutdown(wait=False)  # its one thread ends with the task
+    return future.result
 
 
 @dataclass(frozen=True)
