@@ -22,6 +22,7 @@ demo: setup
 	$(BIN)/videoanalysis demo --out out/demo
 
 test: setup
+	tools/install_chromium.sh
 	tools/with_azurite.sh $(BIN)/pytest
 
 lint: setup
