@@ -93,13 +93,15 @@ def test_the_timer_purges_finished_analyses_older_than_the_retention(
     hub: PurgingTaskHub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.delenv("HISTORY_RETENTION_DAYS", raising=False)
+    called = datetime.now(UTC)
     with caplog.at_level(logging.INFO, logger="videoanalysis"):
         call("purge_history", timer=_timer(), client=hub.binding())
+    returned = datetime.now(UTC)
     assert sorted(hub.instances) == ["completed-29d", "failed-29d", "pending-45d", "running-1d", "running-45d"]
     (purge,) = hub.purges
     assert purge["runtimeStatus"] == ["Completed,Failed,Terminated"]
-    cutoff = _parse_time(purge["createdTimeTo"][0])
-    assert abs(cutoff - (NOW - timedelta(days=30))) < timedelta(minutes=5)
+    cutoff = _parse_time(purge["createdTimeTo"][0]) + timedelta(days=30)
+    assert called - timedelta(seconds=1) <= cutoff <= returned + timedelta(seconds=1)
     (line,) = [record.getMessage() for record in caplog.records if record.getMessage().startswith("videoanalysis")]
     logged = json.loads(line.removeprefix("videoanalysis purge "))
     assert logged["purged"] == 4 and logged["retention_days"] == 30 and logged["status"] == "ok"
