@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -176,19 +177,24 @@ def scenes_for(split: str, limit: int | None) -> list[SceneSpec]:
 
 
 def ensure_scene(spec: SceneSpec) -> dict[str, Any]:
-    """Render the scene once (in a child process, so renders run in parallel) and return its truth."""
+    """Render the scene once (in a child process, so renders run in parallel) and return its truth. The video and its
+    truth are written under names of this process and thread, then renamed: evaluations that run at once may render
+    the same scene, and neither may read the other's half-written files."""
     if not (spec.video.is_file() and spec.truth_path.is_file()):
         spec.video.parent.mkdir(parents=True, exist_ok=True)
-        partial = spec.video.with_name(f".{spec.video.name}")
+        writer = f"{os.getpid()}-{threading.get_ident()}"
+        partial = spec.video.with_name(f".{writer}-{spec.video.name}")
+        partial_truth = spec.truth_path.with_name(f".{writer}-{spec.truth_path.name}")
         code = (
             "import sys; from scenes.generator import write_scene; from scenes.scenarios import scenario; "
             f"write_scene(sys.argv[1], sys.argv[2], seed={spec.seed}, seconds={SECONDS!r}, fps={FPS!r}, "
             f"size={SIZE!r}, codec={CODEC!r}, scenario=scenario({spec.scenario!r}))"
         )
-        run = measure([sys.executable, "-c", code, str(partial), str(spec.truth_path)])
+        run = measure([sys.executable, "-c", code, str(partial), str(partial_truth)])
         if run.returncode != 0:
-            raise RuntimeError(f"rendering scene {spec.key} failed: {run.stderr}")
+            raise RuntimeError(f"rendering scene {spec.key} failed: {run.stderr.strip()[-1500:]}")
         partial.replace(spec.video)
+        partial_truth.replace(spec.truth_path)
     return json.loads(spec.truth_path.read_text())
 
 
@@ -314,7 +320,16 @@ def _brief(truth: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
     return ", ".join(parts)
 
 
-def aggregate(scenes: list[dict[str, Any]]) -> dict[str, Any]:
+def _scene_or_error(spec: SceneSpec, model: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One scene's record, or its error: a scene that cannot be rendered is reported, not the end of the run."""
+    try:
+        return evaluate_scene(spec, model, args.env, args.variant, args.chunks, not args.no_script)
+    except RuntimeError as error:
+        log(f"scene {spec.seed} ({spec.scenario}) failed: {error}")
+        return {"seed": spec.seed, "scenario": spec.scenario, "error": str(error)}
+
+
+def aggregate(scenes: list[dict[str, Any]], failed_scenes: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Per-method errors against the truth, seam-induced changes against one chunk, CPU seconds."""
     complete = [s for s in scenes if not any("error" in run for run in s["runs"].values())]
     ran = methods_run(scenes)
@@ -351,9 +366,10 @@ def aggregate(scenes: list[dict[str, Any]]) -> dict[str, Any]:
         for m in ran:
             row[m.key] += sum(abs(s["runs"][m.key]["unique"][c] - s["truth"][c]) for c in CLASSES)
     return {
-        "scenes": len(scenes),
+        "scenes": len(scenes) + len(failed_scenes),
         "complete_scenes": len(complete),
-        "failed": [
+        "failed": [{"seed": s["seed"], "method": "scene", "error": s["error"]} for s in failed_scenes]
+        + [
             {"seed": s["seed"], "method": key, "error": run["error"]}
             for s in scenes
             for key, run in s["runs"].items()
@@ -591,9 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     specs = scenes_for(args.split, args.limit)
     log(f"{len(specs)} {args.split} scenes, variant {args.variant!r}, env {args.env}, {args.jobs} job(s)")
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        scenes = list(
-            pool.map(lambda s: evaluate_scene(s, model, args.env, args.variant, args.chunks, not args.no_script), specs)
-        )
+        done = list(pool.map(lambda s: _scene_or_error(s, model, args), specs))
+    scenes = [scene for scene in done if "error" not in scene]
     command = " ".join(["python -m bench.eval_counts", *(argv if argv is not None else sys.argv[1:])])
     report = {
         "config": {
@@ -618,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_s": time.perf_counter() - started,
         },
-        "aggregate": aggregate(scenes),
+        "aggregate": aggregate(scenes, [scene for scene in done if "error" in scene]),
         "scenes": scenes,
     }
     name = f"eval-{args.split}" + ("" if args.variant == "defaults" else f"-{args.variant}")
