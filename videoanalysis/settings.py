@@ -49,7 +49,7 @@ class Settings:
     batch_size: int = 8
     classes: tuple[str, ...] = ()
     tracker: str = "tracktrack"
-    tracker_gmc: str = "auto"  # chosen by `make eval` (held-out): as accurate, and no compensation cost on a fixed camera
+    tracker_gmc: str = "auto"  # chosen by `make eval`: as accurate, without the compensation on a fixed camera
     track_lost_seconds: float = 1.0  # how long the tracker keeps a lost track; chunks look this far past their core
     min_track_seconds: float = 1.5  # an object tracked for less is a fragment, not counted (chosen by `make eval`)
     chunk_retry_attempts: int = 3
