@@ -16,7 +16,6 @@ defaults) under bench/results/tmp. Writes bench/results/int8.json and int8.md.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -29,6 +28,7 @@ import lap
 import numpy as np
 
 from bench.common import RESULTS, ROOT, TMP, median, round_floats
+from tools import quantize_model
 
 DEFAULT_MODEL = ROOT / "models" / "demo-yolo26n.onnx"
 AGREEMENT_SEEDS = tuple(range(5000, 5012))  # bench.eval_counts' tuning split, as the calibration; never 6000-6023
@@ -38,15 +38,6 @@ MIN_IOU = 0.5
 CONF = 0.25
 
 
-def _quantizer() -> Any:
-    """tools/quantize_model.py as a module (tools/ is a folder of scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("quantize_model", ROOT / "tools" / "quantize_model.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def int8_model(fp32: Path) -> Path:
     """The INT8 file beside `fp32`, or one made now under bench/results/tmp."""
     beside = fp32.with_name(f"{fp32.stem}-int8.onnx")
@@ -54,8 +45,7 @@ def int8_model(fp32: Path) -> Path:
         return beside
     made = TMP / beside.name
     if not made.is_file():
-        quantizer = _quantizer()
-        quantizer.quantize(fp32, made, quantizer.scene_frames())
+        quantize_model.quantize(fp32, made, quantize_model.scene_frames())
     return made
 
 
@@ -114,9 +104,8 @@ def agreement(fp32: list[np.ndarray], int8: list[np.ndarray], names: dict[int, s
 def measure_agreement(fp32_path: Path, int8_path: Path) -> dict[str, Any]:
     from videoanalysis.onnx_model import load_onnx
 
-    quantizer = _quantizer()
     fp32, int8 = load_onnx(str(fp32_path)), load_onnx(str(int8_path))
-    frames = list(quantizer.scene_frames(AGREEMENT_SEEDS, AGREEMENT_TIMES_S))
+    frames = list(quantize_model.scene_frames(AGREEMENT_SEEDS, AGREEMENT_TIMES_S))
     ref = [fp32.predict([frame], 0, CONF)[0] for frame in frames]
     got = [int8.predict([frame], 0, CONF)[0] for frame in frames]
     return {
@@ -131,9 +120,8 @@ def latency_inputs(fp32_path: Path) -> list[np.ndarray]:
     """The network inputs of LATENCY_FRAMES frames of tuning scenes, as the app feeds them (1280x720 -> 416x256)."""
     from videoanalysis.onnx_model import load_onnx
 
-    quantizer = _quantizer()
-    frames = quantizer.scene_frames(AGREEMENT_SEEDS[:4], AGREEMENT_TIMES_S[: LATENCY_FRAMES // 4])
-    return quantizer.network_inputs(load_onnx(str(fp32_path), threads=1), frames)
+    frames = quantize_model.scene_frames(AGREEMENT_SEEDS[:4], AGREEMENT_TIMES_S[: LATENCY_FRAMES // 4])
+    return quantize_model.network_inputs(load_onnx(str(fp32_path), threads=1), frames)
 
 
 def measure_latency(

@@ -6,9 +6,7 @@ was not calibrated on, and the same check fails for a model whose head decoding 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import cv2
 import numpy as np
@@ -17,22 +15,12 @@ import pytest
 
 from scenes.writer import write_video
 from tests.conftest import ROOT
+from tools import quantize_model
 from videoanalysis.onnx_model import OnnxModel, load_onnx
 
 FP32 = ROOT / "models" / "demo-yolo26n.onnx"
 SHIPPED = ROOT / "models" / "demo-yolo26n-int8.onnx"
 CONF = 0.25
-
-
-def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("quantize_model", ROOT / "tools" / "quantize_model.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-quantize_model = _tool()
 
 
 @pytest.fixture(scope="module")
