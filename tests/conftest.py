@@ -16,6 +16,7 @@ os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="matplotlib-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_MODEL = ROOT / "models" / "demo-yolo26n.pt"
+DEMO_ONNX = ROOT / "models" / "demo-yolo26n-int8.onnx"  # the demo default: the runner's `demo` and the example settings
 
 
 @pytest.fixture(scope="session")

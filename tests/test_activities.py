@@ -16,7 +16,7 @@ import pytest
 
 from activities import analyze_chunk, plan_chunks, summarize
 from scenes.generator import write_scene
-from tests.conftest import ROOT
+from tests.conftest import DEMO_ONNX
 from tests.support import clips
 from tests.support.worker import app_containers
 from triggers.start import job_for
@@ -35,8 +35,6 @@ from videoanalysis.contracts import (
 from videoanalysis.regions import Line, Regions, Zone
 from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
-
-MODEL = ROOT / "models" / "demo-yolo26n.onnx"
 
 
 @pytest.fixture
@@ -66,7 +64,7 @@ def test_a_completed_chunk_is_reused_not_analysed_again(tmp_path: Path) -> None:
     video is gone by then, so only reuse can succeed."""
     (tmp_path / "videos").mkdir()
     video = clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 100)
-    job = _job(tmp_path, Settings(model_path=str(MODEL), chunk_seconds=2.0, overlap_seconds=0.5))
+    job = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=2.0, overlap_seconds=0.5))
     first = [ChunkOutcome.from_dict(analyze_chunk(payload)) for payload in _chunk_inputs(job)]
     assert len(first) == 2 and all(outcome.status == "ok" for outcome in first)
     stored = {path: path.stat().st_mtime_ns for path in (tmp_path / "out" / "v.chunks").glob("chunk-*")}
@@ -82,7 +80,7 @@ def test_a_result_of_another_job_or_model_version_is_not_reused(tmp_path: Path) 
     (tmp_path / "videos").mkdir()
     clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 50)
     model = tmp_path / "model.onnx"
-    model.write_bytes(MODEL.read_bytes())
+    model.write_bytes(DEMO_ONNX.read_bytes())
     settings = Settings(model_path=str(model), chunk_seconds=10.0)
     (payload,) = _chunk_inputs(_job(tmp_path, settings))
     analyze_chunk(payload)
@@ -108,7 +106,7 @@ def test_an_unreadable_blob_is_named_by_its_blob_name(access: str, monkeypatch, 
         video=BlobRef(container.container_name, "clips/notes.mp4"),
         summary=BlobRef(container.container_name, "s.json"),
         results=BlobRef(container.container_name, "r"),
-        settings=Settings(model_path=str(MODEL), video_access=access),
+        settings=Settings(model_path=str(DEMO_ONNX), video_access=access),
         storage=StorageSpec(kind="azure", access=access),
     )
     plan = PlanResult.from_dict(plan_chunks(job.to_dict()))
@@ -127,7 +125,7 @@ def test_frames_over_max_pixels_are_refused_before_one_is_decoded(tmp_path: Path
     for _ in range(2):
         writer.write(np.zeros((6000, 6000, 3), np.uint8))
     writer.release()
-    plan = PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(model_path=str(MODEL))).to_dict()))
+    plan = PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(model_path=str(DEMO_ONNX))).to_dict()))
     assert plan.status == "failed" and plan.chunks == ()
     assert plan.error is not None and "6000x6000 frames (36 MP), over the MAX_PIXELS limit of 8.2944 MP" in plan.error
     assert PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(max_pixels=0)).to_dict())).status == "ok"
@@ -138,7 +136,7 @@ def test_a_video_whose_timestamps_cannot_be_right_is_not_planned_into_hundreds_o
     instead of MAX_CHUNKS activities that find no frames."""
     (tmp_path / "videos").mkdir()
     clips.write_numbered(tmp_path / "videos" / "v.mp4", "h264", 2, [0, 36_000_000])
-    plan = PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(model_path=str(MODEL))).to_dict()))
+    plan = PlanResult.from_dict(plan_chunks(_job(tmp_path, Settings(model_path=str(DEMO_ONNX))).to_dict()))
     assert plan.status == "failed" and plan.chunks == ()
     assert plan.error is not None and "timestamps cannot be right: 2 frames over" in plan.error
 
@@ -149,13 +147,13 @@ def test_regions_outside_the_frame_fail_the_plan_and_the_summary_says_so(tmp_pat
     clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 25)  # 320 x 240
     inside = Zone("edge", ((0, 0), (320, 0), (320, 240)))  # the frame's edges are in it
     regions = Regions((Line("door", (100, 0), (100, 300)),), (inside,))
-    job = _job(tmp_path, Settings(model_path=str(MODEL), count_regions=regions))
+    job = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), count_regions=regions))
     outcome = _summarize(job, [])
     assert outcome.status == "failed" and outcome.error is not None
     assert outcome.error.endswith("line 'door': the point (100, 300) is outside the 320x240 frame"), outcome.error
     assert json.loads((tmp_path / "out" / "v.json").read_text())["error"] == outcome.error
     assert not (tmp_path / "out" / "v.chunks").exists()
-    ok = _job(tmp_path, Settings(model_path=str(MODEL), count_regions=Regions(zones=(inside,))))
+    ok = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), count_regions=Regions(zones=(inside,))))
     assert PlanResult.from_dict(plan_chunks(ok.to_dict())).status == "ok"
 
 
@@ -163,7 +161,7 @@ def test_every_step_logs_one_structured_line_with_the_analysis_the_video_and_the
     """What Application Insights collects and the README's queries parse."""
     (tmp_path / "videos").mkdir()
     clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 50)
-    job = replace(_job(tmp_path, Settings(model_path=str(MODEL), chunk_seconds=10.0)), instance="v.mp4-0123")
+    job = replace(_job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=10.0)), instance="v.mp4-0123")
     with caplog.at_level(logging.INFO, logger="videoanalysis"):
         (payload,) = _chunk_inputs(job)
         analyze_chunk(payload)
@@ -190,7 +188,7 @@ def test_each_object_gets_a_thumbnail_beside_the_chunk_results_and_the_report_sh
     relative to the summary, and the report beside it inlines every one of them."""
     (tmp_path / "videos").mkdir()
     write_scene(tmp_path / "videos" / "v.mp4", seed=5, seconds=4.0, size=(640, 360), codec="h264")
-    job = _job(tmp_path, Settings(model_path=str(MODEL), chunk_seconds=2.0, overlap_seconds=0.5))
+    job = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=2.0, overlap_seconds=0.5))
     outcome = _summarize(job, [analyze_chunk(payload) for payload in _chunk_inputs(job)])
     out = tmp_path / "out"
     summary = json.loads((out / "v.json").read_text())

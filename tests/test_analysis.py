@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from scenes.generator import write_scene
-from tests.conftest import ROOT
+from tests.conftest import DEMO_ONNX
 from videoanalysis.analysis import (
     FRAME_MAX_SIDE,
     THUMBNAIL_MAX_SIDE,
@@ -121,7 +121,7 @@ def test_every_track_counted_in_a_window_has_a_thumbnail(tmp_path) -> None:
     write_scene(video, seed=11, seconds=3.0, size=(640, 360), codec="h264")
     info = probe(str(video))
     regions = Regions((MIDDLE,), (LEFT_HALF,))
-    settings = Settings(model_path=str(ROOT / "models" / "demo-yolo26n.onnx"), sample_fps=5.0, count_regions=regions)
+    settings = Settings(model_path=str(DEMO_ONNX), sample_fps=5.0, count_regions=regions)
     (chunk,) = plan_chunks(info, 10.0, 1.0)
     window = analyze_window(str(video), info, chunk, settings)
     _check_regions(window.detections_jsonl, window.result.tracks, window.result.zone_peaks)

@@ -85,7 +85,7 @@ def test_funcignore_publishes_the_app_and_the_model_and_nothing_of_development()
     patterns = funcignore_patterns(ROOT)
     shipped = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     published = {path for path in shipped if not ignored(path, patterns)}
-    needed = {"function_app.py", "host.json", "requirements.txt", "models/demo-yolo26n.onnx"}
+    needed = {"function_app.py", "host.json", "requirements.txt", "models/demo-yolo26n-int8.onnx"}
     assert needed <= published
     assert {path.split("/")[0] for path in published if "/" in path} <= {
         "activities", "orchestrators", "triggers", "videoanalysis", "models"

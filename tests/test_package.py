@@ -54,7 +54,7 @@ def unpacked(built: package.Package, tmp_path_factory: pytest.TempPathFactory) -
 def test_the_zip_holds_the_app_its_packages_and_the_model(built: package.Package) -> None:
     with zipfile.ZipFile(built.path) as archive:
         names = set(archive.namelist())
-    for name in ("function_app.py", "host.json", "requirements.txt", "models/demo-yolo26n.onnx"):
+    for name in ("function_app.py", "host.json", "requirements.txt", "models/demo-yolo26n-int8.onnx"):
         assert name in names, name
     assert f"{package.SITE_PACKAGES}/azure/functions/__init__.py" in names
     assert f"{package.SITE_PACKAGES}/azure/durable_functions/__init__.py" in names
@@ -119,7 +119,7 @@ def test_a_worker_detects_with_the_packaged_model_and_packages(unpacked: Path) -
     code = """
 import numpy as np
 from videoanalysis.onnx_model import load_onnx
-model = load_onnx("models/demo-yolo26n.onnx", threads=1)
+model = load_onnx("models/demo-yolo26n-int8.onnx", threads=1)
 frame = np.full((360, 640, 3), 114, np.uint8)
 print(len(model.predict([frame], 0, 0.25)), sorted(model.names.values()))
 assert np.__file__.startswith(sys.path[1]), np.__file__
@@ -131,7 +131,7 @@ assert np.__file__.startswith(sys.path[1]), np.__file__
 
 def test_the_published_files_follow_funcignore() -> None:
     files = package.app_files(ROOT)
-    assert "function_app.py" in files and "models/demo-yolo26n.onnx" in files
+    assert "function_app.py" in files and "models/demo-yolo26n-int8.onnx" in files
     assert not [name for name in files if name.startswith((".venv/", "tests/", "out/", "node_modules/"))]
     assert ".funcignore" not in files  # it would hide .python_packages when the zip is unpacked and published
 

@@ -22,7 +22,7 @@ from runner.replay import ReplayHost
 from scenes.generator import Actor, Scene, write_scene
 from scenes.regions_truth import line_crossings, region_counts
 from scenes.writer import write_video
-from tests.conftest import DEMO_MODEL, ROOT
+from tests.conftest import DEMO_MODEL, DEMO_ONNX, ROOT
 from tests.support import clips
 from videoanalysis.contracts import BlobRef, ChunkOutcome, Job
 from videoanalysis.regions import Line, Regions, Zone
@@ -30,7 +30,6 @@ from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
 from videoanalysis.video import FrameReader
 
-ONNX_MODEL = ROOT / "models" / "demo-yolo26n.onnx"  # the faster one on CPU
 HELD_OUT_SEED = 424242  # never used for training (tools/train_demo_model.py trains on 10000+)
 SETTINGS = Settings(model_path=str(DEMO_MODEL), chunk_seconds=6.0, overlap_seconds=1.0, sample_fps=5.0)
 ONE_CHUNK = SETTINGS.replace(chunk_seconds=1000.0)
@@ -147,7 +146,7 @@ def crossings_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
 
 
 def _regions_run(video: Path, out: Path, chunk_seconds: float) -> dict:
-    settings = SETTINGS.replace(model_path=str(ONNX_MODEL), chunk_seconds=chunk_seconds, count_regions=REGIONS)
+    settings = SETTINGS.replace(model_path=str(DEMO_ONNX), chunk_seconds=chunk_seconds, count_regions=REGIONS)
     assert analyze_file(video, out, settings, workers=2, progress=False)["status"] == "succeeded"
     return json.loads(out.read_text())
 

@@ -19,10 +19,9 @@ import numpy as np
 import pytest
 
 from scenes.generator import write_scene
-from tests.conftest import ROOT
+from tests.conftest import DEMO_ONNX
 from tests.support.browser import INSTALL_HINT, Browser, find_chromium
 
-MODEL = ROOT / "models" / "demo-yolo26n.onnx"
 NAME = "<b>street<b> & <script>alert(1)<script> cam.mp4"
 """A video name a page could mistake for markup (no '/': it is a file name here)."""
 
@@ -55,7 +54,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     write_scene(video, seed=21, seconds=6.0, size=(640, 360), codec="h264")
     out = folder / "results" / "S.json"
     command = [str(Path(sys.executable).with_name("videoanalysis")), "analyze", str(video), "--out", str(out)]
-    options = ["--model", str(MODEL), "--chunk-seconds", "2", "--workers", "2", "--quiet"]
+    options = ["--model", str(DEMO_ONNX), "--chunk-seconds", "2", "--workers", "2", "--quiet"]
     options += ["--line", f"{LINE}=320,360,320,0", "--zone", "kerb=0,300,640,300,640,360,0,360"]
     done = subprocess.run([*command, *options], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr

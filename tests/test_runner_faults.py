@@ -23,10 +23,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import DEMO_ONNX, ROOT
 from tests.support import clips
 
-MODEL = ROOT / "models" / "demo-yolo26n.onnx"
 FAST_RETRIES = {"CHUNK_RETRY_INTERVAL_SECONDS": "0.2"}
 
 
@@ -126,7 +125,7 @@ class Run:
 
 def _start(video: Path, out: Path, env: dict[str, str] | None = None) -> Run:
     """Start the runner on ``video`` (two workers, ten chunks), in a process group of its own."""
-    command = [sys.executable, "-m", "runner", "analyze", str(video), "--out", str(out), "--model", str(MODEL)]
+    command = [sys.executable, "-m", "runner", "analyze", str(video), "--out", str(out), "--model", str(DEMO_ONNX)]
     stderr = out.parent / f"{out.name}.stderr"
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(os.devnull, "wb") as stdout, stderr.open("wb") as errors:
@@ -301,7 +300,7 @@ BAD_OUTS: dict[str, Callable[[Path], Path]] = {
 
 def _analyze(video: Path, out: Path, env: dict[str, str] | None = None, **kwargs: Any) -> tuple[int, str]:
     """Run the runner to the end: (exit code, stderr)."""
-    command = [sys.executable, "-m", "runner", "analyze", str(video), "--out", str(out), "--model", str(MODEL)]
+    command = [sys.executable, "-m", "runner", "analyze", str(video), "--out", str(out), "--model", str(DEMO_ONNX)]
     result = subprocess.run(
         [*command, "--quiet", "--workers", "2", "--chunk-seconds", "3"],
         cwd=ROOT,

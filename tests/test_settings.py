@@ -15,7 +15,7 @@ def test_the_local_settings_example_holds_every_setting_at_its_default() -> None
     """Every setting at its default, except the model: locally the bundled demo model, which exists."""
     values = json.loads((ROOT / "local.settings.json.example").read_text())["Values"]
     assert {field.name.upper() for field in dataclasses.fields(Settings)} <= set(values)
-    assert Settings.from_env(values) == Settings(model_path="models/demo-yolo26n.onnx")
+    assert Settings.from_env(values) == Settings(model_path="models/demo-yolo26n-int8.onnx")
     assert values["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
     assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
 

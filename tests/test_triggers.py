@@ -18,7 +18,7 @@ import pytest
 from azurefunctions.extensions.base import meta
 
 from runner.replay import ReplayHost
-from tests.conftest import ROOT
+from tests.conftest import DEMO_ONNX, ROOT
 from tests.support import clips
 from tests.support.task_hub import FakeTaskHub
 from tests.support.worker import app_containers, call, call_async, indexed, trigger_blob_client
@@ -216,7 +216,7 @@ def test_two_versions_of_one_name_each_keep_their_summary_and_the_newer_is_lates
     from activities import ACTIVITIES
     from orchestrators import analyze_video
 
-    monkeypatch.setenv("MODEL_PATH", str(ROOT / "models" / "demo-yolo26n.onnx"))
+    monkeypatch.setenv("MODEL_PATH", str(DEMO_ONNX))
     container, name = app_storage["videos"], "clips/cam.mp4"
     _upload(blob_service, container, name, b"not a video")
     _trigger(hub, container, name)
