@@ -5,7 +5,10 @@ activities import OpenCV, numpy and the analysis library (about half of what `im
 which an instance that serves only the HTTP API, the blob trigger, the orchestrator or the timer never needs.
 """
 
-from collections.abc import Callable
+import functools
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import azure.durable_functions as df
@@ -19,10 +22,30 @@ ACTIVITY_NAMES = ("plan_chunks", "analyze_chunk", "summarize")
 """The keys of `activities.ACTIVITIES`, without importing it (tests/test_app.py checks that they match)."""
 
 
+HOST_JSON = Path(__file__).parent / "host.json"
+
+
+def activity_threads(host: Mapping[str, Any], cores: int) -> int:
+    """Threads for one activity: the host runs up to `maxConcurrentActivityFunctions` activities at once as threads of
+    one worker process (the Durable extension's default: 10 per core), so each gets its share of the cores rather than
+    every activity decoding and inferring with all of them."""
+    at_once = host.get("extensions", {}).get("durableTask", {}).get("maxConcurrentActivityFunctions", 10 * cores)
+    return max(1, cores // max(1, int(at_once)))
+
+
+@functools.cache
+def _share_cores() -> None:
+    """Once per worker process, before any activity loads a model (ONNX Runtime and torch take the count then)."""
+    from videoanalysis.models import available_cores, configure_threads
+
+    configure_threads(activity_threads(json.loads(HOST_JSON.read_text()), available_cores()))
+
+
 def _activity(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     def activity(payload: dict[str, Any]) -> dict[str, Any]:
         from activities import ACTIVITIES
 
+        _share_cores()
         return ACTIVITIES[name](payload)
 
     activity.__name__ = activity.__qualname__ = name  # the function's name is the activity's name

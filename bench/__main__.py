@@ -2,7 +2,7 @@
 
 Sections (all by default, in this order): throughput, ceiling, backends, cold_start, footprint, replay, profile,
 int8 (also `python -m bench.int8`; its table is bench/results/int8.md), decode (also `python -m bench.decode`;
-bench/results/decode.md).
+bench/results/decode.md), activity_threads.
 Every section of one run uses the same video, model files, thresholds and sampling. --quick is a smoke run
 (a 20 s scene, one repetition, fewer frames and chunks): its numbers are not for comparison.
 """
@@ -21,12 +21,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import backends, ceiling, cold_start, decode, footprint, int8, profiling, replay, throughput
+from bench import (
+    activity_threads,
+    backends,
+    ceiling,
+    cold_start,
+    decode,
+    footprint,
+    int8,
+    profiling,
+    replay,
+    throughput,
+)
 from bench.common import RESULTS, ROOT, TMP, Context, ensure_scene, median, prepare_environment, round_floats
 from bench.report import render, targets
 
-SECTIONS = ("throughput", "ceiling", "backends", "cold_start", "footprint", "replay", "profile", "int8", "decode")
-NEEDS_SCENE = {"throughput", "ceiling", "backends", "cold_start", "profile", "decode"}
+SECTIONS = (
+    "throughput", "ceiling", "backends", "cold_start", "footprint", "replay", "profile", "int8", "decode",
+    "activity_threads",
+)  # fmt: skip
+NEEDS_SCENE = {"throughput", "ceiling", "backends", "cold_start", "profile", "decode", "activity_threads"}
 VERSIONS = ("torch", "ultralytics", "onnxruntime", "opencv-python", "numpy", "azure-functions-durable")
 
 
@@ -87,6 +101,8 @@ def run_section(name: str, ctx: Context, results: dict[str, Any]) -> Any:
         return int8.run(ctx.model_onnx, ctx.quick, out=None if ctx.quick else RESULTS)
     if name == "decode":
         return decode.run(ctx, out=None if ctx.quick else RESULTS)
+    if name == "activity_threads":
+        return activity_threads.run(ctx)
     return profiling.run(ctx)
 
 

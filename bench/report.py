@@ -251,6 +251,16 @@ def _decode(section: dict[str, Any]) -> list[str]:
     return render_section(section)
 
 
+def _activity_threads(section: dict[str, Any]) -> list[str]:
+    rows = [[name, row["wall_s"], row["cpu_s"]] for name, row in section["rows"].items()]
+    return [
+        f"## Concurrent activities in one worker process ({section['at_once']} chunks of 10 s at once, "
+        f"{section['cores']} cores, {section['model']})",
+        "",
+        *_table(["threads", "wall s", "CPU s"], rows),
+    ]
+
+
 RENDERERS = {
     "throughput": _throughput,
     "ceiling": _ceiling,
@@ -260,6 +270,7 @@ RENDERERS = {
     "replay": _replay,
     "profile": _profile,
     "decode": _decode,
+    "activity_threads": _activity_threads,
 }
 
 

@@ -466,7 +466,9 @@ def activity_pool(
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    from videoanalysis.models import available_cores
+
+    return available_cores()
 
 
 def _worker_main(conn: Connection, lifeline: Connection, setup: WorkerSetup) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 from tools.package import funcignore_patterns, ignored
 
@@ -48,13 +50,40 @@ def test_importing_the_app_leaves_the_activities_and_opencv_for_their_first_call
 
 def test_the_app_registers_every_activity_and_calls_it(monkeypatch) -> None:
     import activities
-    from function_app import ACTIVITY_NAMES
+    import function_app
     from tests.support.worker import indexed
 
-    assert set(ACTIVITY_NAMES) == set(activities.ACTIVITIES)
+    monkeypatch.setattr(function_app, "_share_cores", lambda: None)  # process-wide; its own test runs apart
+    assert set(function_app.ACTIVITY_NAMES) == set(activities.ACTIVITIES)
     for name in activities.ACTIVITIES:
         monkeypatch.setitem(activities.ACTIVITIES, name, lambda payload, name=name: {"ran": name, **payload})
         assert indexed()[name].get_user_function()(payload={"x": 1}) == {"ran": name, "x": 1}
+
+
+@pytest.mark.parametrize(("at_once", "cores", "threads"), [(2, 2, 1), (2, 4, 2), (1, 4, 4), (3, 2, 1), (None, 4, 1)])
+def test_each_activity_gets_its_share_of_the_cores(at_once: int | None, cores: int, threads: int) -> None:
+    from function_app import activity_threads
+
+    durable = {} if at_once is None else {"maxConcurrentActivityFunctions": at_once}  # None: the extension's default
+    assert activity_threads({"extensions": {"durableTask": durable}}, cores) == threads
+
+
+def test_the_first_activity_call_limits_the_worker_process_threads() -> None:
+    """Through the registered function, in a process of its own: OpenCV (decoding) and the ONNX Runtime sessions opened
+    afterwards use the share that host.json leaves each concurrent activity."""
+    code = """
+import json, cv2, function_app, videoanalysis.models as models
+from tests.support.worker import indexed
+try:
+    indexed()["plan_chunks"].get_user_function()(payload={})
+except Exception:
+    pass  # not a job: the threads are set before the payload is read
+host = json.loads(function_app.HOST_JSON.read_text())
+print(cv2.getNumThreads(), function_app.activity_threads(host, models.available_cores()), models._THREADS)
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    opencv, expected, configured = result.stdout.split()
+    assert opencv == expected == configured
 
 
 def test_activity_workers_import_no_durable_sdk() -> None:

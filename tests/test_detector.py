@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -13,14 +14,13 @@ import numpy as np
 import pytest
 
 from scenes.generator import Scene
+from tests.conftest import DEMO_MODEL, ROOT
 from videoanalysis.detector import Detector
-from videoanalysis.models import ModelError, load_model, load_onnx_model, resolve_backend
+from videoanalysis.models import ModelError, available_cores, load_model, load_onnx_model, resolve_backend
 from videoanalysis.onnx_model import letterbox, letterbox_geometry
 from videoanalysis.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_PT = ROOT / "models" / "demo-yolo26n.pt"
-DEMO_ONNX = ROOT / "models" / "demo-yolo26n.onnx"
+FP32_ONNX = ROOT / "models" / "demo-yolo26n.onnx"  # the export the .pt and the INT8 copy are compared with
 IMGSZ = 416  # the size the demo model is meant for
 HELD_OUT_SEED = 3  # training used seeds >= 10000
 
@@ -40,7 +40,7 @@ def held_out_frames():
 
 @pytest.fixture(scope="module")
 def pt_detector() -> Detector:
-    return Detector(str(DEMO_PT), imgsz=IMGSZ, conf=0.25, batch=8)
+    return Detector(str(DEMO_MODEL), imgsz=IMGSZ, conf=0.25, batch=8)
 
 
 def test_import_is_light() -> None:
@@ -73,7 +73,17 @@ def test_unloadable_model(tmp_path: Path) -> None:
 
 def test_model_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    assert load_model(str(DEMO_PT)) is load_model("models/demo-yolo26n.pt")
+    assert load_model(str(DEMO_MODEL)) is load_model("models/demo-yolo26n.pt")
+
+
+def test_an_ultralytics_model_is_one_per_thread_and_an_onnx_session_one_per_process() -> None:
+    """The Functions host runs concurrent activities as threads of one process: an Ultralytics model must not be
+    shared between them, an ONNX Runtime session may."""
+    with ThreadPoolExecutor(1) as other:
+        theirs = other.submit(lambda: (load_model(str(DEMO_MODEL)), load_onnx_model(str(FP32_ONNX)))).result()
+    assert load_model(str(DEMO_MODEL)) is not theirs[0]
+    assert load_model(str(DEMO_MODEL)) is load_model(str(DEMO_MODEL))
+    assert load_onnx_model(str(FP32_ONNX)) is theirs[1]
 
 
 def test_demo_model_finds_held_out_objects(pt_detector: Detector, held_out_frames) -> None:
@@ -96,7 +106,7 @@ def test_demo_model_finds_held_out_objects(pt_detector: Detector, held_out_frame
     assert false <= 1, f"{false} detections match no object"
 
 
-@pytest.mark.parametrize("model", [DEMO_PT, DEMO_ONNX], ids=["pt", "onnx"])
+@pytest.mark.parametrize("model", [DEMO_MODEL, FP32_ONNX], ids=["pt", "onnx"])
 def test_class_filter(model: Path, held_out_frames) -> None:
     detector = Detector(str(model), imgsz=IMGSZ, classes=["car"])
     dets = detector.detect([held_out_frames[0].image])[0]
@@ -108,11 +118,11 @@ def test_class_filter(model: Path, held_out_frames) -> None:
 def test_onnx_agrees_with_pytorch(pt_detector: Detector, held_out_frames) -> None:
     images = [f.image for f in held_out_frames]
     frames8 = (images * 2)[:8]
-    onnx = Detector(str(DEMO_ONNX), imgsz=IMGSZ, conf=0.25, batch=8)
+    onnx = Detector(str(FP32_ONNX), imgsz=IMGSZ, conf=0.25, batch=8)
     assert onnx.names == pt_detector.names
     pt_dets = pt_detector.detect(images)
     onnx_dets = onnx.detect(frames8)  # one batch of 8 through the dynamic-batch export
-    single = Detector(str(DEMO_ONNX), imgsz=IMGSZ, conf=0.25, batch=1).detect(images[:1])[0]
+    single = Detector(str(FP32_ONNX), imgsz=IMGSZ, conf=0.25, batch=1).detect(images[:1])[0]
     assert np.allclose(single.xyxy, onnx_dets[0].xyxy, atol=0.5)
     for a, b in zip(pt_dets, onnx_dets[: len(images)], strict=True):
         strong = a.conf > 0.35  # a detection near the threshold may flip; strong ones must all be there
@@ -128,20 +138,20 @@ def test_nms_free_head_spares_the_torchvision_import(end2end: bool, imports_torc
     worker's cold start) before the first detection."""
     code = (
         "import sys, numpy as np; from videoanalysis.detector import Detector; "
-        f"d = Detector({str(DEMO_PT)!r}, end2end={end2end}); d.detect([np.zeros((360, 640, 3), np.uint8)]); "
+        f"d = Detector({str(DEMO_MODEL)!r}, end2end={end2end}); d.detect([np.zeros((360, 640, 3), np.uint8)]); "
         "print('torchvision' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == str(imports_torchvision)
 
 
-@pytest.mark.parametrize("model", [DEMO_PT, DEMO_ONNX], ids=["pt", "onnx"])
+@pytest.mark.parametrize("model", [DEMO_MODEL, FP32_ONNX], ids=["pt", "onnx"])
 def test_default_image_size_is_the_models_own(model: Path, held_out_frames) -> None:
     """IMGSZ=0: Ultralytics would run a dynamic ONNX export at 640; the model was made for 416."""
     detector = Detector(str(model), backend="ultralytics")
     detector.detect([held_out_frames[0].image])
     assert detector.model.predictor.imgsz == [IMGSZ, IMGSZ]  # what tools/train_demo_model.py makes it for
-    assert load_onnx_model(str(DEMO_ONNX)).imgsz == IMGSZ
+    assert load_onnx_model(str(FP32_ONNX)).imgsz == IMGSZ
 
 
 def test_backend_choice() -> None:
@@ -159,8 +169,8 @@ def test_onnx_runtime_backend_gives_ultralytics_boxes(imgsz: int, size: tuple[in
     """Straight on ONNX Runtime, the export gives the boxes Ultralytics' predictor gives for it: same letterbox
     (also for an image size that is not a multiple of the stride and a portrait frame), NMS and scaling back."""
     images = [f.image if size is None else cv2.resize(f.image, size) for f in held_out_frames]
-    ours = Detector(str(DEMO_ONNX), imgsz=imgsz, backend="onnxruntime").detect(images)
-    theirs = Detector(str(DEMO_ONNX), imgsz=imgsz, backend="ultralytics").detect(images)
+    ours = Detector(str(FP32_ONNX), imgsz=imgsz, backend="onnxruntime").detect(images)
+    theirs = Detector(str(FP32_ONNX), imgsz=imgsz, backend="ultralytics").detect(images)
     assert sum(map(len, ours)) >= 2 * len(images)
     for a, b in zip(ours, theirs, strict=True):
         assert np.array_equal(a.cls, b.cls)
@@ -172,7 +182,7 @@ def test_static_onnx_export(tmp_path: Path, held_out_frames) -> None:
     from ultralytics import YOLO
 
     copy = tmp_path / "static.pt"
-    copy.write_bytes(DEMO_PT.read_bytes())
+    copy.write_bytes(DEMO_MODEL.read_bytes())
     static = YOLO(str(copy)).export(format="onnx", imgsz=320, dynamic=False, simplify=False)
     images = [f.image for f in held_out_frames]
     ours = Detector(static, imgsz=IMGSZ, batch=8, backend="onnxruntime")
@@ -196,7 +206,7 @@ def test_onnx_runtime_backend_needs_no_torch() -> None:
     """Detection on the ONNX Runtime backend works where torch cannot even be imported."""
     code = (
         "import sys; sys.modules['torch'] = None; import numpy as np; from videoanalysis.detector import Detector; "
-        f"d = Detector({str(DEMO_ONNX)!r}); found = d.detect([np.zeros((360, 640, 3), np.uint8)] * 3); "
+        f"d = Detector({str(FP32_ONNX)!r}); found = d.detect([np.zeros((360, 640, 3), np.uint8)] * 3); "
         "print(d.backend, len(found), 'ultralytics' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -210,7 +220,7 @@ def test_onnx_file_that_is_no_ultralytics_detector(tmp_path: Path) -> None:
     garbage.write_bytes(b"not a model")
     with pytest.raises(ModelError, match=r"MODEL_PATH.*cannot be loaded"):
         load_onnx_model(str(garbage))
-    bare = onnx.load(str(DEMO_ONNX))
+    bare = onnx.load(str(FP32_ONNX))
     del bare.metadata_props[:]
     onnx.save(bare, str(tmp_path / "bare.onnx"))
     with pytest.raises(ModelError, match="no class names"):
@@ -233,7 +243,19 @@ def test_onnx_file_with_detection_metadata_but_another_network_is_refused_when_i
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     del model.metadata_props[:]
-    model.metadata_props.extend(onnx.load(str(DEMO_ONNX)).metadata_props)
+    model.metadata_props.extend(onnx.load(str(FP32_ONNX)).metadata_props)
     onnx.save(model, str(tmp_path / "identity.onnx"))
     with pytest.raises(ModelError, match=r"MODEL_PATH=.*identity.onnx.*not a detection model \(output shape"):
         load_onnx_model(str(tmp_path / "identity.onnx"))
+
+
+@pytest.mark.parametrize(
+    ("quota", "cap"), [("max 100000", None), ("200000 100000", 2), ("50000 100000", 1), ("", None)]
+)
+def test_available_cores_follow_a_cgroup_quota(tmp_path: Path, quota: str, cap: int | None) -> None:
+    """A function app instance sees its host's cores but may use only its quota's; no quota file: the affinity."""
+    cpu_max = tmp_path / "cpu.max"
+    if quota:
+        cpu_max.write_text(quota + "\n")
+    affinity = len(os.sched_getaffinity(0))
+    assert available_cores(cpu_max) == (affinity if cap is None else min(affinity, cap))

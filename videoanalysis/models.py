@@ -6,6 +6,7 @@ module stays cheap, so the function host can index the app and the orchestrator 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import threading
@@ -75,14 +76,19 @@ def load_onnx_model(path: str) -> OnnxModel:
 
 
 def load_model(path: str, end2end: bool = False) -> Any:
-    """The Ultralytics model at `path`, loaded once per process (and head choice) and reused; raises `ModelError`.
+    """The Ultralytics model at `path`, loaded once per thread (and head choice) and reused; raises `ModelError`.
+
+    Per thread because an Ultralytics model is not safe to predict with from two threads at once (its predictor
+    keeps the batch in flight on itself), and the Functions host runs concurrent activities as threads of one
+    process. ONNX Runtime sessions are thread-safe, so `load_onnx_model` shares one per process.
 
     `end2end` uses the NMS-free one-to-one head of a PyTorch YOLO26 model (Ultralytics `nms=False`): no NMS to
     run, and no torchvision import, which Ultralytics otherwise pays before the first NMS prediction (cold start).
     Off by default, as in Ultralytics: the demo model's one-to-one head is less precise than its NMS output
     (models/README.md). Models without that head use NMS; exports keep the head they were exported with.
     """
-    return _cached(path, f"end2end={end2end}", lambda resolved: _open_ultralytics(resolved, end2end))
+    variant = f"end2end={end2end}|thread={threading.get_ident()}"
+    return _cached(path, variant, lambda resolved: _open_ultralytics(resolved, end2end))
 
 
 def _cached(path: str, variant: str, open_model: Callable[[str], Any]) -> Any:
@@ -130,6 +136,22 @@ def _open_ultralytics(path: str, end2end: bool) -> Any:
 def _has_end2end_head(model: Any) -> bool:
     layers = getattr(model.model, "model", None)
     return layers is not None and getattr(layers[-1], "one2one_cv2", None) is not None
+
+
+def available_cores(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota where there is one.
+
+    A container (a function app instance, a CI job) often sees every core of its host while its quota allows a few;
+    a thread count from the host's cores would oversubscribe them.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = cgroup.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota: the affinity is the limit
+    return cores
 
 
 def configure_threads(n: int) -> None:
