@@ -13,6 +13,7 @@ from scenes.generator import Actor, Scene
 from scenes.regions_truth import analysed_frames, line_crossings, region_counts
 from videoanalysis.regions import (
     EMPTY,
+    LINK_GAP_MS,
     MAX_LINES,
     MAX_ZONE_POINTS,
     MAX_ZONES,
@@ -21,11 +22,13 @@ from videoanalysis.regions import (
     Line,
     LineTrace,
     Regions,
+    TrackLine,
     Zone,
     anchors,
     check_in_frame,
     count_inside,
     entered,
+    gap_crossings,
     inside,
     join,
     parse_line_spec,
@@ -313,8 +316,8 @@ def test_a_line_trace_travels_as_plain_json() -> None:
     traced = trace(UP, path((100, 200), (500, 200), (100, 250), (300, 250)))
     assert traced.crossings == (Crossing(200, "in"), Crossing(400, "out"))
     assert traced.to_dict() == {
-        "first": [0, -1, [100.0, 200.0]],
-        "last": [600, -1, [300.0, 250]],
+        "first": [0, -1, [100.0, 200.0], 111.8],  # the box's diagonal: sqrt(100^2 + 50^2)
+        "last": [600, -1, [300.0, 250], 111.8],
         "crossings": [[200, "in"], [400, "out"]],
     }
     assert LineTrace.from_dict(json.loads(json.dumps(traced.to_dict()))) == traced
@@ -429,3 +432,69 @@ def test_truth_of_a_generated_scene() -> None:
     assert {cls: c["entered"] for cls, c in counts["zones"]["frame"].items()} == truth["unique"]
     assert all(c["peak"] <= truth["peak"][cls] for cls, c in counts["zones"]["frame"].items())
     assert sum(c["in"] + c["out"] for c in counts["lines"]["up"].values()) == len(crossed)
+
+
+# --- crossings out of sight ----------------------------------------------------------------------------------------
+
+
+def track_line(cls: str, frames: list[tuple[int, Box]], line: Line = UP) -> TrackLine:
+    return TrackLine(cls, frames[0][0], frames[-1][0], trace(line, frames))
+
+
+def walk_right(xs: list[float], start_ms: int = 0) -> list[tuple[int, Box]]:
+    """Bottom centres at (x, 200) every 200 ms from `start_ms`; boxes 100 x 50 (diagonal 112)."""
+    return [(start_ms + 200 * i, box_at(x, 200)) for i, x in enumerate(xs)]
+
+
+BEFORE = walk_right([100, 130, 160, 190, 220])  # 150 px/s towards the line at x = 320, lost at 800 ms
+AFTER = walk_right([460, 490, 520, 550], start_ms=2000)  # where that speed carries it 1.2 s later (x = 400): 60 px off
+
+
+def test_a_crossing_behind_an_occluder_is_found_between_the_two_tracks() -> None:
+    """A car walks right, is lost left of the line and found again right of it: one "in" crossing, at the later
+    track's first frame, though neither track crosses by itself."""
+    tracks = [track_line("car", BEFORE), track_line("car", AFTER)]
+    assert tracks[0].trace.crossings == tracks[1].trace.crossings == ()
+    assert gap_crossings(UP, tracks) == [(0, 1, Crossing(2000, "in"))]
+    assert gap_crossings(DOWN, [track_line("car", BEFORE, DOWN), track_line("car", AFTER, DOWN)]) == [
+        (0, 1, Crossing(2000, "out"))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("later", "why"),
+    [
+        (track_line("person", AFTER), "another class"),
+        (track_line("car", walk_right([460, 490], start_ms=800 + LINK_GAP_MS + 200)), "out of sight too long"),
+        (track_line("car", walk_right([700, 730], start_ms=2000)), "300 px past where the motion carries it"),
+        (track_line("car", walk_right([260, 230], start_ms=2000)), "on the same side"),
+        (track_line("car", walk_right([460, 490], start_ms=600)), "begins before the earlier one ends"),
+    ],
+)
+def test_no_crossing_is_found_between_tracks_that_are_not_one_object(later: TrackLine, why: str) -> None:
+    assert gap_crossings(UP, [track_line("car", BEFORE), later]) == [], why
+
+
+def test_no_crossing_is_found_beyond_the_segment() -> None:
+    short = Line("short", (320, 100), (320, 0))  # the upper part of the frame only; the car walks at y = 200
+    assert gap_crossings(short, [track_line("car", BEFORE, short), track_line("car", AFTER, short)]) == []
+
+
+def test_each_track_ends_one_link_and_begins_one_shortest_gap_first() -> None:
+    """Two tracks could continue the lost one: the sooner takes it, the other is a new object."""
+    sooner = walk_right([430, 460], start_ms=1800)
+    tracks = [track_line("car", BEFORE), track_line("car", AFTER), track_line("car", sooner)]
+    assert gap_crossings(UP, tracks) == [(0, 2, Crossing(1800, "in"))]
+
+
+def test_a_trace_without_box_sizes_links_nothing() -> None:
+    """Chunk results stored before traces kept the box size read back with size 0: their crossings still count,
+    but no crossing out of sight is guessed from them."""
+
+    def without_sizes(frames: list[tuple[int, Box]]) -> LineTrace:
+        stored = trace(UP, frames).to_dict()
+        return LineTrace.from_dict({**stored, "first": stored["first"][:3], "last": stored["last"][:3]})
+
+    stripped = [without_sizes(BEFORE), without_sizes(AFTER)]
+    assert all(t.first is not None and t.first.size == 0 for t in stripped)
+    assert gap_crossings(UP, [TrackLine("car", 0, 800, stripped[0]), TrackLine("car", 2000, 2600, stripped[1])]) == []

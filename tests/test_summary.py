@@ -369,6 +369,32 @@ def test_crossing_back_counts_once_each_way(seams: list[int]) -> None:
     assert [(c["t_s"], c["direction"]) for c in summary["objects"][0]["crossings"]] == [(0.6, "in"), (1.4, "out")]
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "row"),
+    [
+        (walk(200, 220, 240, 260, 280), walk(400, 420, 440, start_ms=1600), 0),  # a fragment after: on the car's row
+        (walk(240, 260, 280), walk(400, 420, 440, 460, 480, start_ms=1200), 1),  # a fragment before: on the later's
+        (walk(240, 260, 280), walk(400, 420, 440, start_ms=1200), None),  # two fragments: no counted object crossed
+    ],
+)
+def test_a_crossing_out_of_sight_counts_once_for_the_object_that_counts(
+    before: list[tuple[int, Box]], after: list[tuple[int, Box]], row: int | None
+) -> None:
+    """Lost left of the door, found right of it where its motion carries it: one crossing between the two tracks,
+    counted when either counts (5 analysed frames here), on the row of the later one unless only the earlier counts.
+    The two tracks stay two objects."""
+    settings = {**WITH_REGIONS, "min_track_seconds": 1.0}
+    tracks = [chunked(before, [])[0], chunked(after, [], track_id=2)[0]]
+    summary = build_summary(VIDEO, settings, [chunk(0, 0, None, tracks=tracks)], wall_s=None)
+    assert len(summary["objects"]) == 2
+    on_rows = [[c["t_s"] for c in obj["crossings"]] for obj in summary["objects"]]
+    if row is None:
+        assert summary["lines"]["door"]["crossings"] == [] and on_rows == [[], []]
+    else:
+        assert summary["lines"]["door"]["classes"] == {"car": {"in": 1, "out": 0}}
+        assert on_rows[row] == [after[0][0] / 1000] and on_rows[1 - row] == []
+
+
 def test_a_zone_counts_each_stitched_object_once_and_merges_peaks_by_max() -> None:
     """The car is inside the yard in both chunks: entered once. A fragment inside is not counted, as in `unique`,
     but the peaks (any tracked box) are the chunks' own, merged by max."""

@@ -6,7 +6,9 @@ versioned because summaries outlive the code that wrote them.
 
 Lines and zones count stitched objects that count, as `unique` does (a fragment's crossings are listed on its row of
 `objects` but not added up): an object's crossings are its segments' line traces joined in chunk order, each traced
-on its own chunk's core frames, which is the trace of one pass over all of them (`videoanalysis.regions`). A zone's
+on its own chunk's core frames, which is the trace of one pass over all of them (`videoanalysis.regions`), plus the
+crossings out of sight between one object and the next (`regions.gap_crossings`, computed here over every stitched
+object, since its two tracks may lie in different chunks). A zone's
 `peak` is the most tracked boxes of a class inside it in one analysed frame, any track, as `peak` counts detections.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from videoanalysis.contracts import ChunkResult
-from videoanalysis.regions import EMPTY, Crossing, Line, Regions, Zone, join
+from videoanalysis.regions import EMPTY, Crossing, Line, LineTrace, Regions, TrackLine, Zone, gap_crossings, join
 from videoanalysis.stats import ClassStats
 from videoanalysis.tracks import StitchedObject, stitch
 
@@ -107,7 +109,7 @@ def build_summary(
         for name in sorted(totals.keys() | unique.keys())
     }
     regions = Regions.from_dict(settings.get("count_regions") or {})
-    crossed = [{line.name: object_crossings(obj, line) for line in regions.lines} for obj in stitched.objects]
+    crossed = all_crossings(stitched.objects, regions.lines)
     counted = [(obj, lines) for obj, lines in zip(stitched.objects, crossed, strict=True) if obj.counted]
     chunk_rows = [
         {
@@ -157,11 +159,28 @@ Crossings = Mapping[str, tuple[Crossing, ...]]
 """One object's crossings, by line name."""
 
 
-def object_crossings(obj: StitchedObject, line: Line) -> tuple[Crossing, ...]:
-    """The object's crossings of `line`: its segments' traces joined in chunk order. A crossing between the last
-    frame on a side in one chunk and the first in the next is found by the join, once, at the later chunk's frame."""
+def all_crossings(objects: Sequence[StitchedObject], lines: Sequence[Line]) -> list[Crossings]:
+    """Each object's crossings, by line: its own, and those out of sight that link it to another object
+    (`regions.gap_crossings`), listed on the later object, or on the earlier when only that one counts."""
+    crossed: list[dict[str, list[Crossing]]] = [{line.name: [] for line in lines} for _ in objects]
+    for line in lines:
+        traces = [object_trace(obj, line) for obj in objects]
+        for line_trace, found in zip(traces, crossed, strict=True):
+            found[line.name] += line_trace.crossings
+        tracks = [TrackLine(o.cls, o.first_ms, o.last_ms, tr) for o, tr in zip(objects, traces, strict=True)]
+        for earlier, later, crossing in gap_crossings(line, tracks):
+            if objects[later].counted or objects[earlier].counted:
+                crossed[later if objects[later].counted else earlier][line.name].append(crossing)
+    return [
+        {name: tuple(sorted(found, key=lambda c: c.t_ms)) for name, found in lines_of.items()} for lines_of in crossed
+    ]
+
+
+def object_trace(obj: StitchedObject, line: Line) -> LineTrace:
+    """The object's trace of `line`: its segments' traces joined in chunk order. A crossing between the last frame
+    on a side in one chunk and the first in the next is found by the join, once, at the later chunk's frame."""
     traces = (segment.lines.get(line.name, EMPTY) for segment in obj.segments)
-    return reduce(partial(join, line), traces, EMPTY).crossings
+    return reduce(partial(join, line), traces, EMPTY)
 
 
 def _line_row(
