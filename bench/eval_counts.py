@@ -55,7 +55,7 @@ REGIONS = Regions(
 """What every app run also counts (issue 14): a vertical line mid-frame and a diagonal one over the ground, away from
 the frame's edges (an object first seen past a line near an edge has no crossing in the truth), and a zone at the left
 edge. The truth comes from `scenes.regions_truth` by the same rules."""
-DEFAULT_MODEL = ROOT / "models" / "demo-yolo26n.onnx"
+DEFAULT_MODEL = ROOT / "models" / "demo-yolo26n-int8.onnx"  # the demo default (runner.cli.DEMO_MODEL)
 
 
 @dataclass(frozen=True)

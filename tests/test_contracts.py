@@ -35,7 +35,9 @@ VIDEO = VideoInfo(25.0, 250, 10.0, 640, 360, "h264", 1000, 260)
 CHUNK = Chunk(1, 10_000, 20_000, 9_000, 22_000)
 JOB = Job(REF, BlobRef("s", "analyses/x.json"), BlobRef("r", "a"), Settings(), StorageSpec(), BlobRef("s", "a"), "e1")
 OUTCOME = ChunkOutcome(1, "ok", None, 10_000, 20_000, 275, 50, Timing(1.0, 2.0, 0.5, 3.5))
-TRACE = LineTrace(Sided(10_000, -1, (300.0, 200.0)), Sided(12_000, 1, (340.5, 210.0)), (Crossing(11_000, "in"),))
+TRACE = LineTrace(
+    Sided(10_000, -1, (300.0, 200.0), 50.0), Sided(12_000, 1, (340.5, 210.0), 52.5), (Crossing(11_000, "in"),)
+)
 SEGMENT = TrackSegment(
     1,
     7,
@@ -47,6 +49,8 @@ SEGMENT = TrackSegment(
     best_conf=0.91,
     lines={"door": TRACE},
     zones=("yard",),
+    first_core=(10_000, (1.0, 2.0, 3.0, 4.0)),
+    last_core=(20_800, (5.0, 6.0, 7.5, 8.0)),
 )
 STATS = ClassStats(detections=3, peak=2, frames_present=2, first_seen_ms=10_000, last_seen_ms=10_200, timeline={10: 2})
 RESULT = ChunkResult(
@@ -88,7 +92,7 @@ RECORDS: dict[str, tuple[Any, set[str]]] = {
                         {"status", "error", "summary", "chart", "unique", "latest"}),
     "Progress": (Progress("analyzing", 3, 7), {"stage", "chunks_done", "chunks_total"}),
     "TrackSegment": (SEGMENT, {"id", "cls", "first_ms", "last_ms", "core_hits", "boxes", "best_conf", "lines",
-                               "zones"}),
+                               "zones", "first_core", "last_core"}),
 }  # fmt: skip
 
 
@@ -104,7 +108,7 @@ def test_every_record_round_trips_through_plain_json_with_pinned_keys(name: str)
 
 def test_what_an_older_deployment_wrote_still_parses() -> None:
     """Histories written before windows had an end, jobs had an ETag and videos a claimed count replay as before, and
-    chunk results stored before tracks had thumbnails, or lines and zones, still parse."""
+    chunk results stored before tracks had thumbnails, lines and zones, core ends or box sizes still parse."""
     old_job = {k: v for k, v in JOB.to_dict().items() if k not in ("latest", "etag")}
     assert Job.from_dict(old_job).latest is None and Job.from_dict(old_job).etag is None
     old_video = {k: v for k, v in VIDEO.to_dict().items() if k != "claimed_frame_count"}
@@ -115,8 +119,13 @@ def test_what_an_older_deployment_wrote_still_parses() -> None:
     assert ChunkOutcome.from_dict(failed) == ChunkOutcome.failed(2, "decoder crashed")
     old_outcome = {k: v for k, v in RECORDS["AnalysisOutcome"][0].to_dict().items() if k != "latest"}
     assert AnalysisOutcome.from_dict(old_outcome).latest is None
-    old_segment = {k: v for k, v in SEGMENT.to_dict().items() if k not in ("best_conf", "lines", "zones")}
-    assert TrackSegment.from_dict(1, old_segment) == replace(SEGMENT, best_conf=None, lines={}, zones=())
+    old_keys = ("best_conf", "lines", "zones", "first_core", "last_core")
+    old_segment = {k: v for k, v in SEGMENT.to_dict().items() if k not in old_keys}
+    assert TrackSegment.from_dict(1, old_segment) == replace(
+        SEGMENT, best_conf=None, lines={}, zones=(), first_core=None, last_core=None
+    )
+    sizeless = {"first": [10_000, -1, [300.0, 200.0]], "last": [12_000, 1, [340.5, 210.0]], "crossings": []}
+    assert LineTrace.from_dict(sizeless).last == Sided(12_000, 1, (340.5, 210.0), 0.0)
     old_result = {k: v for k, v in RESULT.to_dict().items() if k != "zone_peaks"}
     assert ChunkResult.from_dict(old_result).zone_peaks == {}
 

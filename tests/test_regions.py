@@ -13,7 +13,6 @@ from scenes.generator import Actor, Scene
 from scenes.regions_truth import analysed_frames, line_crossings, region_counts
 from videoanalysis.regions import (
     EMPTY,
-    LINK_GAP_MS,
     MAX_LINES,
     MAX_ZONE_POINTS,
     MAX_ZONES,
@@ -446,6 +445,7 @@ def walk_right(xs: list[float], start_ms: int = 0) -> list[tuple[int, Box]]:
     return [(start_ms + 200 * i, box_at(x, 200)) for i, x in enumerate(xs)]
 
 
+GAP_MS = 4000  # LINK_GAP_SECONDS' default
 BEFORE = walk_right([100, 130, 160, 190, 220])  # 150 px/s towards the line at x = 320, lost at 800 ms
 AFTER = walk_right([460, 490, 520, 550], start_ms=2000)  # where that speed carries it 1.2 s later (x = 400): 60 px off
 
@@ -455,8 +455,8 @@ def test_a_crossing_behind_an_occluder_is_found_between_the_two_tracks() -> None
     track's first frame, though neither track crosses by itself."""
     tracks = [track_line("car", BEFORE), track_line("car", AFTER)]
     assert tracks[0].trace.crossings == tracks[1].trace.crossings == ()
-    assert gap_crossings(UP, tracks) == [(0, 1, Crossing(2000, "in"))]
-    assert gap_crossings(DOWN, [track_line("car", BEFORE, DOWN), track_line("car", AFTER, DOWN)]) == [
+    assert gap_crossings(UP, tracks, GAP_MS) == [(0, 1, Crossing(2000, "in"))]
+    assert gap_crossings(DOWN, [track_line("car", BEFORE, DOWN), track_line("car", AFTER, DOWN)], GAP_MS) == [
         (0, 1, Crossing(2000, "out"))
     ]
 
@@ -465,26 +465,26 @@ def test_a_crossing_behind_an_occluder_is_found_between_the_two_tracks() -> None
     ("later", "why"),
     [
         (track_line("person", AFTER), "another class"),
-        (track_line("car", walk_right([460, 490], start_ms=800 + LINK_GAP_MS + 200)), "out of sight too long"),
+        (track_line("car", walk_right([460, 490], start_ms=800 + GAP_MS + 200)), "out of sight too long"),
         (track_line("car", walk_right([700, 730], start_ms=2000)), "300 px past where the motion carries it"),
         (track_line("car", walk_right([260, 230], start_ms=2000)), "on the same side"),
         (track_line("car", walk_right([460, 490], start_ms=600)), "begins before the earlier one ends"),
     ],
 )
 def test_no_crossing_is_found_between_tracks_that_are_not_one_object(later: TrackLine, why: str) -> None:
-    assert gap_crossings(UP, [track_line("car", BEFORE), later]) == [], why
+    assert gap_crossings(UP, [track_line("car", BEFORE), later], GAP_MS) == [], why
 
 
 def test_no_crossing_is_found_beyond_the_segment() -> None:
     short = Line("short", (320, 100), (320, 0))  # the upper part of the frame only; the car walks at y = 200
-    assert gap_crossings(short, [track_line("car", BEFORE, short), track_line("car", AFTER, short)]) == []
+    assert gap_crossings(short, [track_line("car", BEFORE, short), track_line("car", AFTER, short)], GAP_MS) == []
 
 
 def test_each_track_ends_one_link_and_begins_one_shortest_gap_first() -> None:
     """Two tracks could continue the lost one: the sooner takes it, the other is a new object."""
     sooner = walk_right([430, 460], start_ms=1800)
     tracks = [track_line("car", BEFORE), track_line("car", AFTER), track_line("car", sooner)]
-    assert gap_crossings(UP, tracks) == [(0, 2, Crossing(1800, "in"))]
+    assert gap_crossings(UP, tracks, GAP_MS) == [(0, 2, Crossing(1800, "in"))]
 
 
 def test_a_trace_without_box_sizes_links_nothing() -> None:
@@ -497,4 +497,5 @@ def test_a_trace_without_box_sizes_links_nothing() -> None:
 
     stripped = [without_sizes(BEFORE), without_sizes(AFTER)]
     assert all(t.first is not None and t.first.size == 0 for t in stripped)
-    assert gap_crossings(UP, [TrackLine("car", 0, 800, stripped[0]), TrackLine("car", 2000, 2600, stripped[1])]) == []
+    tracks = [TrackLine("car", 0, 800, stripped[0]), TrackLine("car", 2000, 2600, stripped[1])]
+    assert gap_crossings(UP, tracks, GAP_MS) == []

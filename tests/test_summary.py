@@ -330,6 +330,8 @@ def chunked(frames: list[tuple[int, Box]], seams: list[int], track_id: int = 1) 
         near = {t: list(box) for t, box in frames if any(abs(t - seam) < 1000 for seam in seams)}
         record = track(track_id, "car", near or {t: list(box) for t, box in core}, core_hits=len(core))
         record["lines"] = {"door": trace(DOOR, core).to_dict()}
+        if core:
+            record["first_core"], record["last_core"] = ([t, list(box)] for t, box in (core[0], core[-1]))
         record["zones"] = ["yard"] if core and entered(YARD, [box for _, box in core]) else []
         tracks.append(record)
     return tracks
@@ -380,10 +382,10 @@ def test_crossing_back_counts_once_each_way(seams: list[int]) -> None:
 def test_a_crossing_out_of_sight_counts_once_for_the_object_that_counts(
     before: list[tuple[int, Box]], after: list[tuple[int, Box]], row: int | None
 ) -> None:
-    """Lost left of the door, found right of it where its motion carries it: one crossing between the two tracks,
-    counted when either counts (5 analysed frames here), on the row of the later one unless only the earlier counts.
-    The two tracks stay two objects."""
-    settings = {**WITH_REGIONS, "min_track_seconds": 1.0}
+    """Lost left of the door, found right of it near where its motion carries it (0.8 box sizes off after 0.8 s:
+    too far to be linked into one object, near enough for a crossing): one crossing between the two tracks, counted
+    when either counts (5 analysed frames here), on the row of the later one unless only the earlier counts."""
+    settings = {**WITH_REGIONS, "min_track_seconds": 1.0, "link_gap_seconds": 4.0}
     tracks = [chunked(before, [])[0], chunked(after, [], track_id=2)[0]]
     summary = build_summary(VIDEO, settings, [chunk(0, 0, None, tracks=tracks)], wall_s=None)
     assert len(summary["objects"]) == 2
@@ -393,6 +395,26 @@ def test_a_crossing_out_of_sight_counts_once_for_the_object_that_counts(
     else:
         assert summary["lines"]["door"]["classes"] == {"car": {"in": 1, "out": 0}}
         assert on_rows[row] == [after[0][0] / 1000] and on_rows[1 - row] == []
+
+
+@pytest.mark.parametrize("seams", [[], [1000], [800, 1600]])
+def test_an_object_lost_behind_something_and_found_where_its_motion_carries_it_counts_once(seams: list[int]) -> None:
+    """Lost for 0.8 s, it reappears 0.1 box sizes from where its speed carries it: the two tracks are linked into
+    one object, whatever the seams, and its crossing while hidden is found by joining their traces."""
+    hidden = walk(200, 220, 240, 260, 280) + walk(365, 385, 405, start_ms=1600)
+    before, after = hidden[:5], hidden[5:]
+    settings = {**WITH_REGIONS, "link_gap_seconds": 4.0}
+    runs = [chunked(before, seams), chunked(after, seams, track_id=2)]
+    chunks = [
+        chunk(i, start, end, tracks=[run[i] for run in runs if run[i]["core_hits"]])
+        for i, (start, end) in enumerate(pairwise([0, *seams, None]))
+    ]
+    summary = build_summary(VIDEO, settings, chunks, wall_s=None)
+    (obj,) = summary["objects"]
+    assert obj["hits"] == 8 and obj["counted"]
+    assert summary["lines"]["door"]["crossings"] == [{"t_s": 1.6, "cls": "car", "direction": "in"}]
+    unlinked = build_summary(VIDEO, {**settings, "link_gap_seconds": 0}, chunks, wall_s=None)
+    assert len(unlinked["objects"]) == 2 and unlinked["lines"]["door"]["crossings"] == []
 
 
 def test_a_zone_counts_each_stitched_object_once_and_merges_peaks_by_max() -> None:

@@ -262,3 +262,68 @@ def test_an_object_shows_the_thumbnail_of_its_most_confident_segment() -> None:
     bests = {obj.chunks: obj.best for obj in stitch(chunks).objects}
 
     assert bests == {(0, 1, 2): (1, 1), (0, 1): (0, 5), (2,): None}, "ties go to the earliest chunk; no crop, none"
+
+
+# --- linking across gaps -------------------------------------------------------------------------------------------
+
+
+def seen(track_id: int, frames: list[tuple[int, float]], *, cls: str = "car", y: float = 100.0) -> dict[str, Any]:
+    """A track seen on core frames at (t_ms, x): its boxes, and its first and last core frames as a chunk keeps them."""
+    boxes = {t: box_at(x, y) for t, x in frames}
+    record = track(track_id, boxes, cls=cls, core_hits=len(frames))
+    record["first_core"], record["last_core"] = ([t, boxes[t]] for t in (frames[0][0], frames[-1][0]))
+    return record
+
+
+LOST = [(1_000, 100.0), (2_000, 200.0), (3_000, 300.0)]  # 100 px/s; its box's diagonal is 50 px
+FOUND = [(5_000, 505.0), (6_000, 605.0)]  # 2 s later, 5 px (0.1 box sizes) from where that speed carries it
+
+
+@pytest.mark.parametrize(
+    ("later", "gap_ms", "objects", "why"),
+    [
+        (seen(2, FOUND), 4_000, 1, "where its motion carries it: the same object"),
+        (seen(2, FOUND), 0, 2, "linking off"),
+        (seen(2, FOUND), 1_500, 2, "out of sight longer than the gap allowed"),
+        (seen(2, FOUND, cls="bike"), 4_000, 2, "another class"),
+        (seen(2, [(5_000, 505.0), (6_000, 605.0)], y=160.0), 4_000, 2, "60 px (1.2 box sizes) off: another object"),
+        (seen(2, [(2_500, 505.0), (6_000, 605.0)]), 4_000, 2, "begins before the other ends: another object"),
+    ],
+)
+def test_an_object_out_of_sight_is_linked_only_where_its_motion_carries_it(
+    later: dict[str, Any], gap_ms: int, objects: int, why: str
+) -> None:
+    result = stitch([chunk(0, [seen(1, LOST), later])], min_hits=4, link_gap_ms=gap_ms)
+    assert len(result.objects) == objects, why
+    if objects == 1:
+        (obj,) = result.objects
+        assert (obj.hits, obj.counted, obj.first_ms, obj.last_ms) == (5, True, 1_000, 6_000)
+        assert [s.id for s in obj.segments] == [1, 2]
+    else:
+        assert not any(obj.counted for obj in result.objects), "neither track is long enough alone"
+
+
+def test_a_link_holds_across_a_seam_and_keeps_the_segments_in_time_order() -> None:
+    """Seen in chunk 0 into chunk 1's overlap (stitched there), lost, then found later in chunk 1."""
+    head = overlap_times(CHUNK_MS)
+    before = seen(1, [(8_000, 100.0), (head[0], 200.0), (head[1], 250.0)])
+    after_seam = seen(5, [(head[0], 200.0), (head[1], 250.0), (CHUNK_MS, 300.0)])
+    found = seen(6, [(12_000, 500.0), (12_500, 550.0)])
+    result = stitch([chunk(0, [before]), chunk(1, [after_seam, found])], link_gap_ms=4_000)
+    (obj,) = result.objects
+    assert [(s.chunk, s.id) for s in obj.segments] == [(0, 1), (1, 5), (1, 6)]
+
+
+def test_one_track_continues_one_object_the_soonest() -> None:
+    """Two tracks could continue the lost one: the sooner does, the other is a second object."""
+    sooner = seen(2, [(4_000, 405.0), (5_000, 505.0)])
+    result = stitch([chunk(0, [seen(1, LOST), seen(3, FOUND), sooner])], link_gap_ms=4_000)
+    assert sorted([s.id for s in obj.segments] for obj in result.objects) == [[1, 2], [3]]
+
+
+def test_results_stored_without_core_frames_are_not_linked() -> None:
+    old = [
+        {k: v for k, v in seen(i, frames).items() if k not in ("first_core", "last_core")}
+        for i, frames in ((1, LOST), (2, FOUND))
+    ]
+    assert len(stitch([chunk(0, old)], link_gap_ms=4_000).objects) == 2

@@ -65,6 +65,8 @@ class _TrackBuilder:
     crop: np.ndarray | None = None
     core: list[tuple[int, Box]] = field(default_factory=list)  # (t_ms, box) on core frames, kept for lines only
     zones: set[str] = field(default_factory=set)
+    first_core: tuple[int, Box] | None = None
+    last_core: tuple[int, Box] | None = None
 
     def offer(self, track: TrackedBox, image: np.ndarray) -> None:
         """Keep the crop of the most confident box so far; cropping only on improvement keeps it cheap."""
@@ -87,6 +89,8 @@ class _TrackBuilder:
             best_conf=best_conf,
             lines={name: line_trace for name, line_trace in traces.items() if line_trace != EMPTY},
             zones=tuple(sorted(self.zones)),
+            first_core=self.first_core,
+            last_core=self.last_core,
         )
 
 
@@ -167,8 +171,11 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
                 record.core_hits += frame.owned
                 if frame.owned:
                     record.offer(track, frame.image)
+                    box = _box(track.xyxy)
+                    record.last_core = (frame.t_ms, box)
+                    record.first_core = record.first_core or record.last_core
                     if watch.active:
-                        seen.append((record, name, _box(track.xyxy)))
+                        seen.append((record, name, box))
                 if shared(frame.t_ms):
                     record.boxes[frame.t_ms] = _box(track.xyxy)
             if frame.owned:

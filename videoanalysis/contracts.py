@@ -31,6 +31,18 @@ def _dumped(record: BlobRef | VideoInfo | None) -> Json | None:
     return None if record is None else record.to_dict()
 
 
+def _box(values: Any) -> Box:
+    return (float(values[0]), float(values[1]), float(values[2]), float(values[3]))
+
+
+def _timed_box_to_json(value: tuple[int, Box] | None) -> list[Any] | None:
+    return None if value is None else [value[0], list(value[1])]
+
+
+def _timed_box_from_json(value: Any) -> tuple[int, Box] | None:
+    return None if value is None else (int(value[0]), _box(value[1]))
+
+
 @dataclass(frozen=True)
 class BlobRef:
     container: str
@@ -311,6 +323,8 @@ class TrackSegment:
     summary shows the crop of the object's most confident segment. `lines` holds its trace of each counting line over
     its core frames (lines it was never clearly on a side of are left out) and `zones` the zones it was inside in at
     least one core frame: the summary joins them over a stitched object's segments (`videoanalysis.regions`).
+    `first_core` and `last_core` are its first and last core frames, (t_ms, box): where an object's tracks end and
+    begin, which linking across gaps needs (`videoanalysis.tracks`); None in results written before they were kept.
     """
 
     chunk: int
@@ -323,6 +337,8 @@ class TrackSegment:
     best_conf: float | None = None
     lines: Mapping[str, LineTrace] = field(default_factory=dict)
     zones: tuple[str, ...] = ()
+    first_core: tuple[int, Box] | None = None
+    last_core: tuple[int, Box] | None = None
 
     def to_dict(self) -> Json:
         """The chunk result's form: the chunk index is the result's, JSON object keys are strings."""
@@ -336,6 +352,8 @@ class TrackSegment:
             "best_conf": self.best_conf,
             "lines": {name: trace.to_dict() for name, trace in self.lines.items()},
             "zones": list(self.zones),
+            "first_core": _timed_box_to_json(self.first_core),
+            "last_core": _timed_box_to_json(self.last_core),
         }
 
     @classmethod
@@ -347,10 +365,12 @@ class TrackSegment:
             first_ms=int(data["first_ms"]),
             last_ms=int(data["last_ms"]),
             core_hits=int(data["core_hits"]),
-            boxes={int(t): (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for t, b in data["boxes"].items()},
+            boxes={int(t): _box(b) for t, b in data["boxes"].items()},
             best_conf=_optional(float, data.get("best_conf")),
             lines={str(name): LineTrace.from_dict(trace) for name, trace in (data.get("lines") or {}).items()},
             zones=tuple(str(name) for name in data.get("zones") or ()),
+            first_core=_timed_box_from_json(data.get("first_core")),
+            last_core=_timed_box_from_json(data.get("last_core")),
         )
 
 

@@ -24,14 +24,13 @@ not its extension. Its time is that first frame on the new side. An object that 
 each way; one that stops on the line, or jitters across it by less than the margin, counts nothing until it is
 clearly on the other side.
 
-**Crossings out of sight.** An object that crosses behind something (a pillar, a passing truck) often comes back as
-a new track: the tracker keeps a lost track for `TRACK_LOST_SECONDS` only. When a track ends on one side of a line
-and a track of the same class begins on the other side at most ``LINK_GAP_MS`` later, where the first one's motion
-carries it (its average velocity over its frames on a side, extrapolated over the gap, lands within
-``LINK_TOLERANCE`` box sizes, growing with the gap, of where the second begins), and the straight step between them
-meets the segment, the two are taken for one object that crossed unseen: the crossing counts once, at the second
-track's first frame on a side. Each track ends at most one such link and begins at most one, shortest gaps first.
-The unique counts do not merge the two tracks; only the line does, since crossing is what it counts.
+**Crossings out of sight.** Tracks that `videoanalysis.tracks` links into one object (`LINK_GAP_SECONDS`) join
+their traces like any other: a crossing while the object was hidden is found between them. Between tracks that stay
+apart, a crossing is still found when a track ends on one side of a line and a track of the same class begins on the
+other side at most `LINK_GAP_SECONDS` later, near where the first one's motion carries it (`motion.within_reach`
+with the looser ``LINK_TOLERANCE``, from its first to its last frame on a side), and the straight step between them
+meets the segment: the crossing counts once, at the second track's first frame on a side. Each track ends at most
+one such link and begins at most one, shortest gaps first.
 
 **Zones** are simple polygons. A box is inside when its point is inside the polygon or on its boundary (so a zone
 drawn to the frame's edge holds an object whose box is clipped there). ``entered`` is whether an object was inside
@@ -45,7 +44,6 @@ between them exactly as one pass would (on the later chunk's frame, which its co
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import reprlib
@@ -55,6 +53,8 @@ from functools import reduce
 from typing import Any, Literal
 
 import numpy as np
+
+from videoanalysis.motion import Sighting, gap_links, within_reach
 
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
@@ -70,14 +70,11 @@ MAX_ZONE_POINTS = 64
 
 MAX_NAME_LENGTH = 64
 
-LINK_GAP_MS = 4000
-"""The longest time out of sight across which a crossing is found between two tracks (see the module docstring).
-Chosen on the evaluation's tuning scenes (`make eval`): 3 to 5 s with a tolerance of 1 to 2 gave nearly the same line
-error there, longer gaps start to link different objects."""
-
 LINK_TOLERANCE = 1.5
-"""How far, in box sizes, the later track may begin from where the earlier one's motion carries it, times
-``0.5 + gap in seconds / 2``: the longer the gap, the less a constant velocity says."""
+"""How far, in box sizes (times ``0.5 + gap in seconds / 2``, `motion.within_reach`), the later track may begin
+from where the earlier one's motion carries it, for a crossing out of sight. Looser than `tracks.LINK_TOLERANCE`,
+which makes two tracks one object: the change of side across the segment is evidence of its own. Chosen on the
+evaluation's tuning scenes (`make eval`): 1 to 2 gave nearly the same line error there."""
 
 MARGIN_SHARE = 0.1
 """How far a box's point must be from a line to be on a side, as a share of the box's size across the line. The demo
@@ -254,6 +251,16 @@ def anchor(box: Box) -> Point:
     return ((x1 + x2) / 2, y2)
 
 
+def box_size(box: Box) -> float:
+    """A box's diagonal, to one decimal: the size that distances between sightings are measured in."""
+    return round(math.hypot(box[2] - box[0], box[3] - box[1]), 1)
+
+
+def sighting(t_ms: int, box: Box) -> Sighting:
+    """Where a box puts its object at `t_ms`, for `videoanalysis.motion`: the point that counts, and the box's size."""
+    return Sighting(t_ms, anchor(box), box_size(box))
+
+
 def side_of(line: Line, box: Box) -> int:
     """+1 when the box's point is on the right of the line, -1 on its left, 0 within the margin of it."""
     (ax, ay), (bx, by) = line.a, line.b
@@ -285,7 +292,7 @@ def _step(line: Line, t_ms: int, box: Box) -> LineTrace:
     side = side_of(line, box)
     if side == 0:
         return EMPTY
-    sided = Sided(t_ms, side, anchor(box), round(math.hypot(box[2] - box[0], box[3] - box[1]), 1))
+    sided = Sided(t_ms, side, anchor(box), box_size(box))
     return LineTrace(sided, sided)
 
 
@@ -305,48 +312,28 @@ class TrackLine:
     trace: LineTrace
 
 
-def gap_crossings(line: Line, tracks: Sequence[TrackLine]) -> list[tuple[int, int, Crossing]]:
+def gap_crossings(line: Line, tracks: Sequence[TrackLine], gap_ms: int) -> list[tuple[int, int, Crossing]]:
     """Crossings out of sight between tracks (module docstring), as (earlier track's index, later one's, crossing)."""
-    starts = sorted((t.trace.first.t_ms, j) for j, t in enumerate(tracks) if t.trace.first is not None)
-    times = [t_ms for t_ms, _ in starts]
-    candidates = []
-    for i, earlier in enumerate(tracks):
-        if earlier.trace.last is None:
-            continue
-        end = earlier.trace.last.t_ms
-        for _, j in starts[bisect.bisect_right(times, end) : bisect.bisect_right(times, end + LINK_GAP_MS)]:
-            later = tracks[j]
-            if later.cls != earlier.cls or later.first_ms <= earlier.last_ms:
-                continue
-            if (found := _out_of_sight(line, earlier.trace, later.trace)) is not None:
-                candidates.append((*found, i, j))
-    links, ended, began = [], set(), set()
-    for _, _, crossing, i, j in sorted(candidates, key=lambda c: (c[0], c[1], c[3], c[4])):
-        if i not in ended and j not in began:
-            ended.add(i)
-            began.add(j)
-            links.append((i, j, crossing))
-    return links
+    crossings: dict[tuple[int, int], Crossing] = {}
+
+    def candidate(i: int, j: int) -> float | None:
+        earlier, later = tracks[i], tracks[j]
+        first, old, new = earlier.trace.first, earlier.trace.last, later.trace.first
+        if later.cls != earlier.cls or later.first_ms <= earlier.last_ms or first is None or old is None or new is None:
+            return None
+        crossed = _crossing(line, old, new)
+        if not crossed:
+            return None
+        crossings[i, j] = crossed[0]
+        return within_reach(_sighting(first), _sighting(old), _sighting(new), LINK_TOLERANCE)
+
+    ends = [None if track.trace.last is None else track.trace.last.t_ms for track in tracks]
+    starts = [None if track.trace.first is None else track.trace.first.t_ms for track in tracks]
+    return [(i, j, crossings[i, j]) for i, j in gap_links(ends, starts, gap_ms, candidate)]
 
 
-def _out_of_sight(line: Line, earlier: LineTrace, later: LineTrace) -> tuple[int, float, Crossing] | None:
-    """(gap, miss in box sizes, crossing) when `later` continues `earlier` across the line unseen, else None."""
-    first, old, new = earlier.first, earlier.last, later.first
-    if first is None or old is None or new is None or not (old.size and new.size) or old.t_ms <= first.t_ms:
-        return None
-    crossing = _crossing(line, old, new)
-    if not crossing:
-        return None
-    gap_ms = new.t_ms - old.t_ms
-    carried = gap_ms / (old.t_ms - first.t_ms)
-    predicted = (
-        old.point[0] + (old.point[0] - first.point[0]) * carried,
-        old.point[1] + (old.point[1] - first.point[1]) * carried,
-    )
-    miss = math.dist(predicted, new.point) / ((old.size + new.size) / 2)
-    if miss > LINK_TOLERANCE * (0.5 + gap_ms / 2000):
-        return None
-    return gap_ms, miss, crossing[0]
+def _sighting(sided: Sided) -> Sighting:
+    return Sighting(sided.t_ms, sided.point, sided.size)
 
 
 # --- zones -------------------------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class Settings:
     tracker_gmc: str = "auto"  # chosen by `make eval`: as accurate, without the compensation on a fixed camera
     track_lost_seconds: float = 1.0  # how long the tracker keeps a lost track; chunks look this far past their core
     min_track_seconds: float = 1.5  # an object tracked for less is a fragment, not counted (chosen by `make eval`)
+    link_gap_seconds: float = 4.0  # tracks this far apart where the motion carries one object are one; 0 = never
     chunk_retry_attempts: int = 3
     chunk_retry_interval_seconds: float = 5.0
     video_container: str = "videos"
@@ -79,8 +80,10 @@ class Settings:
             raise ValueError(f"CONFIDENCE must be in (0, 1), got {self.confidence}")
         if (self.imgsz and self.imgsz < 32) or self.batch_size < 1 or self.chunk_retry_attempts < 1:
             raise ValueError("IMGSZ must be 0 (the model's own) or >= 32, BATCH_SIZE and CHUNK_RETRY_ATTEMPTS >= 1")
-        if min(self.min_track_seconds, self.track_lost_seconds, self.max_pixels, self.video_cache_mb) < 0:
-            raise ValueError("MIN_TRACK_SECONDS, TRACK_LOST_SECONDS, MAX_PIXELS and VIDEO_CACHE_MB must be >= 0")
+        if min(self.min_track_seconds, self.track_lost_seconds, self.link_gap_seconds, self.max_pixels) < 0:
+            raise ValueError("MIN_TRACK_SECONDS, TRACK_LOST_SECONDS, LINK_GAP_SECONDS and MAX_PIXELS must be >= 0")
+        if self.video_cache_mb < 0:
+            raise ValueError(f"VIDEO_CACHE_MB must be >= 0, got {self.video_cache_mb:g}")
         if self.history_retention_days < 0:
             raise ValueError(f"HISTORY_RETENTION_DAYS must be >= 0 (0 = keep all), got {self.history_retention_days:g}")
         for name, allowed in CHOICES.items():

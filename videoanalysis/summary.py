@@ -5,11 +5,11 @@ merge equals one sequential pass); unique object counts come from cross-chunk tr
 versioned because summaries outlive the code that wrote them.
 
 Lines and zones count stitched objects that count, as `unique` does (a fragment's crossings are listed on its row of
-`objects` but not added up): an object's crossings are its segments' line traces joined in chunk order, each traced
+`objects` but not added up): an object's crossings are its segments' line traces joined in time order, each traced
 on its own chunk's core frames, which is the trace of one pass over all of them (`videoanalysis.regions`), plus the
-crossings out of sight between one object and the next (`regions.gap_crossings`, computed here over every stitched
-object, since its two tracks may lie in different chunks). A zone's
-`peak` is the most tracked boxes of a class inside it in one analysed frame, any track, as `peak` counts detections.
+crossings out of sight between one object and another that was not linked to it (`regions.gap_crossings`, found
+here over every stitched object, since the two may lie in different chunks). A zone's `peak` is the most tracked
+boxes of a class inside it in one analysed frame, any track, as `peak` counts detections.
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ def build_summary(
     for chunk in ok_chunks:
         for name, stats in chunk.classes.items():
             totals.setdefault(name, ClassStats()).merge(stats)
-    stitched = stitch(ok_chunks, min_hits=min_track_hits(settings, video))
+    gap_ms = link_gap_ms(settings)
+    stitched = stitch(ok_chunks, min_hits=min_track_hits(settings, video), link_gap_ms=gap_ms)
     unique = stitched.unique
     length = _timeline_length(video, totals)
 
@@ -109,7 +110,7 @@ def build_summary(
         for name in sorted(totals.keys() | unique.keys())
     }
     regions = Regions.from_dict(settings.get("count_regions") or {})
-    crossed = all_crossings(stitched.objects, regions.lines)
+    crossed = all_crossings(stitched.objects, regions.lines, gap_ms)
     counted = [(obj, lines) for obj, lines in zip(stitched.objects, crossed, strict=True) if obj.counted]
     chunk_rows = [
         {
@@ -159,7 +160,7 @@ Crossings = Mapping[str, tuple[Crossing, ...]]
 """One object's crossings, by line name."""
 
 
-def all_crossings(objects: Sequence[StitchedObject], lines: Sequence[Line]) -> list[Crossings]:
+def all_crossings(objects: Sequence[StitchedObject], lines: Sequence[Line], gap_ms: int) -> list[Crossings]:
     """Each object's crossings, by line: its own, and those out of sight that link it to another object
     (`regions.gap_crossings`), listed on the later object, or on the earlier when only that one counts."""
     crossed: list[dict[str, list[Crossing]]] = [{line.name: [] for line in lines} for _ in objects]
@@ -168,7 +169,7 @@ def all_crossings(objects: Sequence[StitchedObject], lines: Sequence[Line]) -> l
         for line_trace, found in zip(traces, crossed, strict=True):
             found[line.name] += line_trace.crossings
         tracks = [TrackLine(o.cls, o.first_ms, o.last_ms, tr) for o, tr in zip(objects, traces, strict=True)]
-        for earlier, later, crossing in gap_crossings(line, tracks):
+        for earlier, later, crossing in gap_crossings(line, tracks, gap_ms):
             if objects[later].counted or objects[earlier].counted:
                 crossed[later if objects[later].counted else earlier][line.name].append(crossing)
     return [
@@ -177,8 +178,9 @@ def all_crossings(objects: Sequence[StitchedObject], lines: Sequence[Line]) -> l
 
 
 def object_trace(obj: StitchedObject, line: Line) -> LineTrace:
-    """The object's trace of `line`: its segments' traces joined in chunk order. A crossing between the last frame
-    on a side in one chunk and the first in the next is found by the join, once, at the later chunk's frame."""
+    """The object's trace of `line`: its segments' traces joined in time order. A crossing between the last frame
+    on a side in one chunk and the first in the next is found by the join, once, at the later chunk's frame; so is
+    one between two tracks linked across a gap."""
     traces = (segment.lines.get(line.name, EMPTY) for segment in obj.segments)
     return reduce(partial(join, line), traces, EMPTY)
 
@@ -226,6 +228,11 @@ def _object_row(obj: StitchedObject, crossings: Crossings, thumbnail: ThumbnailN
         "crossings": [{"line": name, "t_s": t_ms / 1000, "direction": d} for t_ms, name, d in sorted(crossed)],
         "zones": sorted({name for segment in obj.segments for name in segment.zones}),
     }
+
+
+def link_gap_ms(settings: Mapping[str, Any]) -> int:
+    """LINK_GAP_SECONDS in ms; 0 (no linking) for settings written before it existed, as those analyses started."""
+    return round(float(settings.get("link_gap_seconds", 0.0)) * 1000)
 
 
 def min_track_hits(settings: Mapping[str, Any], video: Mapping[str, Any]) -> int:

@@ -1,0 +1,77 @@
+"""Finding an object again after it was out of sight: where its motion carries it, and which track continues which.
+
+A tracker keeps a lost track for `TRACK_LOST_SECONDS` only; an object hidden longer (behind a pillar, a passing
+truck, another walker) comes back as a new track. Two tracks are taken for one object when the later one begins
+where the earlier one's average velocity, extrapolated over the gap, carries it, within a tolerance in box sizes that
+grows with the gap: the longer the gap, the less a constant velocity says. `tracks` links objects this way, and
+`regions` finds the crossings of a line between tracks that stay apart.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Where an object was seen at one time: a point of its box (the bottom centre) and the box's diagonal."""
+
+    t_ms: int
+    point: Point
+    size: float
+
+
+def miss(first: Sighting, last: Sighting, later: Sighting) -> float | None:
+    """How far, in box sizes, `later` lies from where the motion from `first` to `last` carries the object by then;
+    None without motion to extrapolate (a single frame) or without a size."""
+    size = (last.size + later.size) / 2
+    if last.t_ms <= first.t_ms or size <= 0:
+        return None
+    carried = (later.t_ms - last.t_ms) / (last.t_ms - first.t_ms)
+    predicted = (
+        last.point[0] + (last.point[0] - first.point[0]) * carried,
+        last.point[1] + (last.point[1] - first.point[1]) * carried,
+    )
+    return math.dist(predicted, later.point) / size
+
+
+def within_reach(first: Sighting, last: Sighting, later: Sighting, tolerance: float) -> float | None:
+    """`miss` when it is at most `tolerance` box sizes times ``0.5 + gap in seconds / 2``, else None."""
+    found = miss(first, last, later)
+    if found is None or found > tolerance * (0.5 + (later.t_ms - last.t_ms) / 2000):
+        return None
+    return found
+
+
+def gap_links(
+    ends: Sequence[int | None],
+    starts: Sequence[int | None],
+    gap_ms: int,
+    candidate: Callable[[int, int], float | None],
+) -> list[tuple[int, int]]:
+    """One-to-one links (earlier, later) between tracks: track j may continue track i when it starts after i ends, at
+    most `gap_ms` later, and `candidate(i, j)` gives a miss (None: it may not). Shortest gaps first, then the
+    smallest miss; each track ends at most one link and begins at most one."""
+    if gap_ms <= 0:
+        return []
+    order = sorted((t_ms, j) for j, t_ms in enumerate(starts) if t_ms is not None)
+    times = [t_ms for t_ms, _ in order]
+    found = []
+    for i, end in enumerate(ends):
+        if end is None:
+            continue
+        for start, j in order[bisect.bisect_right(times, end) : bisect.bisect_right(times, end + gap_ms)]:
+            if j != i and (how_far := candidate(i, j)) is not None:
+                found.append((start - end, how_far, i, j))
+    links, ended, began = [], set(), set()
+    for _, _, i, j in sorted(found):
+        if i not in ended and j not in began:
+            ended.add(i)
+            began.add(j)
+            links.append((i, j))
+    return links
