@@ -4,6 +4,9 @@ Every chunk runs its own tracker, and Ultralytics track ids restart in each proc
 the same object gets a new id in every chunk it crosses. Neighbouring chunks analyse the same overlap frames; a
 track of chunk i-1 and a track of chunk i that cover the same object there have near-identical boxes on those
 frames. This module matches them by box IoU and merges the matches into one object per physical object.
+
+An object hidden for longer than the tracker keeps a lost track comes back as a new track, in the same chunk or a
+later one; `link_across_gaps` then joins the two where the first one's motion carries it (`videoanalysis.motion`).
 """
 
 from __future__ import annotations
@@ -132,14 +135,13 @@ def stitch(
         raise ValueError(f"min_iou must be in [0, 1], got {min_iou}")
     ok_chunks = sorted((c for c in chunks if c.status == "ok"), key=lambda c: c.index)
     segments = {c.index: [seg for seg in c.tracks if seg.core_hits > 0] for c in ok_chunks}
-    keys = [(seg.chunk, seg.id) for segs in segments.values() for seg in segs]
-    merged = _Groups(keys)
+    by_key = {(seg.chunk, seg.id): seg for segs in segments.values() for seg in segs}
+    merged = _Groups(by_key)
     for prev_index, index in pairwise(segments):
         if index != prev_index + 1:
             continue
         for a, b in _match_boundary(segments[prev_index], segments[index], min_iou, min_common_frames):
             merged.union((a.chunk, a.id), (b.chunk, b.id))
-    by_key = {(seg.chunk, seg.id): seg for segs in segments.values() for seg in segs}
     seamed = [[by_key[key] for key in group] for group in merged.groups()]
     linked = _Groups(range(len(seamed)))
     for earlier, later in link_across_gaps(seamed, link_gap_ms):
