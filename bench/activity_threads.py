@@ -22,6 +22,7 @@ AT_ONCE = 2  # host.json's maxConcurrentActivityFunctions
 def two_chunks_at_once(video: str, model: str, threads: int | None) -> dict[str, float]:
     """Analyse two 10 s chunks (with their overlap and lookahead) on two threads of this process;
     `threads` None leaves every library at its default (all cores)."""
+    from videoanalysis.analysis import analyze_window
     from videoanalysis.chunking import lookahead_seconds, plan_chunks
     from videoanalysis.models import configure_threads, load_detection_model
     from videoanalysis.settings import Settings
@@ -35,19 +36,13 @@ def two_chunks_at_once(video: str, model: str, threads: int | None) -> dict[str,
     load_detection_model(model)  # a warm worker: the model is loaded, as after its first chunk
     wall, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(AT_ONCE) as pool:
-        list(pool.map(lambda chunk: _analyse(video, info, chunk, settings), _past_the_first(chunks)[:AT_ONCE]))
+        list(pool.map(lambda chunk: analyze_window(video, info, chunk, settings), _past_the_first(chunks)[:AT_ONCE]))
     return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
 
 
 def _past_the_first(chunks: list[Any]) -> list[Any]:
     """Chunks after the first, whose windows seek as most chunks' do; all of them in a clip too short for that."""
     return chunks[1:] if len(chunks) > AT_ONCE else chunks
-
-
-def _analyse(video: str, info: Any, chunk: Any, settings: Any) -> None:
-    from videoanalysis.analysis import analyze_window
-
-    analyze_window(video, info, chunk, settings)
 
 
 def run(ctx: Context) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from videoanalysis.models import available_cores
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 TMP = RESULTS / "tmp"  # git-ignored: cached scene, run outputs, optional tools
@@ -38,7 +40,7 @@ class Context:
     sample_fps: float = 5.0
     batch: int = 8
     seconds: float = SCENE_SECONDS
-    cores: int = field(default_factory=lambda: len(os.sched_getaffinity(0)))
+    cores: int = field(default_factory=available_cores)  # what the runner and the app count
 
     @property
     def repeats(self) -> int:

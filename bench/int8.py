@@ -29,6 +29,7 @@ import numpy as np
 
 from bench.common import RESULTS, ROOT, TMP, median, round_floats
 from tools import quantize_model
+from videoanalysis.models import available_cores
 
 DEFAULT_MODEL = ROOT / "models" / "demo-yolo26n.onnx"
 AGREEMENT_SEEDS = tuple(range(5000, 5012))  # bench.eval_counts' tuning split, as the calibration; never 6000-6023
@@ -157,7 +158,7 @@ def measure_latency(
 def run(fp32_path: Path = DEFAULT_MODEL, quick: bool = False, out: Path | None = RESULTS) -> dict[str, Any]:
     """Every measurement of this section; with `out`, also written to int8.json / int8.md there."""
     int8_path = int8_model(fp32_path)
-    cores = len(os.sched_getaffinity(0))
+    cores = available_cores()
     repeats = 2 if quick else 10
     tensors = latency_inputs(fp32_path)
     latency = [

@@ -169,15 +169,15 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
                 record = tracks.setdefault(track.track_id, _TrackBuilder(track.track_id, name, frame.t_ms, frame.t_ms))
                 record.last_ms = frame.t_ms
                 record.core_hits += frame.owned
+                box = _box(track.xyxy)
                 if frame.owned:
                     record.offer(track, frame.image)
-                    box = _box(track.xyxy)
                     record.last_core = (frame.t_ms, box)
                     record.first_core = record.first_core or record.last_core
                     if watch.active:
                         seen.append((record, name, box))
                 if shared(frame.t_ms):
-                    record.boxes[frame.t_ms] = _box(track.xyxy)
+                    record.boxes[frame.t_ms] = box
             if frame.owned:
                 _count(classes, frame, found, detector.names)
                 lines.append(_frame_line(frame, found, tracked, detector.names))
