@@ -1,7 +1,15 @@
-"""Child process of the cold-start benchmark: import, load, detect one frame, print the phase times as JSON;
-then, for the product's backends, make the tracker (Ultralytics: imports torch) and track that frame.
+"""Child process of the cold-start benchmark, in one of two modes.
+
+- An engine: import, load, detect one frame, print the phase times as JSON; then, for the product's backends, make
+  the tracker (Ultralytics: imports torch) and track that frame. The steps run one after another, so their times
+  add up.
+- `chunk`: what an activity in a fresh worker runs, `analyze_window` on a chunk whose window holds one sampled
+  frame, START_MS into the video. Opening and seeking the video, loading the model, detecting and tracking run as
+  the product runs them (the tracker's torch import in the background, beside the rest), so the time to its marker
+  is the worker's time to its first tracked frame.
 
 Usage: python -m bench.first_detection KIND MODEL FRAME.npy IMGSZ CONF THREADS [OPENVINO_SITE]
+       python -m bench.first_detection chunk MODEL VIDEO VIDEO_INFO_JSON THREADS
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ import sys  # noqa: E402
 
 MARKER = "first-detection: "  # Ultralytics prints to stdout too
 TRACK_MARKER = "first-track: "
+CHUNK_MARKER = "first-chunk: "
+CHUNK_START_MS = 10_000
 RUNTIME_MODULES = {
     "pt": ("torch", "ultralytics"),
     "pt-e2e": ("torch", "ultralytics"),
@@ -25,7 +35,28 @@ RUNTIME_MODULES = {
 }
 
 
+def first_chunk(model: str, video: str, info: str, threads: int) -> None:
+    from videoanalysis.analysis import analyze_window
+    from videoanalysis.contracts import Chunk, VideoInfo
+    from videoanalysis.models import configure_threads
+    from videoanalysis.settings import Settings
+
+    configure_threads(threads)
+    settings = Settings(model_path=model)
+    end_ms = CHUNK_START_MS + round(1000 / settings.sample_fps)
+    window = analyze_window(
+        video, VideoInfo.from_dict(json.loads(info)), Chunk(1, CHUNK_START_MS, end_ms, CHUNK_START_MS), settings
+    )
+    timing = window.result.timing
+    phases = {"decode_s": timing.decode_s, "infer_s": timing.infer_s, "track_s": timing.track_s}
+    print(CHUNK_MARKER + json.dumps({**phases, "frames": window.result.frames_analyzed}), flush=True)
+
+
 def main(argv: list[str]) -> None:
+    if argv[0] == "chunk":
+        model, video, info, threads = argv[1:]
+        first_chunk(model, video, info, int(threads))
+        return
     kind, model, frame_path, imgsz, conf, threads, *site = argv
     if site:
         sys.path.append(site[0])

@@ -47,14 +47,15 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     if cold := results.get("cold_start"):
         medians = cold["medians"]
-        cpu, pt = medians[CPU_BACKEND], medians["pt"]
+        cpu, pt, chunk = medians[CPU_BACKEND], medians["pt"], medians[cold["activity_row"]]
         found.append(
             {
-                "target": f"cold start to first detection <= {COLD_START_S:g} s (default CPU backend: {CPU_BACKEND} "
+                "target": f"a worker's first tracked frame <= {COLD_START_S:g} s (default CPU backend: {CPU_BACKEND} "
                 "on ONNX Runtime)",
-                "measured": f"{cpu['total_s']:.2f} s to the first detection, {cpu['first_track_s']:.2f} s to the first "
+                "measured": f"{chunk['first_track_s']:.2f} s in an activity's chunk; one step after another, "
+                f"{cpu['total_s']:.2f} s to the first detection and {cpu['first_track_s']:.2f} s to the first "
                 f"tracked frame; with a .pt model {pt['total_s']:.2f} s / {pt['first_track_s']:.2f} s",
-                "met": cpu["first_track_s"] <= COLD_START_S,
+                "met": chunk["first_track_s"] <= COLD_START_S,
             }
         )
     if replay := results.get("replay"):
@@ -160,7 +161,7 @@ def _cold_start(section: dict[str, Any]) -> list[str]:
     rows = [
         [
             name,
-            m["total_s"],
+            m.get("total_s", ""),
             m.get("import_s", ""),
             m.get("load_s", ""),
             m.get("first_inference_s", ""),

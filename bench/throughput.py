@@ -70,7 +70,7 @@ def _runner_once(
             *("--sample-fps", f"{ctx.sample_fps:g}", "--imgsz", str(ctx.imgsz), "--conf", f"{ctx.conf:g}"),
             *("--batch-size", str(ctx.batch), "--workers", str(workers), "--quiet"),
         ],
-        env={"TRACKER_GMC": "none" if fixed_camera else "sparseOptFlow"},
+        env={"TRACKER_GMC": "none"} if fixed_camera else None,
     )
     summary = json.loads(out.read_text())
     totals = summary["totals"]
@@ -88,7 +88,9 @@ def variants(ctx: Context) -> dict[str, Any]:
     """Name -> a function running the variant once; the .onnx and fixed-camera variants only outside --quick.
 
     A name with `_onnx` runs the ONNX export, one ending in `_fixed` tracks without camera-motion compensation
-    (TRACKER_GMC=none); each is compared with the baseline of the same model file and tracker settings.
+    (TRACKER_GMC=none, and `gmc_method: none` for its baseline); each is compared with the baseline of the same model
+    file. The other runners run with the product's defaults (TRACKER_GMC=auto) and their baselines with
+    Ultralytics', as each user would run them.
     """
     stride = round(ctx.truth()["fps"] / ctx.sample_fps)
     found = {

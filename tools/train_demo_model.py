@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scenes.generator import CLASSES, Scene  # noqa: E402
+from scenes.scenarios import SCENARIOS, Scenario  # noqa: E402
 
 TRAIN_SEED_BASE = 10_000
 VAL_SEED_BASE = 20_000
@@ -39,8 +40,17 @@ LABEL_MAX_HIDDEN = 0.5
 IMGSZ = 416  # the model is meant for imgsz=416; images are stored at that scale
 
 
-def build_dataset(root: Path, scenes: int, per_scene: int, seed_base: int, seconds: float = 40.0) -> int:
-    """Render `scenes` scenes, `per_scene` random frames each, as YOLO images + labels under `root`."""
+def build_dataset(
+    root: Path,
+    scenes: int,
+    per_scene: int,
+    seed_base: int,
+    kinds: tuple[Scenario | None, ...] = (None,),
+    seconds: float = 40.0,
+) -> int:
+    """Render `scenes` scenes, `per_scene` random frames each, as YOLO images + labels under `root`.
+
+    Scene k is of kind `kinds[k % len(kinds)]` (None: the generator's plain scene)."""
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "labels").mkdir(parents=True, exist_ok=True)
     n = 0
@@ -48,7 +58,7 @@ def build_dataset(root: Path, scenes: int, per_scene: int, seed_base: int, secon
         seed = seed_base + k
         rng = np.random.default_rng(seed)
         size = RENDER_SIZES[k % len(RENDER_SIZES)]
-        scene = Scene(seed, seconds, 25.0, size)
+        scene = Scene(seed, seconds, 25.0, size, scenario=kinds[k % len(kinds)])
         f = IMGSZ / size[0]
         height = round(size[1] * f)
         for index in sorted(rng.choice(scene.n_frames, per_scene, replace=False)):
@@ -76,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed-base", type=int, default=TRAIN_SEED_BASE, help="first training scene seed")
     p.add_argument("--init", default="yolo26n.yaml", help="model to start from: the yaml (random init) or weights")
     p.add_argument("--lr0", type=float, default=0.002)
+    p.add_argument(
+        "--scenarios",
+        action="store_true",
+        help="cycle through every scene scenario (pillars, edges, a moving camera, ...), not plain scenes only",
+    )
     p.add_argument("--per-scene", type=int, default=12, help="frames sampled per training scene")
     p.add_argument("--val-scenes", type=int, default=10, help="validation scenes (seeds from 20000)")
     p.add_argument("--time-hours", type=float, default=0.45, help="training time budget (Ultralytics 'time')")
@@ -98,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     data = work / "data"
-    n_train = build_dataset(data / "train", args.scenes, args.per_scene, args.seed_base)
-    n_val = build_dataset(data / "val", args.val_scenes, args.per_scene, VAL_SEED_BASE)
+    kinds: tuple[Scenario | None, ...] = SCENARIOS if args.scenarios else (None,)
+    n_train = build_dataset(data / "train", args.scenes, args.per_scene, args.seed_base, kinds)
+    n_val = build_dataset(data / "val", args.val_scenes, args.per_scene, VAL_SEED_BASE, kinds)
     names = "\n".join(f"  {i}: {c}" for i, c in enumerate(CLASSES))
     (work / "data.yaml").write_text(f"path: {data}\ntrain: train/images\nval: val/images\nnames:\n{names}\n")
     print(f"dataset: {n_train} train / {n_val} val images in {time.time() - t0:.0f}s", flush=True)
