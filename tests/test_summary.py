@@ -415,6 +415,8 @@ def test_an_object_lost_behind_something_and_found_where_its_motion_carries_it_c
     assert summary["lines"]["door"]["crossings"] == [{"t_s": 1.6, "cls": "car", "direction": "in"}]
     unlinked = build_summary(VIDEO, {**settings, "link_gap_seconds": 0}, chunks, wall_s=None)
     assert len(unlinked["objects"]) == 2 and unlinked["lines"]["door"]["crossings"] == []
+    narrow = build_summary({**VIDEO, "width": 300}, settings, chunks, wall_s=None)
+    assert len(narrow["objects"]) == 2, "in a frame 300 px wide its last box touched the border: it left the view"
 
 
 def test_a_zone_counts_each_stitched_object_once_and_merges_peaks_by_max() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from videoanalysis.contracts import ChunkResult, TrackSegment
-from videoanalysis.tracks import StitchedObject, mean_iou, stitch
+from videoanalysis.tracks import StitchedObject, left_view, mean_iou, stitch
 
 CHUNK_MS = 10_000
 OVERLAP_MS = 1_000
@@ -301,6 +301,44 @@ def test_an_object_out_of_sight_is_linked_only_where_its_motion_carries_it(
         assert [s.id for s in obj.segments] == [1, 2]
     else:
         assert not any(obj.counted for obj in result.objects), "neither track is long enough alone"
+
+
+SLOW = [(1_000, 290.0), (2_000, 295.0), (3_000, 300.0)]  # 5 px/s to the right; its last box ends at x = 340
+BACK = [(5_000, 300.0), (6_000, 295.0)]  # 2 s later, 10 px (0.2 box sizes) short of where that speed carries it
+
+
+@pytest.mark.parametrize(
+    ("frame_size", "objects", "why"),
+    [
+        (None, 1, "the frame's size unknown: linked by motion alone"),
+        ((400, 720), 1, "inside the frame: out of sight, not out of view"),
+        ((340, 720), 2, "its last box touched the right border it was heading for: it left the view"),
+    ],
+)
+def test_an_object_that_left_the_view_is_not_linked_to_what_comes_in_next(
+    frame_size: tuple[int, int] | None, objects: int, why: str
+) -> None:
+    result = stitch([chunk(0, [seen(1, SLOW), seen(2, BACK)])], link_gap_ms=4_000, frame_size=frame_size)
+    assert len(result.objects) == objects, why
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "left"),
+    [
+        ((50, 50, 90, 80), (0, 60, 40, 90), True),  # out through the left border
+        ((50, 50, 90, 80), (60, 0, 100, 30), True),  # the top
+        ((50, 50, 90, 80), (160, 60, 200, 90), True),  # the right (frame 200 x 100)
+        ((50, 50, 90, 80), (60, 70, 100, 100), True),  # the bottom
+        ((0, 60, 40, 90), (50, 50, 90, 80), False),  # came in through the left border, now inside
+        ((10, 60, 50, 90), (1.5, 60, 41.5, 90), True),  # within EDGE_MARGIN_PX of the border
+        ((50, 70, 90, 100), (60, 70, 100, 100), False),  # along the bottom border, heading right
+        ((0, 60, 40, 90), (0, 60, 40, 90), False),  # standing at the border
+    ],
+)
+def test_left_view_needs_a_border_the_object_was_moving_towards(
+    first: tuple[float, float, float, float], last: tuple[float, float, float, float], left: bool
+) -> None:
+    assert left_view(first, last, (200, 100)) is left
 
 
 def test_a_link_holds_across_a_seam_and_keeps_the_segments_in_time_order() -> None:

@@ -5,6 +5,10 @@ low seeds), trains `yolo26n.yaml` with random initialisation, and writes `models
 `models/demo-yolo26n.onnx` (dynamic batch and image size). Everything Ultralytics writes (settings, runs) goes to a
 temporary directory.
 
+`--scenarios` renders the scenes of every `scenes.scenarios` scenario in turn (pillars, groups, entries at the top
+and bottom edges, a shaking or panning camera, ...) instead of plain scenes only; `--init` starts from trained weights
+(the demo model is plain-scene training from scratch, then a fine-tune on scenario scenes: models/README.md).
+
 Training sees whole frames at the scale inference sees them (scaled to `IMGSZ` wide, letterboxed to 416x256 with
 `rect`), without mosaic: mosaic and crops label fragments of large objects, which the model then reports as extra
 boxes beside the whole object, and every such box becomes an extra track when counting.

@@ -101,7 +101,9 @@ def build_summary(
         for name, stats in chunk.classes.items():
             totals.setdefault(name, ClassStats()).merge(stats)
     gap_ms = link_gap_ms(settings)
-    stitched = stitch(ok_chunks, min_hits=min_track_hits(settings, video), link_gap_ms=gap_ms)
+    stitched = stitch(
+        ok_chunks, min_hits=min_track_hits(settings, video), link_gap_ms=gap_ms, frame_size=frame_size(video)
+    )
     unique = stitched.unique
     length = _timeline_length(video, totals)
 
@@ -239,6 +241,12 @@ def min_track_hits(settings: Mapping[str, Any], video: Mapping[str, Any]) -> int
     """MIN_TRACK_SECONDS as a number of analysed frames at the rate frames were analysed."""
     rate = settings.get("sample_fps") or video.get("fps") or 1.0
     return max(1, math.ceil(float(settings.get("min_track_seconds", 0.0)) * rate - 1e-9))
+
+
+def frame_size(video: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(width, height) of the video's frames; None when the video could not be probed."""
+    width, height = video.get("width"), video.get("height")
+    return (int(width), int(height)) if width and height else None
 
 
 def failed_summary(video_name: str, error: str, settings: Mapping[str, Any]) -> dict[str, Any]:

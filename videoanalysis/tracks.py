@@ -21,7 +21,7 @@ import lap
 import numpy as np
 
 from videoanalysis.contracts import Box, ChunkResult, TrackSegment
-from videoanalysis.motion import Sighting, gap_links, within_reach
+from videoanalysis.motion import gap_links, within_reach
 from videoanalysis.regions import sighting
 
 MIN_IOU = 0.5
@@ -118,6 +118,7 @@ def stitch(
     min_common_frames: int = MIN_COMMON_FRAMES,
     min_hits: int = 1,
     link_gap_ms: int = 0,
+    frame_size: tuple[int, int] | None = None,
 ) -> StitchResult:
     """Merge the tracks of all chunk results into objects; an object counts if tracked in >= min_hits frames.
 
@@ -129,7 +130,8 @@ def stitch(
     failed or missing chunk breaks the chain, and an object crossing it is counted on each side.
 
     Then objects out of sight for at most `link_gap_ms` are linked (`link_across_gaps`), so that an object hidden
-    behind something for longer than the tracker keeps a lost track counts once.
+    behind something for longer than the tracker keeps a lost track counts once; with the video's `frame_size`
+    (width, height), one that left the view through its border is not.
     """
     if not 0.0 <= min_iou <= 1.0:
         raise ValueError(f"min_iou must be in [0, 1], got {min_iou}")
@@ -144,7 +146,7 @@ def stitch(
             merged.union((a.chunk, a.id), (b.chunk, b.id))
     seamed = [[by_key[key] for key in group] for group in merged.groups()]
     linked = _Groups(range(len(seamed)))
-    for earlier, later in link_across_gaps(seamed, link_gap_ms):
+    for earlier, later in link_across_gaps(seamed, link_gap_ms, frame_size):
         linked.union(earlier, later)
     objects = [_stitched([seg for k in group for seg in seamed[k]], min_hits) for group in linked.groups()]
     objects.sort(key=lambda o: (o.first_ms, o.cls, o.chunks))
@@ -157,32 +159,58 @@ earlier one's motion carries it to be taken for the same object. Chosen on the e
 eval`): from 0.25 to 0.5 the error was nearly the same there; looser tolerances join different objects."""
 
 
-def link_across_gaps(objects: Sequence[Sequence[TrackSegment]], gap_ms: int) -> list[tuple[int, int]]:
+EDGE_MARGIN_PX = 2.0
+"""A box this close to the frame's border touches it: detections are clipped to the frame."""
+
+
+def link_across_gaps(
+    objects: Sequence[Sequence[TrackSegment]], gap_ms: int, frame_size: tuple[int, int] | None = None
+) -> list[tuple[int, int]]:
     """(earlier, later) pairs of objects, each given by its segments, that are one object seen twice: the later one,
     of the same class, begins at most `gap_ms` after the earlier one's last core frame, where the earlier one's
-    motion from its first core frame to its last carries it (`videoanalysis.motion`)."""
-    ends = [_core_sighting(members, last=True) for members in objects]
-    starts = [_core_sighting(members, last=False) for members in objects]
+    motion from its first core frame to its last carries it (`videoanalysis.motion`).
+
+    An object that left the view (`left_view`, given the frame's size) ends no link: what comes in there next is
+    another object. On the evaluation's tuning scenes such links joined two objects in 5 cases of 6, and 8 of 9 with
+    the previous demo model.
+    """
+    firsts = [_core_frame(members, last=False) for members in objects]
+    lasts = [_core_frame(members, last=True) for members in objects]
     classes = [_class_of(members) for members in objects]
 
     def candidate(i: int, j: int) -> float | None:
-        first, last, later = starts[i], ends[i], starts[j]
+        first, last, later = firsts[i], lasts[i], firsts[j]
         if classes[i] != classes[j] or first is None or last is None or later is None:
             return None
-        return within_reach(first, last, later, LINK_TOLERANCE)
+        if frame_size is not None and left_view(first[1], last[1], frame_size):
+            return None
+        return within_reach(sighting(*first), sighting(*last), sighting(*later), LINK_TOLERANCE)
 
-    end_times = [None if end is None else end.t_ms for end in ends]
-    start_times = [None if start is None else start.t_ms for start in starts]
+    end_times = [None if last is None else last[0] for last in lasts]
+    start_times = [None if first is None else first[0] for first in firsts]
     return gap_links(end_times, start_times, gap_ms, candidate)
 
 
-def _core_sighting(members: Sequence[TrackSegment], *, last: bool) -> Sighting | None:
-    """The object's first (or last) core frame as a sighting; None for segments stored without them."""
+def left_view(first: Box, last: Box, frame_size: tuple[int, int]) -> bool:
+    """Whether an object seen from box `first` to box `last` left the view: `last` touches a border of the frame
+    that the object was moving towards."""
+    width, height = frame_size
+    dx = (last[0] + last[2] - first[0] - first[2]) / 2
+    dy = (last[1] + last[3] - first[1] - first[3]) / 2
+    return (
+        (dx < 0 and last[0] <= EDGE_MARGIN_PX)
+        or (dx > 0 and last[2] >= width - EDGE_MARGIN_PX)
+        or (dy < 0 and last[1] <= EDGE_MARGIN_PX)
+        or (dy > 0 and last[3] >= height - EDGE_MARGIN_PX)
+    )
+
+
+def _core_frame(members: Sequence[TrackSegment], *, last: bool) -> tuple[int, Box] | None:
+    """The object's first (or last) core frame, (t_ms, box); None for segments stored without them."""
     seen = [seg.last_core if last else seg.first_core for seg in members]
     if not seen or any(s is None for s in seen):
         return None
-    t_ms, box = (max if last else min)((s for s in seen if s is not None), key=lambda s: s[0])
-    return sighting(t_ms, box)
+    return (max if last else min)((s for s in seen if s is not None), key=lambda s: s[0])
 
 
 def _class_of(members: Sequence[TrackSegment]) -> str:
