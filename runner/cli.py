@@ -371,7 +371,7 @@ def _chunks_for_workers(video: Path, settings: Settings, workers: int) -> Settin
     from videoanalysis.video import VideoError, probe
 
     try:
-        duration_s = probe(str(video)).duration_s
+        duration_s = probe(str(video), settings.max_pixels).duration_s  # planning's probe then finds it cached
     except VideoError:  # the orchestration reports it, with a summary
         return settings
     return settings.replace(chunk_seconds=chunk_seconds_for_workers(duration_s, workers, settings.overlap_seconds))

@@ -28,7 +28,7 @@ from videoanalysis.contracts import BlobRef, ChunkOutcome, Job
 from videoanalysis.regions import Line, Regions, Zone
 from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
-from videoanalysis.video import FrameReader
+from videoanalysis.video import FrameReader, _probe_file
 
 HELD_OUT_SEED = 424242  # never used for training (tools/train_demo_model.py trains on 10000+)
 SETTINGS = Settings(model_path=str(DEMO_MODEL), chunk_seconds=6.0, overlap_seconds=1.0, sample_fps=5.0)
@@ -49,6 +49,17 @@ def chunked(scene: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) 
     outcome = analyze_file(scene[0], out, SETTINGS, workers=2, progress=False)
     assert outcome["status"] == "succeeded", outcome
     return json.loads(out.read_text())
+
+
+def test_the_runner_probes_a_video_once_when_it_sizes_the_chunks(tmp_path: Path) -> None:
+    """Sizing the chunks for the workers and planning them both need the probe, which decodes the video's tail."""
+    video = tmp_path / "clip.mp4"
+    write_scene(video, tmp_path / "truth.json", seed=HELD_OUT_SEED, seconds=3)
+    settings = SETTINGS.replace(model_path=str(DEMO_ONNX))
+    before = _probe_file.cache_info().misses
+    outcome = analyze_file(video, tmp_path / "s.json", settings, workers=1, progress=False, auto_chunks=True)
+    assert outcome["status"] == "succeeded", outcome
+    assert _probe_file.cache_info().misses == before + 1
 
 
 @pytest.fixture(scope="module")
