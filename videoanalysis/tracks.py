@@ -171,8 +171,7 @@ def link_across_gaps(
     motion from its first core frame to its last carries it (`videoanalysis.motion`).
 
     An object that left the view (`left_view`, given the frame's size) ends no link: what comes in there next is
-    another object. On the evaluation's tuning scenes such links joined two objects in 5 cases of 6, and 8 of 9 with
-    the previous demo model.
+    another object, as such links mostly were on the evaluation's tuning scenes (README, Counting you can trust).
     """
     firsts = [_core_frame(members, last=False) for members in objects]
     lasts = [_core_frame(members, last=True) for members in objects]
