@@ -54,9 +54,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from videoanalysis.motion import Sighting, gap_links, within_reach
+from videoanalysis.motion import Point, Sighting, gap_links, within_reach
 
-Point = tuple[float, float]
 Box = tuple[float, float, float, float]
 Direction = Literal["in", "out"]
 
