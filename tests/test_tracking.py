@@ -10,7 +10,7 @@ from scenes.generator import Scene
 from scenes.scenarios import scenario
 from videoanalysis.detector import Detections
 from videoanalysis.settings import CHOICES, Settings
-from videoanalysis.tracking import CameraMotionGate, background_shift, new_tracker
+from videoanalysis.tracking import CameraMotionGate, Tracker, background_shift, new_tracker
 
 
 @pytest.mark.parametrize("kind", CHOICES["tracker"])
@@ -50,6 +50,41 @@ def test_tracker_keeps_ids_through_a_short_gap(kind: str, gmc: str) -> None:
             ids.add((t.track_id, t.cls))
             assert len(t.xyxy) == 4 and 0 < t.conf <= 1
     assert len(ids) == 2 and {c for _, c in ids} == {0, 1}
+
+
+def _drive_down(tracker: Tracker, step: float, classes: tuple[int, ...] = (2,)) -> list[list[int]]:
+    """A 160x80 box moving `step` px down per analysed frame, its class cycling through `classes`, after an empty
+    first frame (TrackTrack reports a first frame's tracks unconfirmed): the ids reported in each frame."""
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    tracker.update(Detections.empty(), frame)
+    reported = []
+    for k in range(12):
+        y = 10.0 + step * k
+        dets = Detections(
+            xyxy=np.array([[600, y, 760, y + 80]], np.float32),
+            conf=np.array([0.88], np.float32),
+            cls=np.array([classes[k % len(classes)]], np.int64),
+        )
+        reported.append([t.track_id for t in tracker.update(dets, frame)])
+    return reported
+
+
+def test_a_fast_new_track_is_confirmed_though_its_boxes_barely_overlap() -> None:
+    """At 5 fps a car driving down the image moves 36 px per analysed frame on an 80 px box: Ultralytics' TrackTrack
+    never confirms it, ours does from the third frame, as a slow one, and keeps one id."""
+    from ultralytics.trackers.track_tracker import TRACKTRACK
+
+    settings = Settings(tracker_gmc="none")
+    ours = new_tracker(5.0, settings)
+    assert _drive_down(ours, 36)[2:] == [[1]] * 10
+    assert _drive_down(new_tracker(5.0, settings), 8)[2:] == [[1]] * 10
+    plain = Tracker(TRACKTRACK(ours._tracker.args), ours.track_buffer)
+    assert _drive_down(plain, 36) == [[]] * 12
+
+
+@pytest.mark.parametrize(("step", "classes"), [(200, (2,)), (36, (2, 0))])
+def test_a_new_track_does_not_reach_a_far_detection_or_another_class(step: float, classes: tuple[int, ...]) -> None:
+    assert _drive_down(new_tracker(5.0, Settings(tracker_gmc="none")), step, classes) == [[]] * 12
 
 
 def test_camera_motion_compensation_can_be_turned_off() -> None:

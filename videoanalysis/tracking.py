@@ -50,11 +50,12 @@ def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
     """A fresh Ultralytics tracker with its `{TRACKER}.yaml` settings, keeping lost tracks TRACK_LOST_SECONDS.
 
     `tracktrack` is Ultralytics' default tracker: its track-aware initialisation keeps a second box on a partly
-    hidden object from opening a second track, which ByteTrack does (models/README.md). The YAMLs count
-    `track_buffer` in frames, tuned for 30 fps (ultralytics issue 4284); the horizon is set in seconds here, so it
-    means the same at any sampling rate. `TRACKER_GMC=none` turns off TrackTrack's camera-motion compensation,
-    which a fixed camera does not need and which costs most of its time (README, Performance); `auto` turns it on
-    in a chunk once the camera is seen to move (`CameraMotionGate`).
+    hidden object from opening a second track, which ByteTrack does (models/README.md). Its new tracks also match
+    by distance here, since at the sampled rate a fast object's boxes may not overlap (`SampledTrackTrack`). The
+    YAMLs count `track_buffer` in frames, tuned for 30 fps (ultralytics issue 4284); the horizon is set in seconds
+    here, so it means the same at any sampling rate. `TRACKER_GMC=none` turns off TrackTrack's camera-motion
+    compensation, which a fixed camera does not need and which costs most of its time (README, Performance); `auto`
+    turns it on in a chunk once the camera is seen to move (`CameraMotionGate`).
     """
     if frame_rate <= 0:
         raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
@@ -63,10 +64,12 @@ def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
     from ultralytics.utils import YAML, IterableSimpleNamespace
     from ultralytics.utils.checks import check_yaml
 
+    from videoanalysis.sampled_tracktrack import SampledTrackTrack
+
     cfg = IterableSimpleNamespace(**YAML.load(check_yaml(f"{settings.tracker}.yaml")))
     cfg.track_buffer = max(1, round(settings.track_lost_seconds * frame_rate))
     cfg.gmc_method = "sparseOptFlow" if settings.tracker_gmc == "auto" else settings.tracker_gmc
-    tracker = TRACKER_MAP[cfg.tracker_type](cfg)
+    tracker = {**TRACKER_MAP, "tracktrack": SampledTrackTrack}[cfg.tracker_type](cfg)
     if settings.tracker_gmc == "auto" and hasattr(tracker, "gmc"):
         tracker.gmc = CameraMotionGate(tracker.gmc)
     return Tracker(tracker, cfg.track_buffer)
