@@ -37,8 +37,9 @@ class SampledTrackTrack(TRACKTRACK):
         cost: np.ndarray = super()._cost_matrix(tracks, dets)
         new = np.array([track.state == TrackState.New for track in tracks], dtype=bool)
         if new.any() and dets:
-            reach = _reach_cost([t for t, is_new in zip(tracks, new, strict=True) if is_new], dets)
-            cost[new] = np.minimum(cost[new], reach + self.conf_weight * _confidence_distance(tracks, dets)[new])
+            unconfirmed = [track for track, is_new in zip(tracks, new, strict=True) if is_new]
+            reach = _reach_cost(unconfirmed, dets) + self.conf_weight * _confidence_distance(unconfirmed, dets)
+            cost[new] = np.minimum(cost[new], reach)
         return cost
 
 
