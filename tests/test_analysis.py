@@ -4,7 +4,7 @@ thumbnail each track gets, and what it records of lines and zones on its core fr
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import cv2
 import numpy as np
@@ -15,6 +15,7 @@ from videoanalysis.analysis import (
     FRAME_MAX_SIDE,
     THUMBNAIL_MAX_SIDE,
     _RegionWatch,
+    _Segments,
     _SharedFrames,
     _TrackBuilder,
     analyze_window,
@@ -106,6 +107,20 @@ def test_a_core_frame_feeds_the_line_traces_and_the_zones() -> None:
     assert shown.shape == (540, FRAME_MAX_SIDE, 3), "the first core frame, downscaled"
 
 
+def test_a_track_that_goes_on_as_another_class_is_a_segment_of_its_own() -> None:
+    """Tracker id 7 follows a car, then (the tracker having switched objects) a bike, with a one-frame flicker back:
+    two segments, each with its own id and class, the flicker's frame counted in the car's."""
+    segments = _Segments(lambda t_ms: False)
+    image = np.zeros((360, 640, 3), np.uint8)
+    names = {0: "car", 1: "bike"}
+    for k, cls in enumerate([0, 0, 0, 1, 1, 0, 1, 1]):
+        box = (10.0 * k, 100.0, 10.0 * k + 60, 140.0)
+        segments.frame(Frame(200 * k, image, True), [TrackedBox(7, cls, 0.9, box)], names)
+    car, bike = (record.segment(0) for record in segments.built)
+    assert (car.id, car.cls, car.core_hits, car.first_ms, car.last_ms) == (1, "car", 4, 0, 1000)
+    assert (bike.id, bike.cls, bike.core_hits, bike.first_ms, bike.last_ms) == (2, "bike", 4, 600, 1400)
+
+
 def test_without_regions_a_window_records_nothing_of_them() -> None:
     watch = _RegionWatch(Regions(), keep_frame=True)
     assert not watch.active
@@ -116,7 +131,8 @@ def test_without_regions_a_window_records_nothing_of_them() -> None:
 def test_every_track_counted_in_a_window_has_a_thumbnail(tmp_path) -> None:
     """A short generated scene through the real model: each track seen on a core frame gets one JPEG, and only
     those do; the window analysed its frames once (the crops came from that pass). With a line and a zone, each
-    track's trace and zones, and the zone's peak, are those of its boxes on the frames the window reports."""
+    track's trace and zones, and the zone's peak, are those of its boxes on the frames the window reports, and each
+    segment is reported there under its own id and class on each of its core frames."""
     video = tmp_path / "scene.mp4"
     write_scene(video, seed=11, seconds=3.0, size=(640, 360), codec="h264")
     info = probe(str(video))
@@ -133,6 +149,12 @@ def test_every_track_counted_in_a_window_has_a_thumbnail(tmp_path) -> None:
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         assert image is not None and max(image.shape[:2]) <= THUMBNAIL_MAX_SIDE
     assert window.result.frames_analyzed == 15
+    per_frame = Counter(
+        (track["id"], track["cls"])
+        for line in window.detections_jsonl.splitlines()
+        for track in json.loads(line)["tracks"]
+    )
+    assert per_frame == {(t.id, t.cls): t.core_hits for t in window.result.tracks if t.core_hits}
 
 
 def _check_regions(jsonl: bytes, segments, zone_peaks) -> None:

@@ -130,13 +130,24 @@ def test_a_fresh_tracker_seeing_another_class_first_is_the_same_object() -> None
     assert stitch(chunks).unique == {"car": 1}
 
 
-def test_class_is_the_earliest_segments() -> None:
+def test_class_is_the_one_of_most_core_frames() -> None:
+    # The object came in at the end of chunk 0, where the detector called it a truck; chunk 1 saw a car for longer.
+    tail = overlap_times(CHUNK_MS)
+    chunks = [
+        chunk(0, [track(1, moving(0, tail), cls="truck", core_hits=2)]),
+        chunk(1, [track(1, moving(0, tail), cls="car", core_hits=8)]),
+    ]
+
+    assert stitch(chunks).unique == {"car": 1}
+
+
+def test_a_class_tie_goes_to_the_class_seen_first() -> None:
     # Chunk 0's tracker confirmed the object later than chunk 1's fresh tracker did, on the shared frames.
     tail = overlap_times(CHUNK_MS)
     boxes = moving(0, tail)
     chunks = [
-        chunk(0, [track(1, {tail[1]: boxes[tail[1]]}, cls="truck")]),
-        chunk(1, [track(1, boxes, cls="car")]),
+        chunk(0, [track(1, {tail[1]: boxes[tail[1]]}, cls="truck", core_hits=3)]),
+        chunk(1, [track(1, boxes, cls="car", core_hits=3)]),
     ]
 
     assert stitch(chunks).unique == {"car": 1}

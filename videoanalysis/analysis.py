@@ -53,7 +53,14 @@ FRAME_MAX_SIDE = 960
 
 @dataclass
 class _TrackBuilder:
-    """A track as it grows frame by frame; frozen into a `TrackSegment` at the end of the window."""
+    """A track of one class as it grows frame by frame; frozen into a `TrackSegment` at the end of the window.
+
+    A tracker track takes the class of each detection it matches, and the detector names a box's class far more
+    reliably than a tracker keeps an id through an occlusion: a track that goes on as another class has mostly
+    switched to another object (a car hidden behind a bike, then the bike). So each class a track takes is a
+    segment of its own, numbered in the order the window first saw it; a class taken for a frame or two is a
+    fragment too short to count.
+    """
 
     id: int
     cls: str
@@ -92,6 +99,41 @@ class _TrackBuilder:
             first_core=self.first_core,
             last_core=self.last_core,
         )
+
+
+@dataclass
+class _Segments:
+    """A window's segments as its frames come: each tracker track splits into one `_TrackBuilder` per class."""
+
+    shared: Callable[[int], bool]  # whether a frame is one the window shares with a neighbour (stitching's boxes)
+    by_track: dict[tuple[int, str], _TrackBuilder] = field(default_factory=dict)
+
+    @property
+    def built(self) -> list[_TrackBuilder]:
+        return list(self.by_track.values())
+
+    def frame(
+        self, frame: Frame, tracked: list[TrackedBox], names: Mapping[int, str]
+    ) -> list[tuple[_TrackBuilder, str, Box]]:
+        """Add one frame's tracked boxes; returns them with their segments and classes when the frame is a core one."""
+        seen: list[tuple[_TrackBuilder, str, Box]] = []
+        for track in tracked:
+            name = names[track.cls]
+            record = self.by_track.get((track.track_id, name))
+            if record is None:
+                record = _TrackBuilder(len(self.by_track) + 1, name, frame.t_ms, frame.t_ms)
+                self.by_track[track.track_id, name] = record
+            record.last_ms = frame.t_ms
+            record.core_hits += frame.owned
+            box = _box(track.xyxy)
+            if frame.owned:
+                record.offer(track, frame.image)
+                record.last_core = (frame.t_ms, box)
+                record.first_core = record.first_core or record.last_core
+                seen.append((record, name, box))
+            if self.shared(frame.t_ms):
+                record.boxes[frame.t_ms] = box
+        return seen
 
 
 @dataclass
@@ -134,7 +176,7 @@ class _RegionWatch:
 
 @dataclass(frozen=True)
 class WindowAnalysis:
-    """The chunk's result and what goes to storage beside it: per-frame detections and one JPEG per track id."""
+    """The chunk's result and what goes to storage beside it: per-frame detections and one JPEG per segment id."""
 
     result: ChunkResult
     detections_jsonl: bytes
@@ -150,7 +192,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
     end_ms = chunk.end_ms if chunk.window_end_ms is None else chunk.window_end_ms
     reader = FrameReader(source, chunk.window_start_ms, end_ms, settings.sample_fps, chunk.start_ms, chunk.end_ms)
     classes: dict[str, ClassStats] = {}
-    tracks: dict[int, _TrackBuilder] = {}
+    segments = _Segments(shared)
     lines: list[str] = []
     watch = _RegionWatch(settings.count_regions, keep_frame=chunk.index == 0)
     infer_s = track_s = 0.0
@@ -163,24 +205,10 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
             tick = time.perf_counter()
             tracked = tracker.update(found, frame.image)
             track_s += time.perf_counter() - tick
-            seen: list[tuple[_TrackBuilder, str, Box]] = []
-            for track in tracked:
-                name = detector.names[track.cls]
-                record = tracks.setdefault(track.track_id, _TrackBuilder(track.track_id, name, frame.t_ms, frame.t_ms))
-                record.last_ms = frame.t_ms
-                record.core_hits += frame.owned
-                box = _box(track.xyxy)
-                if frame.owned:
-                    record.offer(track, frame.image)
-                    record.last_core = (frame.t_ms, box)
-                    record.first_core = record.first_core or record.last_core
-                    if watch.active:
-                        seen.append((record, name, box))
-                if shared(frame.t_ms):
-                    record.boxes[frame.t_ms] = box
+            seen = segments.frame(frame, tracked, detector.names)
             if frame.owned:
                 _count(classes, frame, found, detector.names)
-                lines.append(_frame_line(frame, found, tracked, detector.names))
+                lines.append(_frame_line(frame, found, seen, detector.names))
                 if watch.active:
                     watch.core_frame(frame, seen)
     stats = reader.stats
@@ -193,7 +221,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         frames_decoded=stats.frames_decoded,
         frames_analyzed=stats.frames_sampled_owned,
         classes=dict(sorted(classes.items())),
-        tracks=tuple(record.segment(chunk.index, settings.count_regions) for record in tracks.values()),
+        tracks=tuple(record.segment(chunk.index, settings.count_regions) for record in segments.built),
         timing=Timing(
             decode_s=round(stats.decode_s, 3),
             infer_s=round(infer_s, 3),
@@ -202,7 +230,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         ),
         zone_peaks=watch.peaks,
     )
-    thumbnails = {record.id: encode_jpeg(record.crop) for record in tracks.values() if record.crop is not None}
+    thumbnails = {record.id: encode_jpeg(record.crop) for record in segments.built if record.crop is not None}
     return WindowAnalysis(result, "".join(lines).encode(), thumbnails, watch.frame_jpeg)
 
 
@@ -283,10 +311,12 @@ def _count(classes: dict[str, ClassStats], frame: Frame, found: Detections, name
         classes.setdefault(name, ClassStats()).add_frame(frame.t_ms, count)
 
 
-def _frame_line(frame: Frame, found: Detections, tracked: list[TrackedBox], names: dict[int, str]) -> str:
+def _frame_line(
+    frame: Frame, found: Detections, seen: list[tuple[_TrackBuilder, str, Box]], names: dict[int, str]
+) -> str:
     detections = [
         {"cls": names[cls], "conf": round(float(conf), 3), "box": list(_box(box))}
         for box, conf, cls in zip(found.xyxy, found.conf, found.cls.tolist(), strict=True)
     ]
-    tracks = [{"id": track.track_id, "cls": names[track.cls], "box": list(_box(track.xyxy))} for track in tracked]
+    tracks = [{"id": record.id, "cls": name, "box": list(box)} for record, name, box in seen]
     return json.dumps({"t_ms": frame.t_ms, "detections": detections, "tracks": tracks}) + "\n"

@@ -315,7 +315,8 @@ class ChunkOutcome:
 
 @dataclass(frozen=True)
 class TrackSegment:
-    """One tracker track inside one chunk.
+    """The frames of one class of one tracker track inside one chunk (`analysis._TrackBuilder`); `id` numbers the
+    chunk's segments.
 
     `core_hits` counts the frames of the chunk's core it was tracked in; `boxes` holds its boxes on the frames the
     chunk shares with a neighbour (t_ms -> x1, y1, x2, y2), which is what stitching matches on. `best_conf` is the

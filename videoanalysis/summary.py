@@ -29,7 +29,7 @@ from videoanalysis.tracks import StitchedObject, stitch
 SCHEMA_VERSION = 1
 
 ThumbnailName = Callable[[int, int], str]
-"""How a summary names the thumbnail of (chunk, track id): a path relative to the summary, or a blob name."""
+"""How a summary names the thumbnail of (chunk, segment id): a path relative to the summary, or a blob name."""
 
 
 def _seconds(ms: int | None) -> float | None:

@@ -39,13 +39,13 @@ _NO_PAIR_COST = 2.0
 class StitchedObject:
     """One physical object: the merged segments of consecutive chunks."""
 
-    cls: str  # its earliest segment's, as one tracker following it from its first frame reports it
+    cls: str  # the class of most of its core frames (`_class_of`)
     first_ms: int
     last_ms: int
     chunks: tuple[int, ...]
     hits: int  # analysed frames it was tracked in, each frame once (core frames only)
     counted: bool  # tracked long enough to count (see `stitch`'s min_hits)
-    best: tuple[int, int] | None = None  # (chunk, track id) of the segment whose thumbnail is the most confident
+    best: tuple[int, int] | None = None  # (chunk, segment id) of the segment whose thumbnail is the most confident
     # Its segments in time order (by chunk, then start): the summary joins their line traces as one pass would.
     segments: tuple[TrackSegment, ...] = field(default=(), compare=False, repr=False)
 
@@ -102,7 +102,7 @@ def _match_boundary(
 
 
 def best_thumbnail(members: Sequence[TrackSegment]) -> tuple[int, int] | None:
-    """(chunk, track id) of the segment with the most confident crop: segments are merged only here, so the best
+    """(chunk, segment id) of the segment with the most confident crop: segments are merged only here, so the best
     frame of an object is chosen here and not per chunk. Ties go to the earliest chunk; None when no segment has one."""
     cropped = [s for s in members if s.best_conf is not None]
     if not cropped:
@@ -213,8 +213,18 @@ def _core_frame(members: Sequence[TrackSegment], *, last: bool) -> tuple[int, Bo
 
 
 def _class_of(members: Sequence[TrackSegment]) -> str:
-    """Its earliest segment's class, as one tracker following it from its first frame reports it."""
-    return min(members, key=lambda s: (s.first_ms, s.chunk)).cls
+    """The class of most of its core frames; a tie goes to the class it was first seen as, if tied, else by name.
+
+    Its segments hold one class each, but stitching matches neighbouring chunks' segments by their boxes alone, and
+    where a fresh tracker at a seam first sees an object is an accident of where the seam falls. Every core frame is
+    owned by one chunk, so the votes are the same whatever the chunking.
+    """
+    votes: Counter[str] = Counter()
+    for segment in members:
+        votes[segment.cls] += segment.core_hits
+    first = min(members, key=lambda s: (s.first_ms, s.chunk)).cls
+    most = max(votes.values(), default=0)
+    return max(votes, key=lambda name: (votes[name] == most, name == first, name), default=first)
 
 
 def _stitched(members: list[TrackSegment], min_hits: int) -> StitchedObject:
