@@ -86,14 +86,12 @@ LEFT_HALF = Zone("left", ((0, 0), (320, 0), (320, 360), (0, 360)))
 
 def test_a_core_frame_feeds_the_line_traces_and_the_zones() -> None:
     """Each track keeps its core boxes for the lines and notes the zones it was inside; a zone's peak is per class,
-    by the class the tracker gives the box in that frame."""
+    the most of that class's segments inside in one frame."""
     watch = _RegionWatch(Regions((MIDDLE,), (LEFT_HALF,)), keep_frame=True)
     car, person = _TrackBuilder(1, "car", 0, 0), _TrackBuilder(2, "person", 0, 0)
     image = np.zeros((720, 1280, 3), np.uint8)
-    watch.core_frame(
-        Frame(0, image, True), [(car, "car", (90.0, 50.0, 190.0, 100.0)), (person, "car", (400, 0, 420, 90))]
-    )
-    watch.core_frame(Frame(200, image, True), [(car, "car", (390.0, 50.0, 490.0, 100.0))])
+    watch.core_frame(Frame(0, image, True), [(car, (90.0, 50.0, 190.0, 100.0)), (person, (400, 0, 420, 90))])
+    watch.core_frame(Frame(200, image, True), [(car, (390.0, 50.0, 490.0, 100.0))])
     watch.core_frame(Frame(400, image, True), [])
     assert watch.peaks == {"left": {"car": 1}}
     assert car.zones == {"left"} and not person.zones

@@ -114,9 +114,9 @@ class _Segments:
 
     def frame(
         self, frame: Frame, tracked: list[TrackedBox], names: Mapping[int, str]
-    ) -> list[tuple[_TrackBuilder, str, Box]]:
-        """Add one frame's tracked boxes; returns them with their segments and classes when the frame is a core one."""
-        seen: list[tuple[_TrackBuilder, str, Box]] = []
+    ) -> list[tuple[_TrackBuilder, Box]]:
+        """Add one frame's tracked boxes; returns them with their segments when the frame is a core one."""
+        seen: list[tuple[_TrackBuilder, Box]] = []
         for track in tracked:
             name = names[track.cls]
             record = self.by_track.get((track.track_id, name))
@@ -130,7 +130,7 @@ class _Segments:
                 record.offer(track, frame.image)
                 record.last_core = (frame.t_ms, box)
                 record.first_core = record.first_core or record.last_core
-                seen.append((record, name, box))
+                seen.append((record, box))
             if self.shared(frame.t_ms):
                 record.boxes[frame.t_ms] = box
         return seen
@@ -151,26 +151,26 @@ class _RegionWatch:
     def active(self) -> bool:
         return bool(self.regions.lines or self.regions.zones)
 
-    def core_frame(self, frame: Frame, seen: list[tuple[_TrackBuilder, str, Box]]) -> None:
-        """One core frame's tracked boxes, each with its track and the class the tracker gives it in this frame."""
+    def core_frame(self, frame: Frame, seen: list[tuple[_TrackBuilder, Box]]) -> None:
+        """One core frame's tracked boxes, each with its segment."""
         if self.keep_frame and self.frame_jpeg is None:
             self.frame_jpeg = encode_jpeg(_shrunk(frame.image, FRAME_MAX_SIDE))
         if not seen:
             return
         if self.regions.lines:
-            for record, _, box in seen:
+            for record, box in seen:
                 record.core.append((frame.t_ms, box))
         if self.regions.zones:
-            points = anchors(box for _, _, box in seen)
+            points = anchors(box for _, box in seen)
             for zone in self.regions.zones:
                 now_inside = inside(zone, points)
-                self._zone_frame(zone.name, [entry for entry, hit in zip(seen, now_inside, strict=True) if hit])
+                self._zone_frame(zone.name, [record for (record, _), hit in zip(seen, now_inside, strict=True) if hit])
 
-    def _zone_frame(self, zone: str, hits: list[tuple[_TrackBuilder, str, Box]]) -> None:
-        for record, _, _ in hits:
+    def _zone_frame(self, zone: str, hits: list[_TrackBuilder]) -> None:
+        for record in hits:
             record.zones.add(zone)
         peaks = self.peaks.setdefault(zone, {})
-        for cls, count in Counter(cls for _, cls, _ in hits).items():
+        for cls, count in Counter(record.cls for record in hits).items():
             peaks[cls] = max(peaks.get(cls, 0), count)
 
 
@@ -311,12 +311,10 @@ def _count(classes: dict[str, ClassStats], frame: Frame, found: Detections, name
         classes.setdefault(name, ClassStats()).add_frame(frame.t_ms, count)
 
 
-def _frame_line(
-    frame: Frame, found: Detections, seen: list[tuple[_TrackBuilder, str, Box]], names: dict[int, str]
-) -> str:
+def _frame_line(frame: Frame, found: Detections, seen: list[tuple[_TrackBuilder, Box]], names: dict[int, str]) -> str:
     detections = [
         {"cls": names[cls], "conf": round(float(conf), 3), "box": list(_box(box))}
         for box, conf, cls in zip(found.xyxy, found.conf, found.cls.tolist(), strict=True)
     ]
-    tracks = [{"id": record.id, "cls": name, "box": list(box)} for record, name, box in seen]
+    tracks = [{"id": record.id, "cls": record.cls, "box": list(box)} for record, box in seen]
     return json.dumps({"t_ms": frame.t_ms, "detections": detections, "tracks": tracks}) + "\n"
