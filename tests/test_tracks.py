@@ -343,6 +343,7 @@ def test_an_object_that_left_the_view_is_not_linked_to_what_comes_in_next(
         ((0, 60, 40, 90), (50, 50, 90, 80), False),  # came in through the left border, now inside
         ((10, 60, 50, 90), (1.5, 60, 41.5, 90), True),  # within EDGE_MARGIN_PX of the border
         ((50, 70, 90, 100), (60, 70, 100, 100), False),  # along the bottom border, heading right
+        ((100, 60, 140, 100), (40, 65, 80, 100), False),  # cut off by the bottom border, drifting down, heading left
         ((0, 60, 40, 90), (0, 60, 40, 90), False),  # standing at the border
     ],
 )

@@ -83,9 +83,9 @@ def _match_boundary(
     """Optimal one-to-one matching of two neighbouring chunks' segments by their boxes alone.
 
     Optimal rather than greedy: two objects side by side can make one cross pair score highest, and taking it first
-    would leave the other object unmatched and counted twice. Classes are not compared: a segment's class is its
-    first detection's, and a fresh tracker at the seam may first see an object as another class than the tracker
-    that has followed it since it appeared; the boxes on shared frames are what identifies it.
+    would leave the other object unmatched and counted twice. Classes are not compared: the boxes on shared frames
+    are what identifies an object, and each tracker names a segment's class from the detections it matched, which
+    two trackers may match differently.
     """
     if not previous or not current:
         return []
@@ -191,17 +191,26 @@ def link_across_gaps(
 
 
 def left_view(first: Box, last: Box, frame_size: tuple[int, int]) -> bool:
-    """Whether an object seen from box `first` to box `last` left the view: `last` touches a border of the frame
-    that the object was moving towards."""
+    """Whether an object seen from box `first` to box `last` left the view: `last` touches the border it was heading
+    for, the one that its motion, continued from the centre of `last`, reaches first.
+
+    Only that border: a walker near the camera whose feet the bottom border cuts off, walking along it, drifts down as
+    the cut box grows or shrinks, yet heads for a side border.
+    """
     width, height = frame_size
-    dx = (last[0] + last[2] - first[0] - first[2]) / 2
-    dy = (last[1] + last[3] - first[1] - first[3]) / 2
-    return (
-        (dx < 0 and last[0] <= EDGE_MARGIN_PX)
-        or (dx > 0 and last[2] >= width - EDGE_MARGIN_PX)
-        or (dy < 0 and last[1] <= EDGE_MARGIN_PX)
-        or (dy > 0 and last[3] >= height - EDGE_MARGIN_PX)
-    )
+    x, y = (last[0] + last[2]) / 2, (last[1] + last[3]) / 2
+    dx = x - (first[0] + first[2]) / 2
+    dy = y - (first[1] + first[3]) / 2
+    ahead = []  # (how far along the motion, whether `last` touches that border)
+    if dx < 0:
+        ahead.append((x / -dx, last[0] <= EDGE_MARGIN_PX))
+    if dx > 0:
+        ahead.append(((width - x) / dx, last[2] >= width - EDGE_MARGIN_PX))
+    if dy < 0:
+        ahead.append((y / -dy, last[1] <= EDGE_MARGIN_PX))
+    if dy > 0:
+        ahead.append(((height - y) / dy, last[3] >= height - EDGE_MARGIN_PX))
+    return bool(ahead) and min(ahead)[1]
 
 
 def _core_frame(members: Sequence[TrackSegment], *, last: bool) -> tuple[int, Box] | None:
