@@ -374,9 +374,9 @@ def test_crossing_back_counts_once_each_way(seams: list[int]) -> None:
 @pytest.mark.parametrize(
     ("before", "after", "row"),
     [
-        (walk(200, 220, 240, 260, 280), walk(400, 420, 440, start_ms=1600), 0),  # a fragment after: on the car's row
-        (walk(240, 260, 280), walk(400, 420, 440, 460, 480, start_ms=1200), 1),  # a fragment before: on the later's
-        (walk(240, 260, 280), walk(400, 420, 440, start_ms=1200), None),  # two fragments: no counted object crossed
+        (walk(200, 220, 240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3600), 0),  # a fragment after
+        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, 460, 480, start_ms=3200), 1),  # a fragment before
+        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3200), None),  # two fragments
     ],
 )
 def test_a_crossing_out_of_sight_counts_once_for_the_object_that_counts(
@@ -384,7 +384,8 @@ def test_a_crossing_out_of_sight_counts_once_for_the_object_that_counts(
 ) -> None:
     """Lost left of the door, found right of it near where its motion carries it (0.8 box sizes off after 0.8 s:
     too far to be linked into one object, near enough for a crossing): one crossing between the two tracks, counted
-    when either counts (5 analysed frames here), on the row of the later one unless only the earlier counts."""
+    when either counts (5 analysed frames here), on the row of the later one unless only the earlier counts (the
+    car's row). Neither is seen at the video's start or end, which would count a fragment."""
     settings = {**WITH_REGIONS, "min_track_seconds": 1.0, "link_gap_seconds": 4.0}
     tracks = [chunked(before, [])[0], chunked(after, [], track_id=2)[0]]
     summary = build_summary(VIDEO, settings, [chunk(0, 0, None, tracks=tracks)], wall_s=None)
@@ -449,3 +450,12 @@ def test_the_table_and_the_chart_show_the_lines_and_zones(tmp_path: Path, mpl_co
     assert [line.split() for line in tables[1].splitlines()[2:3]] == [["door", "car", "1", "0"]]
     assert tables[2].splitlines()[0].split() == ["zone", "class", "entered", "peak"]
     assert render_timeline_png(summary, tmp_path / "t.png").read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize(("start_ms", "counted"), [(25_000, True), (10_000, False), (0, True)])
+def test_an_object_the_video_cuts_short_counts_from_half_min_track_seconds(start_ms: int, counted: bool) -> None:
+    """3 analysed frames of 5: enough at the start or the end of the 25.5 s video (its last analysed frame 25.4 s)."""
+    settings = {**SETTINGS, "min_track_seconds": 1.0}
+    tracks = chunked(walk(240, 260, 280, start_ms=start_ms), [])
+    summary = build_summary(VIDEO, settings, [chunk(0, 0, None, tracks=tracks)], wall_s=None)
+    assert [obj["counted"] for obj in summary["objects"]] == [counted]

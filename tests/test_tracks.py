@@ -377,3 +377,19 @@ def test_results_stored_without_core_frames_are_not_linked() -> None:
         for i, frames in ((1, LOST), (2, FOUND))
     ]
     assert len(stitch([chunk(0, old)], link_gap_ms=4_000).objects) == 2
+
+
+@pytest.mark.parametrize(
+    ("frames", "counted", "why"),
+    [
+        ([(0, 100.0), (200, 120.0), (400, 140.0)], True, "seen on the video's first analysed frame: cut short"),
+        ([(59_400, 100.0), (59_600, 120.0), (59_800, 140.0)], True, "seen on its last one: cut short"),
+        ([(30_000, 100.0), (30_200, 120.0), (30_400, 140.0)], False, "mid-video: a fragment"),
+        ([(59_600, 100.0), (59_800, 120.0)], False, "cut short, but under half of min_hits"),
+    ],
+)
+def test_an_object_cut_short_by_the_video_counts_from_half_the_frames(
+    frames: list[tuple[int, float]], counted: bool, why: str
+) -> None:
+    (obj,) = stitch([chunk(0, [seen(1, frames)])], min_hits=5, edges_ms=(200, 59_800)).objects
+    assert obj.counted is counted, why

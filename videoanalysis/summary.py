@@ -102,7 +102,11 @@ def build_summary(
             totals.setdefault(name, ClassStats()).merge(stats)
     gap_ms = link_gap_ms(settings)
     stitched = stitch(
-        ok_chunks, min_hits=min_track_hits(settings, video), link_gap_ms=gap_ms, frame_size=frame_size(video)
+        ok_chunks,
+        min_hits=min_track_hits(settings, video),
+        link_gap_ms=gap_ms,
+        frame_size=frame_size(video),
+        edges_ms=video_edges_ms(settings, video),
     )
     unique = stitched.unique
     length = _timeline_length(video, totals)
@@ -241,6 +245,16 @@ def min_track_hits(settings: Mapping[str, Any], video: Mapping[str, Any]) -> int
     """MIN_TRACK_SECONDS as a number of analysed frames at the rate frames were analysed."""
     rate = settings.get("sample_fps") or video.get("fps") or 1.0
     return max(1, math.ceil(float(settings.get("min_track_seconds", 0.0)) * rate - 1e-9))
+
+
+def video_edges_ms(settings: Mapping[str, Any], video: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The ends of the video's first and last sampling intervals, in ms: an object seen there was cut short by the
+    video (`tracks.stitch`); None when the video's duration is unknown."""
+    duration_s = video.get("duration_s")
+    if not duration_s:
+        return None
+    interval_ms = 1000 / (settings.get("sample_fps") or video.get("fps") or 1.0)
+    return round(interval_ms), round(float(duration_s) * 1000 - interval_ms)
 
 
 def frame_size(video: Mapping[str, Any]) -> tuple[int, int] | None:

@@ -119,11 +119,14 @@ def stitch(
     min_hits: int = 1,
     link_gap_ms: int = 0,
     frame_size: tuple[int, int] | None = None,
+    edges_ms: tuple[int, int] | None = None,
 ) -> StitchResult:
     """Merge the tracks of all chunk results into objects; an object counts if tracked in >= min_hits frames.
 
     min_hits suppresses the fragments a tracker leaves behind (a false positive seen twice, the stub of an id
-    switch in an occlusion), which would otherwise each count as an object.
+    switch in an occlusion), which would otherwise each count as an object. An object the video's start or end cut
+    short could not be seen that long, so it counts from half as many: one seen before `edges_ms[0]` or from
+    `edges_ms[1]` on (the video's first and last sampling intervals).
 
     A segment with core_hits == 0 lies only in its chunk's overlap head, whose frames the previous chunk owns and
     tracked itself, so it is dropped. Only chunks with consecutive indexes that both succeeded are matched: a
@@ -148,7 +151,7 @@ def stitch(
     linked = _Groups(range(len(seamed)))
     for earlier, later in link_across_gaps(seamed, link_gap_ms, frame_size):
         linked.union(earlier, later)
-    objects = [_stitched([seg for k in group for seg in seamed[k]], min_hits) for group in linked.groups()]
+    objects = [_stitched([seg for k in group for seg in seamed[k]], min_hits, edges_ms) for group in linked.groups()]
     objects.sort(key=lambda o: (o.first_ms, o.cls, o.chunks))
     return StitchResult(objects=objects)
 
@@ -236,16 +239,25 @@ def _class_of(members: Sequence[TrackSegment]) -> str:
     return max(votes, key=lambda name: (votes[name] == most, name == first, name), default=first)
 
 
-def _stitched(members: list[TrackSegment], min_hits: int) -> StitchedObject:
+def _cut_short(members: Sequence[TrackSegment], edges_ms: tuple[int, int] | None) -> bool:
+    """Whether the object was seen in the video's first or last sampling interval (its core frames)."""
+    if edges_ms is None:
+        return False
+    first, last = _core_frame(members, last=False), _core_frame(members, last=True)
+    return (first is not None and first[0] < edges_ms[0]) or (last is not None and last[0] >= edges_ms[1])
+
+
+def _stitched(members: list[TrackSegment], min_hits: int, edges_ms: tuple[int, int] | None) -> StitchedObject:
     members.sort(key=lambda s: (s.chunk, s.first_ms))
     hits = sum(s.core_hits for s in members)
+    needed = (min_hits + 1) // 2 if _cut_short(members, edges_ms) else min_hits
     return StitchedObject(
         cls=_class_of(members),
         first_ms=min(s.first_ms for s in members),
         last_ms=max(s.last_ms for s in members),
         chunks=tuple(sorted({s.chunk for s in members})),
         hits=hits,
-        counted=hits >= min_hits,
+        counted=hits >= needed,
         best=best_thumbnail(members),
         segments=tuple(members),
     )
