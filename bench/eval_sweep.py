@@ -2,7 +2,8 @@
 
 A summary lists every stitched object with the analysed frames it was tracked in (`hits`), so the counts for any
 `MIN_TRACK_SECONDS` follow from one run of `bench.eval_counts` made with a lower one: an object counts when
-`hits >= threshold`. This is how the default threshold is chosen on the tuning split, before the held-out split
+`hits >= threshold` (half of it for an object seen in the video's first or last sampling interval, as
+`tracks.stitch` counts). This is how the default threshold is chosen on the tuning split, before the held-out split
 reports it.
 """
 
@@ -13,6 +14,8 @@ import json
 from collections import Counter
 
 from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
+from videoanalysis.summary import video_edges_ms
+from videoanalysis.tracks import hits_needed
 
 
 def recount(variant: str, split_seeds: range, chunk_seconds: float, min_hits: int) -> dict[str, int]:
@@ -25,8 +28,14 @@ def recount(variant: str, split_seeds: range, chunk_seconds: float, min_hits: in
         if not summary_path.is_file():
             continue
         truth = json.loads((EVAL / "scenes" / f"{folder.name}.truth.json").read_text())["unique"]
-        objects = json.loads(summary_path.read_text())["objects"]
-        counted = Counter(o["cls"] for o in objects if o["hits"] >= min_hits)
+        summary = json.loads(summary_path.read_text())
+        edges = video_edges_ms(summary["settings"], summary["video"]) or (0, 2**62)
+        counted = Counter(
+            o["cls"]
+            for o in summary["objects"]
+            if o["hits"]
+            >= hits_needed(min_hits, cut_short=o["first_s"] * 1000 < edges[0] or o["last_s"] * 1000 >= edges[1])
+        )
         for cls in CLASSES:
             error = counted[cls] - truth[cls]
             total, signed, within, pairs = total + abs(error), signed + error, within + (abs(error) <= 1), pairs + 1

@@ -239,6 +239,11 @@ def _class_of(members: Sequence[TrackSegment]) -> str:
     return max(votes, key=lambda name: (votes[name] == most, name == first, name), default=first)
 
 
+def hits_needed(min_hits: int, *, cut_short: bool) -> int:
+    """The analysed frames an object needs to count: half of `min_hits` (rounded up) when the video cut it short."""
+    return (min_hits + 1) // 2 if cut_short else min_hits
+
+
 def _cut_short(members: Sequence[TrackSegment], edges_ms: tuple[int, int] | None) -> bool:
     """Whether the object was seen in the video's first or last sampling interval (its core frames)."""
     if edges_ms is None:
@@ -250,14 +255,13 @@ def _cut_short(members: Sequence[TrackSegment], edges_ms: tuple[int, int] | None
 def _stitched(members: list[TrackSegment], min_hits: int, edges_ms: tuple[int, int] | None) -> StitchedObject:
     members.sort(key=lambda s: (s.chunk, s.first_ms))
     hits = sum(s.core_hits for s in members)
-    needed = (min_hits + 1) // 2 if _cut_short(members, edges_ms) else min_hits
     return StitchedObject(
         cls=_class_of(members),
         first_ms=min(s.first_ms for s in members),
         last_ms=max(s.last_ms for s in members),
         chunks=tuple(sorted({s.chunk for s in members})),
         hits=hits,
-        counted=hits >= needed,
+        counted=hits >= hits_needed(min_hits, cut_short=_cut_short(members, edges_ms)),
         best=best_thumbnail(members),
         segments=tuple(members),
     )
