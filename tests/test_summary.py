@@ -316,9 +316,9 @@ YARD = Zone("yard", ((0, 0), (200, 0), (200, 360), (0, 360)))
 WITH_REGIONS = {**SETTINGS, "count_regions": Regions((DOOR,), (YARD,)).to_dict()}
 
 
-def walk(*xs: float, start_ms: int = 0) -> list[tuple[int, Box]]:
-    """One object's boxes on analysed frames every 200 ms, its bottom centre at (x, 200) in turn."""
-    return [(start_ms + 200 * i, (x - 20.0, 170.0, x + 20.0, 200.0)) for i, x in enumerate(xs)]
+def walk(*xs: float, start_ms: int = 0, y: float = 200.0) -> list[tuple[int, Box]]:
+    """One object's boxes on analysed frames every 200 ms, its bottom centre at (x, y) in turn."""
+    return [(start_ms + 200 * i, (x - 20.0, y - 30.0, x + 20.0, y)) for i, x in enumerate(xs)]
 
 
 def chunked(frames: list[tuple[int, Box]], seams: list[int], track_id: int = 1) -> list[dict[str, Any]]:
@@ -374,18 +374,18 @@ def test_crossing_back_counts_once_each_way(seams: list[int]) -> None:
 @pytest.mark.parametrize(
     ("before", "after", "row"),
     [
-        (walk(200, 220, 240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3600), 0),  # a fragment after
-        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, 460, 480, start_ms=3200), 1),  # a fragment before
-        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3200), None),  # two fragments
+        (walk(200, 220, 240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3600, y=230), 0),  # one after
+        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, 460, 480, start_ms=3200, y=230), 1),  # one before
+        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3200, y=230), None),  # two fragments
     ],
 )
 def test_a_crossing_out_of_sight_counts_once_for_the_object_that_counts(
     before: list[tuple[int, Box]], after: list[tuple[int, Box]], row: int | None
 ) -> None:
-    """Lost left of the door, found right of it near where its motion carries it (0.8 box sizes off after 0.8 s:
-    too far to be linked into one object, near enough for a crossing): one crossing between the two tracks, counted
-    when either counts (5 analysed frames here), on the row of the later one unless only the earlier counts (the
-    car's row). Neither is seen at the video's start or end, which would count a fragment."""
+    """Lost left of the door, found right of it near where its motion carries it (1 box size off after 0.8 s, 0.6 of
+    it across its path: too far to be linked into one object, near enough for a crossing): one crossing between the
+    two tracks, counted when either counts (5 analysed frames here), on the row of the later one unless only the
+    earlier counts (the car's row). Neither is seen at the video's start or end, which would count a fragment."""
     settings = {**WITH_REGIONS, "min_track_seconds": 1.0, "link_gap_seconds": 4.0}
     tracks = [chunked(before, [])[0], chunked(after, [], track_id=2)[0]]
     summary = build_summary(VIDEO, settings, [chunk(0, 0, None, tracks=tracks)], wall_s=None)

@@ -298,6 +298,8 @@ FOUND = [(5_000, 505.0), (6_000, 605.0)]  # 2 s later, 5 px (0.1 box sizes) from
         (seen(2, FOUND), 1_500, 2, "out of sight longer than the gap allowed"),
         (seen(2, FOUND, cls="bike"), 4_000, 2, "another class"),
         (seen(2, [(5_000, 505.0), (6_000, 605.0)], y=160.0), 4_000, 2, "60 px (1.2 box sizes) off: another object"),
+        (seen(2, [(5_000, 420.0), (6_000, 470.0)]), 4_000, 1, "slowed down by 40% while hidden: the same object"),
+        (seen(2, [(5_000, 330.0), (6_000, 360.0)]), 4_000, 2, "by 85%: 1.4 box sizes short of half its speed"),
         (seen(2, [(2_500, 505.0), (6_000, 605.0)]), 4_000, 2, "begins before the other ends: another object"),
     ],
 )

@@ -2,9 +2,9 @@
 
 A tracker keeps a lost track for `TRACK_LOST_SECONDS` only; an object hidden longer (behind a pillar, a passing
 truck, another walker) comes back as a new track. Two tracks are taken for one object when the later one begins
-where the earlier one's average velocity, extrapolated over the gap, carries it, within a tolerance in box sizes that
-grows with the gap: the longer the gap, the less a constant velocity says. `tracks` links objects this way, and
-`regions` finds the crossings of a line between tracks that stay apart.
+where the earlier one's average velocity (give or take a share of its speed), extrapolated over the gap, carries it,
+within a tolerance in box sizes that grows with the gap: the longer the gap, the less a constant velocity says.
+`tracks` links objects this way, and `regions` finds the crossings of a line between tracks that stay apart.
 """
 
 from __future__ import annotations
@@ -26,23 +26,28 @@ class Sighting:
     size: float
 
 
-def miss(first: Sighting, last: Sighting, later: Sighting) -> float | None:
-    """How far, in box sizes, `later` lies from where the motion from `first` to `last` carries the object by then;
-    None without motion to extrapolate (a single frame) or without a size."""
+def miss(first: Sighting, last: Sighting, later: Sighting, speed_change: float = 0.0) -> float | None:
+    """How far, in box sizes, `later` lies from where the motion from `first` to `last` carries the object by then, at
+    its average speed give or take `speed_change` of it (a share: it may have slowed down or sped up while out of
+    sight); None without motion to extrapolate (a single frame) or without a size."""
     size = (last.size + later.size) / 2
     if last.t_ms <= first.t_ms or size <= 0:
         return None
     carried = (later.t_ms - last.t_ms) / (last.t_ms - first.t_ms)
-    predicted = (
-        last.point[0] + (last.point[0] - first.point[0]) * carried,
-        last.point[1] + (last.point[1] - first.point[1]) * carried,
-    )
+    step = (last.point[0] - first.point[0]) * carried, (last.point[1] - first.point[1]) * carried
+    along = 1.0
+    if length := step[0] ** 2 + step[1] ** 2:
+        offset = (later.point[0] - last.point[0]) * step[0] + (later.point[1] - last.point[1]) * step[1]
+        along = min(max(offset / length, 1.0 - speed_change), 1.0 + speed_change)
+    predicted = last.point[0] + step[0] * along, last.point[1] + step[1] * along
     return math.dist(predicted, later.point) / size
 
 
-def within_reach(first: Sighting, last: Sighting, later: Sighting, tolerance: float) -> float | None:
+def within_reach(
+    first: Sighting, last: Sighting, later: Sighting, tolerance: float, speed_change: float = 0.0
+) -> float | None:
     """`miss` when it is at most `tolerance` box sizes times ``0.5 + gap in seconds / 2``, else None."""
-    found = miss(first, last, later)
+    found = miss(first, last, later, speed_change)
     if found is None or found > tolerance * (0.5 + (later.t_ms - last.t_ms) / 2000):
         return None
     return found
