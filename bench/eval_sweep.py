@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from typing import Any
 
 from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
 from videoanalysis.summary import video_edges_ms
@@ -30,16 +31,17 @@ def recount(variant: str, split_seeds: range, chunk_seconds: float, min_hits: in
         truth = json.loads((EVAL / "scenes" / f"{folder.name}.truth.json").read_text())["unique"]
         summary = json.loads(summary_path.read_text())
         edges = video_edges_ms(summary["settings"], summary["video"]) or (0, 2**62)
-        counted = Counter(
-            o["cls"]
-            for o in summary["objects"]
-            if o["hits"]
-            >= hits_needed(min_hits, cut_short=o["first_s"] * 1000 < edges[0] or o["last_s"] * 1000 >= edges[1])
-        )
+        counted = Counter(o["cls"] for o in summary["objects"] if o["hits"] >= _needed(o, edges, min_hits))
         for cls in CLASSES:
             error = counted[cls] - truth[cls]
             total, signed, within, pairs = total + abs(error), signed + error, within + (abs(error) <= 1), pairs + 1
     return {"abs": total, "signed": signed, "within_1": within, "pairs": pairs}
+
+
+def _needed(obj: dict[str, Any], edges: tuple[int, int], min_hits: int) -> int:
+    """The analysed frames a summary's object needs to count, as `tracks.stitch` decides it."""
+    cut_short = round(obj["first_s"] * 1000) < edges[0] or round(obj["last_s"] * 1000) >= edges[1]
+    return hits_needed(min_hits, cut_short=cut_short)
 
 
 def main() -> None:
