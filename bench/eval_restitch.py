@@ -12,7 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
-from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
+from bench.eval_counts import CHUNKS, CLASSES, SPLITS
+from bench.eval_sweep import score, stored_runs
 from videoanalysis.contracts import ChunkResult
 from videoanalysis.summary import build_summary
 
@@ -32,28 +33,17 @@ def main() -> None:
     parser.add_argument("--variant", default="defaults", help="the runs of `bench.eval_counts --variant`")
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
     args = parser.parse_args()
+    one_chunk = {run.parent: restitched(run) for run, _ in stored_runs(args.variant, SPLITS[args.split], max(CHUNKS))}
     rows: dict[float, dict[str, int]] = {}
-    one_chunk: dict[str, dict[str, int]] = {}
-    for folder in sorted((EVAL / "runs" / args.variant).glob("*")):
-        if int(folder.name.split("-", 1)[0]) not in SPLITS[args.split]:
-            continue
-        truth = json.loads((EVAL / "scenes" / f"{folder.name}.truth.json").read_text())["unique"]
-        for chunk_seconds in CHUNKS:
-            run = folder / f"chunks-{chunk_seconds:g}"
-            if not (run / "summary.json").is_file():
-                continue
-            unique = restitched(run)
-            row = rows.setdefault(chunk_seconds, {"abs": 0, "signed": 0, "within_1": 0, "pairs": 0, "seam": 0})
-            for cls in CLASSES:
-                error = unique[cls] - truth[cls]
-                row["abs"] += abs(error)
-                row["signed"] += error
-                row["within_1"] += abs(error) <= 1
-                row["pairs"] += 1
-            if chunk_seconds == max(CHUNKS):
-                one_chunk[folder.name] = unique
-            elif folder.name in one_chunk:
-                row["seam"] += sum(abs(unique[cls] - one_chunk[folder.name][cls]) for cls in CLASSES)
+    for chunk_seconds in CHUNKS:
+        errors, changes = [], 0
+        for run, truth in stored_runs(args.variant, SPLITS[args.split], chunk_seconds):
+            unique = one_chunk[run.parent] if chunk_seconds == max(CHUNKS) else restitched(run)
+            errors += [unique[cls] - truth[cls] for cls in CLASSES]
+            if run.parent in one_chunk:
+                changes += sum(abs(unique[cls] - one_chunk[run.parent][cls]) for cls in CLASSES)
+        if errors:
+            rows[chunk_seconds] = {**score(errors), "seam": changes}
     print("| chunks | total abs. error | signed | pairs within ±1 | changes from one chunk |\n|---|---|---|---|---|")
     for chunk_seconds, r in rows.items():
         chunks = "one" if chunk_seconds == max(CHUNKS) else f"{chunk_seconds:g} s"

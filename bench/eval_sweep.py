@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
@@ -19,23 +21,33 @@ from videoanalysis.summary import video_edges_ms
 from videoanalysis.tracks import hits_needed
 
 
-def recount(variant: str, split_seeds: range, chunk_seconds: float, min_hits: int) -> dict[str, int]:
-    """Total absolute error, signed error and pairs within ±1 over the scenes of `split_seeds`."""
-    total = signed = within = pairs = 0
+def stored_runs(variant: str, split_seeds: range, chunk_seconds: float) -> Iterator[tuple[Path, dict[str, int]]]:
+    """(run folder, the truth's `unique`) of each stored app run of `variant` at `chunk_seconds`, in seed order."""
     for folder in sorted((EVAL / "runs" / variant).glob("*")):
-        if int(folder.name.split("-", 1)[0]) not in split_seeds:
-            continue
-        summary_path = folder / f"chunks-{chunk_seconds:g}" / "summary.json"
-        if not summary_path.is_file():
-            continue
-        truth = json.loads((EVAL / "scenes" / f"{folder.name}.truth.json").read_text())["unique"]
-        summary = json.loads(summary_path.read_text())
+        run = folder / f"chunks-{chunk_seconds:g}"
+        if int(folder.name.split("-", 1)[0]) in split_seeds and (run / "summary.json").is_file():
+            yield run, json.loads((EVAL / "scenes" / f"{folder.name}.truth.json").read_text())["unique"]
+
+
+def score(errors: Sequence[int]) -> dict[str, int]:
+    """Total absolute error, signed error and pairs within ±1 of per scene/class errors."""
+    return {
+        "abs": sum(abs(e) for e in errors),
+        "signed": sum(errors),
+        "within_1": sum(abs(e) <= 1 for e in errors),
+        "pairs": len(errors),
+    }
+
+
+def recount(variant: str, split_seeds: range, chunk_seconds: float, min_hits: int) -> dict[str, int]:
+    """`score` over the scenes of `split_seeds`, an object counting from `min_hits`."""
+    errors = []
+    for run, truth in stored_runs(variant, split_seeds, chunk_seconds):
+        summary = json.loads((run / "summary.json").read_text())
         edges = video_edges_ms(summary["settings"], summary["video"]) or (0, 2**62)
         counted = Counter(o["cls"] for o in summary["objects"] if o["hits"] >= _needed(o, edges, min_hits))
-        for cls in CLASSES:
-            error = counted[cls] - truth[cls]
-            total, signed, within, pairs = total + abs(error), signed + error, within + (abs(error) <= 1), pairs + 1
-    return {"abs": total, "signed": signed, "within_1": within, "pairs": pairs}
+        errors += [counted[cls] - truth[cls] for cls in CLASSES]
+    return score(errors)
 
 
 def _needed(obj: dict[str, Any], edges: tuple[int, int], min_hits: int) -> int:

@@ -243,8 +243,7 @@ def link_gap_ms(settings: Mapping[str, Any]) -> int:
 
 def min_track_hits(settings: Mapping[str, Any], video: Mapping[str, Any]) -> int:
     """MIN_TRACK_SECONDS as a number of analysed frames at the rate frames were analysed."""
-    rate = settings.get("sample_fps") or video.get("fps") or 1.0
-    return max(1, math.ceil(float(settings.get("min_track_seconds", 0.0)) * rate - 1e-9))
+    return max(1, math.ceil(float(settings.get("min_track_seconds", 0.0)) * _analysed_fps(settings, video) - 1e-9))
 
 
 def video_edges_ms(settings: Mapping[str, Any], video: Mapping[str, Any]) -> tuple[int, int] | None:
@@ -253,8 +252,13 @@ def video_edges_ms(settings: Mapping[str, Any], video: Mapping[str, Any]) -> tup
     duration_s = video.get("duration_s")
     if not duration_s:
         return None
-    interval_ms = 1000 / (settings.get("sample_fps") or video.get("fps") or 1.0)
+    interval_ms = 1000 / _analysed_fps(settings, video)
     return round(interval_ms), round(float(duration_s) * 1000 - interval_ms)
+
+
+def _analysed_fps(settings: Mapping[str, Any], video: Mapping[str, Any]) -> float:
+    """The rate frames were analysed at: SAMPLE_FPS, else every frame."""
+    return float(settings.get("sample_fps") or video.get("fps") or 1.0)
 
 
 def frame_size(video: Mapping[str, Any]) -> tuple[int, int] | None:
