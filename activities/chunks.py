@@ -11,7 +11,6 @@ from typing import Any
 import videoanalysis
 from activities import logs
 from videoanalysis.analysis import analyze_window
-from videoanalysis.chunking import lookahead_seconds
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
 from videoanalysis.contracts import BlobRef, Chunk, ChunkInput, ChunkOutcome, ChunkResult, Job, JobSpec, PlanResult
 from videoanalysis.models import ModelError
@@ -49,16 +48,13 @@ def _plan(job: Job, storage: Storage) -> PlanResult:
         check_in_frame(settings.count_regions, info.width, info.height)
     except ValueError as error:
         return PlanResult.failed(f"{storage.describe(job.video)}: {error}")
-    chunks = plan_video_chunks(
-        info, settings.chunk_seconds, settings.overlap_seconds, settings.max_chunks, lookahead_seconds(settings)
-    )
+    chunks = plan_video_chunks(info, settings.chunk_seconds, settings.max_chunks, settings.sample_fps)
     storage.write_bytes(job.spec_ref, json.dumps(JobSpec(job, info).to_dict()).encode(), "application/json")
     return PlanResult(status="ok", video=info, spec=job.spec_ref, chunks=tuple(chunks))
 
 
 def analyze_chunk(payload: dict[str, Any]) -> dict[str, Any]:
-    """Detect and track one chunk; per-frame detections, track thumbnails and the full chunk result go to storage,
-    not history.
+    """Detect in one chunk; per-frame detections, thumbnails and the full chunk result go to storage, not history.
 
     The input names the job spec that planning stored instead of carrying the job, which would otherwise be
     repeated in the orchestration history once per chunk. A chunk already completed for the same job (a retried

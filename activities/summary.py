@@ -1,4 +1,5 @@
-"""The fan-in activity: stitch the chunks into one summary and write it (JSON + timeline PNG + HTML report)."""
+"""The fan-in activity: track the video over the chunks' detections, summarise it, and write the summary (JSON +
+timeline PNG + HTML report)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from videoanalysis.report import render_report, report_ref
 from videoanalysis.settings import NO_REGIONS
 from videoanalysis.storage import LocalStorage, Storage, StorageError, open_storage
 from videoanalysis.summary import ThumbnailName, build_summary, failed_summary, render_timeline_png
+from videoanalysis.video_tracks import FrameRecord, read_frames, track_chunks
 
 THUMBNAIL_READERS = 8
 """Thumbnails read at once for the report: hundreds of small blobs, each a round trip to storage."""
@@ -35,9 +37,11 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     else:
         planned = {chunk.index: chunk for chunk in plan.chunks}
         chunks = [_full_result(storage, job, _with_plan(outcome, planned)) for outcome in request.chunks]
+        chunks, frames = _with_detections(storage, job, chunks)
+        tracks = track_chunks(chunks, frames, plan.video, job.settings)
         video = {"name": job.video.name, **plan.video.to_dict()}
         namer = _thumbnail_namer(storage, job, thumbnails)
-        summary = build_summary(video, settings, chunks, wall_s=round(wall_s, 3), thumbnail=namer)
+        summary = build_summary(video, settings, chunks, tracks, wall_s=round(wall_s, 3), thumbnail=namer)
     document = json.dumps(summary, indent=2).encode()
     with tempfile.TemporaryDirectory() as folder:
         png = render_timeline_png(summary, Path(folder) / "timeline.png").read_bytes()
@@ -121,8 +125,27 @@ def _with_plan(outcome: ChunkOutcome, planned: dict[int, Chunk]) -> ChunkOutcome
     return replace(outcome, start_ms=chunk.start_ms, end_ms=chunk.end_ms)
 
 
+def _with_detections(
+    storage: Storage, job: Job, chunks: list[ChunkResult]
+) -> tuple[list[ChunkResult], dict[int, list[FrameRecord]]]:
+    """Each successful chunk's analysed frames; a chunk whose detections cannot be read counts as failed."""
+    frames: dict[int, list[FrameRecord]] = {}
+    results = []
+    for chunk in chunks:
+        if chunk.status == "ok":
+            try:
+                frames[chunk.index] = list(
+                    read_frames(chunk.index, storage.read_bytes(job.chunk_ref(chunk.index, "jsonl")))
+                )
+            except (StorageError, ValueError, KeyError, TypeError, IndexError) as error:
+                outcome = replace(chunk.outcome(), status="failed", error=f"chunk detections unreadable: {error}")
+                chunk = ChunkResult.from_outcome(outcome)
+        results.append(chunk)
+    return results, frames
+
+
 def _full_result(storage: Storage, job: Job, outcome: ChunkOutcome) -> ChunkResult:
-    """The chunk's full result (tracks included) from storage; the outcome alone if it failed or went missing."""
+    """The chunk's full result from storage; the outcome alone if it failed or went missing."""
     if outcome.status != "ok":
         return ChunkResult.from_outcome(outcome)
     try:

@@ -20,10 +20,10 @@ AT_ONCE = 2  # host.json's maxConcurrentActivityFunctions
 
 
 def two_chunks_at_once(video: str, model: str, threads: int | None) -> dict[str, float]:
-    """Analyse two 10 s chunks (with their overlap and lookahead) on two threads of this process;
+    """Analyse two 10 s chunks (with the analysed frame before each) on two threads of this process;
     `threads` None leaves every library at its default (all cores)."""
     from videoanalysis.analysis import analyze_window
-    from videoanalysis.chunking import lookahead_seconds, plan_chunks
+    from videoanalysis.chunking import plan_chunks
     from videoanalysis.models import configure_threads, load_detection_model
     from videoanalysis.settings import Settings
     from videoanalysis.video import probe
@@ -32,7 +32,7 @@ def two_chunks_at_once(video: str, model: str, threads: int | None) -> dict[str,
         configure_threads(threads)
     settings = Settings(model_path=model)
     info = probe(video)
-    chunks = plan_chunks(info, settings.chunk_seconds, settings.overlap_seconds, 500, lookahead_seconds(settings))
+    chunks = plan_chunks(info, settings.chunk_seconds, 500, settings.sample_fps)
     load_detection_model(model)  # a warm worker: the model is loaded, as after its first chunk
     wall, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(AT_ONCE) as pool:

@@ -13,8 +13,8 @@ in this process, so their time is in them. Repetitions interleave the variants (
 2. **grab() against read() for unsampled frames.** The same window with the reader (grab() every frame, retrieve()
    the sampled ones) against a bench-only copy of its loop that calls read() on every frame, and one that grabs
    every frame and converts none (the floor under any reader). Same verified seek, same window and sampling rules.
-3. **Chunk length.** For chunks of 2.5, 5, 10, 20 and 60 s, the app's plan (`plan_chunks` with the default
-   OVERLAP_SECONDS and lookahead, TRACK_LOST_SECONDS + OVERLAP_SECONDS) and every chunk's window read as
+3. **Chunk length.** For chunks of 2.5, 5, 10, 20 and 60 s, the app's plan (`plan_chunks`: each window starts one
+   analysed frame before its core) and every chunk's window read as
    analyze_chunk reads it, one after another. Frames decoded per frame owned; decode CPU per video-second; and the
    share of that CPU spent before each window starts, measured as a reader pass over the empty window
    [window_start, window_start): open, seek (FFmpeg decodes from the keyframe before the seek target) and pre-roll.
@@ -47,7 +47,7 @@ from typing import Any
 import cv2
 
 from bench.common import RESULTS, ROOT, TMP, Context, ensure_scene, median, round_floats
-from videoanalysis.chunking import lookahead_seconds, plan_chunks
+from videoanalysis.chunking import lead_ms, plan_chunks
 from videoanalysis.contracts import Chunk
 from videoanalysis.settings import Settings
 from videoanalysis.video import (
@@ -87,14 +87,10 @@ def rotated(items: Sequence[Any], k: int) -> list[Any]:
     return [*items[k:], *items[:k]]
 
 
-def window_end(chunk: Chunk) -> int | None:
-    return chunk.end_ms if chunk.window_end_ms is None else chunk.window_end_ms
-
-
 def read_window(video: str, chunk: Chunk, sample_fps: float) -> DecodeStats:
     """The app's pass over a chunk's window, as videoanalysis.analysis.analyze_window makes it: the reader grabs
     every frame and retrieves (converts to BGR) the sampled ones."""
-    reader = FrameReader(video, chunk.window_start_ms, window_end(chunk), sample_fps, chunk.start_ms, chunk.end_ms)
+    reader = FrameReader(video, chunk.window_start_ms, chunk.end_ms, sample_fps, chunk.start_ms, chunk.end_ms)
     for _ in reader:
         pass
     return reader.stats
@@ -117,7 +113,7 @@ def read_every_frame(video: str, chunk: Chunk, sample_fps: float, convert: bool 
     cap: Any
     cap, landed = _position(video, chunk.window_start_ms, stats)
     prev_ms = None if landed is None else to_t_ms(landed)
-    end_ms = window_end(chunk)
+    end_ms = chunk.end_ms
     try:
         while cap.read()[0] if convert else cap.grab():
             t_ms = to_t_ms(cap.get(cv2.CAP_PROP_POS_MSEC))
@@ -324,7 +320,7 @@ def chunking_section(
                 "before_cpu_s": before_cpu,
                 "before_wall_s": median([r["before_wall_s"] for r in runs]),
                 "before_share": before_cpu / cpu,
-                "windows": [[c.window_start_ms, window_end(c)] for c in chunks],
+                "windows": [[c.window_start_ms, c.end_ms] for c in chunks],
             }
         )
     single = [row for row in rows if row["chunks"] == 1]
@@ -347,12 +343,9 @@ def run(ctx: Context, out: Path | None = RESULTS, video: Path | None = None) -> 
     keyframe_ms = keyframe_times_ms(source)
     keyframes = [round(t * info.fps / 1000) for t in keyframe_ms]
     gaps = [b - a for a, b in pairwise(keyframe_ms)]
-    plans = {
-        length: plan_chunks(info, length, settings.overlap_seconds, settings.max_chunks, lookahead_seconds(settings))
-        for length in CHUNK_LENGTHS_S
-    }
+    plans = {length: plan_chunks(info, length, settings.max_chunks, ctx.sample_fps) for length in CHUNK_LENGTHS_S}
     ten = plans[WINDOW_CHUNK_S]
-    window = ten[len(ten) // 2]  # a chunk in the middle: its seek and both of its context margins are the usual ones
+    window = ten[len(ten) // 2]  # a chunk in the middle: its seek and its lead are the usual ones
     default = default_threads()
     before = cv2.getNumThreads()
     try:
@@ -384,14 +377,13 @@ def run(ctx: Context, out: Path | None = RESULTS, video: Path | None = None) -> 
             "keyframe_interval_frames": median([b - a for a, b in pairwise(keyframes)]) if gaps else None,
         },
         "sample_fps": ctx.sample_fps,
-        "overlap_s": settings.overlap_seconds,
-        "lookahead_s": lookahead_seconds(settings),
+        "lead_ms": lead_ms(info, ctx.sample_fps),
         "default_threads": default,
         "window": {
             "chunk_s": WINDOW_CHUNK_S,
             "index": window.index,
             "core": [window.start_ms, window.end_ms],
-            "window": [window.window_start_ms, window_end(window)],
+            "window": [window.window_start_ms, window.end_ms],
         },
         "threads": threads,
         "access": access,
@@ -451,13 +443,13 @@ def render_section(results: dict[str, Any]) -> list[str]:
     chunking = results["chunking"]
     lines += [
         "",
-        f"**Chunk length**: the app's plan (overlap {results['overlap_s']:g} s before the core, lookahead "
-        f"{results['lookahead_s']:g} s after it), every chunk's window read by FrameReader as analyze_chunk reads it, "
+        f"**Chunk length**: the app's plan (each window starts {results['lead_ms']} ms before its core, the analysed "
+        "frame before it), every chunk's window read by FrameReader as analyze_chunk reads it, "
         f"one after another, {chunking['threads']} decoder thread. Frames decoded = grabbed by the reader + decoded "
         "inside its seek (estimated from the keyframes); before window = seek from the keyframe and pre-roll, "
         "its CPU measured as a reader pass over the empty window (for a window from 0: opening the video alone).",
         "",
-        "| chunk s | chunks | frames decoded / owned | frames before windows | overlap + lookahead frames "
+        "| chunk s | chunks | frames decoded / owned | frames before windows | lead frames "
         "| decode CPU s | CPU s per video-s | vs one chunk | CPU before windows |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

@@ -1,9 +1,10 @@
-"""`python -m bench.eval_restitch`: recount an evaluation's runs with this code's stitching and counting rules.
+"""`python -m bench.eval_restitch`: recount an evaluation's runs with this code's tracking and counting rules.
 
-Every app run of `bench.eval_counts` keeps its chunk results (`summary.chunks/chunk-*.json`) beside its summary, so a
-change to what happens after the chunks (stitching, linking, which objects count) can be tried on the tuning split by
-summarising those chunk results again, in seconds and without decoding or detecting anything. It reports `unique`
-against the truth and the seam changes against one chunk; lines and zones need a full run.
+Every app run of `bench.eval_counts` keeps its chunk results and detections (`summary.chunks/chunk-*.json{,l}`)
+beside its summary, so a change to what happens after the chunks (the fan-in's tracking pass, linking, which objects
+count) can be tried on the tuning split by summarising those chunks again, in seconds and without decoding or
+detecting anything. It reports `unique` against the truth and the seam changes against one chunk; lines and zones
+need a full run.
 """
 
 from __future__ import annotations
@@ -14,17 +15,24 @@ from pathlib import Path
 
 from bench.eval_counts import CHUNKS, CLASSES, SPLITS
 from bench.eval_sweep import score, stored_runs
-from videoanalysis.contracts import ChunkResult
+from videoanalysis.contracts import ChunkResult, VideoInfo
+from videoanalysis.settings import Settings
 from videoanalysis.summary import build_summary
+from videoanalysis.video_tracks import read_frames, track_chunks
 
 
 def restitched(run: Path) -> dict[str, int]:
-    """`unique` of one stored app run, summarised again from its chunk results."""
+    """`unique` of one stored app run, summarised again from its chunk results and detections."""
     stored = json.loads((run / "summary.json").read_text())
-    chunks = [
-        ChunkResult.from_dict(json.loads(p.read_text())) for p in sorted(run.glob("summary.chunks/chunk-*[0-9].json"))
-    ]
-    summary = build_summary(stored["video"], stored["settings"], chunks, wall_s=None)
+    paths = sorted(run.glob("summary.chunks/chunk-*[0-9].json"))
+    chunks = [ChunkResult.from_dict(json.loads(p.read_text())) for p in paths]
+    frames = {
+        c.index: list(read_frames(c.index, p.with_suffix(".jsonl").read_bytes()))
+        for c, p in zip(chunks, paths, strict=True)
+    }
+    video = VideoInfo.from_dict(stored["video"])
+    tracks = track_chunks(chunks, frames, video, Settings.from_dict(stored["settings"]))
+    summary = build_summary(stored["video"], stored["settings"], chunks, tracks, wall_s=None)
     return {cls: summary["classes"].get(cls, {}).get("unique", 0) for cls in CLASSES}
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from orchestrators.analyze_video import analyze_video
 from runner.replay import ReplayHost
-from videoanalysis.chunking import lookahead_seconds
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
 from videoanalysis.contracts import (
     AnalysisOutcome,
@@ -74,7 +73,7 @@ def stand_ins(chunks: int) -> dict[str, Any]:
     settings = Settings(chunk_seconds=CHUNK_SECONDS)
 
     def plan_chunks(payload: dict) -> dict:
-        planned = plan_video_chunks(video, CHUNK_SECONDS, settings.overlap_seconds, 10**6, lookahead_seconds(settings))
+        planned = plan_video_chunks(video, CHUNK_SECONDS, 10**6, settings.sample_fps)
         return PlanResult("ok", video=video, spec=Job.from_dict(payload).spec_ref, chunks=tuple(planned)).to_dict()
 
     def analyze_chunk(payload: dict) -> dict:

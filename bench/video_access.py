@@ -43,7 +43,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.video_access", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="scene length (1280x720, 25 fps, H.264)")
     parser.add_argument("--chunk-seconds", type=float, default=10.0)
-    parser.add_argument("--overlap-seconds", type=float, default=1.0)
     parser.add_argument("--sample-fps", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3, help="jobs per mode; medians over them")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
@@ -185,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(model_pt=Path(), model_onnx=Path(), seconds=args.seconds)
     ensure_scene(ctx)
     info = probe(str(ctx.video))
-    chunks = plan_chunks(info, args.chunk_seconds, args.overlap_seconds)
+    chunks = plan_chunks(info, args.chunk_seconds, sample_fps=args.sample_fps)
     size = ctx.video.stat().st_size
     service = BlobServiceClient.from_connection_string(connection)
     container = service.create_container(f"bench-{uuid.uuid4().hex[:12]}")

@@ -145,7 +145,6 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, help="summary JSON path (chart and HTML report beside it); default: out/<video>.json"
     )
     parser.add_argument("--chunk-seconds", type=float)
-    parser.add_argument("--overlap-seconds", type=float)
     parser.add_argument("--max-chunks", type=int)
     parser.add_argument("--sample-fps", type=float, help="frames per second to analyse; 0 = every frame")
     parser.add_argument("--conf", type=float, dest="confidence")
@@ -200,7 +199,6 @@ class AddRegion(argparse.Action):
 
 OPTION_SETTINGS = (
     "chunk_seconds",
-    "overlap_seconds",
     "max_chunks",
     "sample_fps",
     "confidence",
@@ -374,7 +372,7 @@ def _chunks_for_workers(video: Path, settings: Settings, workers: int) -> Settin
         duration_s = probe(str(video), settings.max_pixels).duration_s  # planning's probe then finds it cached
     except VideoError:  # the orchestration reports it, with a summary
         return settings
-    return settings.replace(chunk_seconds=chunk_seconds_for_workers(duration_s, workers, settings.overlap_seconds))
+    return settings.replace(chunk_seconds=chunk_seconds_for_workers(duration_s, workers))
 
 
 def report(outcome: dict[str, Any], out: Path) -> int:

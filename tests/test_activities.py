@@ -30,11 +30,11 @@ from videoanalysis.contracts import (
     PlanResult,
     StorageSpec,
     SummarizeInput,
-    TrackSegment,
 )
 from videoanalysis.regions import Line, Regions, Zone
 from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
+from videoanalysis.video_tracks import FrameRecord, frame_line
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_a_completed_chunk_is_reused_not_analysed_again(tmp_path: Path) -> None:
     video is gone by then, so only reuse can succeed."""
     (tmp_path / "videos").mkdir()
     video = clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 100)
-    job = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=2.0, overlap_seconds=0.5))
+    job = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=2.0, sample_fps=5.0))
     first = [ChunkOutcome.from_dict(analyze_chunk(payload)) for payload in _chunk_inputs(job)]
     assert len(first) == 2 and all(outcome.status == "ok" for outcome in first)
     stored = {path: path.stat().st_mtime_ns for path in (tmp_path / "out" / "v.chunks").glob("chunk-*")}
@@ -188,7 +188,7 @@ def test_each_object_gets_a_thumbnail_beside_the_chunk_results_and_the_report_sh
     relative to the summary, and the report beside it inlines every one of them."""
     (tmp_path / "videos").mkdir()
     write_scene(tmp_path / "videos" / "v.mp4", seed=5, seconds=4.0, size=(640, 360), codec="h264")
-    job = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=2.0, overlap_seconds=0.5))
+    job = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=2.0, sample_fps=5.0))
     outcome = _summarize(job, [analyze_chunk(payload) for payload in _chunk_inputs(job)])
     out = tmp_path / "out"
     summary = json.loads((out / "v.json").read_text())
@@ -210,8 +210,12 @@ def test_in_azure_a_thumbnail_is_named_by_its_blob_and_the_report_goes_to_the_su
     videos.upload_blob("cam/v.mp4", clips.write_numbered(Path(tempfile.mkdtemp()) / "v.mp4", "mp4v", 25).read_bytes())
     job = job_for(BlobRef(app_storage["videos"], "cam/v.mp4"), "v.mp4-0123", "etag", Settings.from_env())
     job = replace(job, etag=None)  # no version check: this test is about where things go
-    segment = TrackSegment(0, 7, "<b>car</b>", 0, 800, 20, {}, best_conf=0.9)
-    result = ChunkResult(0, "ok", None, 0, None, 0, 25, 20, {}, (segment,))
+    result = ChunkResult(0, "ok", None, 0, None, 0, 25, 20, {}, {7: 0.9})
+    frames = [
+        FrameRecord(200 * k, ((10.0 + k, 10.0, 50.0 + k, 50.0),), (0.9,), ("<b>car</b>",), None, ((0, 7),))
+        for k in range(5)
+    ]
+    results.upload_blob(job.chunk_ref(0, "jsonl").name, "".join(frame_line(frame) for frame in frames))
     results.upload_blob(job.chunk_ref(0, "json").name, json.dumps(result.to_dict()))
     data = cv2.imencode(".jpg", clips.numbered_frame(3)[:40, :40])[1].tobytes()
     results.upload_blob(job.thumbnail_ref(0, 7).name, data)
@@ -224,3 +228,18 @@ def test_in_azure_a_thumbnail_is_named_by_its_blob_and_the_report_goes_to_the_su
         assert report.get_blob_properties().content_settings.content_type == "text/html; charset=utf-8"
         page = report.download_blob().readall().decode()
         assert base64.b64encode(data).decode() in page and "&lt;b&gt;car&lt;/b&gt;" in page
+
+
+def test_a_chunk_whose_detections_cannot_be_read_fails_in_the_summary(tmp_path: Path) -> None:
+    """The fan-in tracks over the stored detections: a damaged file fails its chunk, with the reason, and the
+    tracking pass starts afresh after it."""
+    (tmp_path / "videos").mkdir()
+    write_scene(tmp_path / "videos" / "v.mp4", seed=5, seconds=6.0, size=(640, 360), codec="h264")
+    job = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=2.0, sample_fps=5.0))
+    outcomes = [analyze_chunk(payload) for payload in _chunk_inputs(job)]
+    (tmp_path / "out" / "v.chunks" / "chunk-00001.jsonl").write_text('{"t_ms": 2000, "detec')
+    outcome = _summarize(job, outcomes)
+    summary = json.loads((tmp_path / "out" / "v.json").read_text())
+    assert outcome.status == "partial" and summary["failed_chunks"] == [1]
+    assert "chunk 1: chunk detections unreadable" in summary["error"]
+    assert all(obj["chunks"] != [1] for obj in summary["objects"])

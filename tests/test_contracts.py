@@ -23,35 +23,16 @@ from videoanalysis.contracts import (
     StorageSpec,
     SummarizeInput,
     Timing,
-    TrackSegment,
     VideoInfo,
 )
-from videoanalysis.regions import Crossing, LineTrace, Sided
 from videoanalysis.settings import Settings
 from videoanalysis.stats import ClassStats
 
 REF = BlobRef("videos", "clips/a.mp4")
 VIDEO = VideoInfo(25.0, 250, 10.0, 640, 360, "h264", 1000, 260)
-CHUNK = Chunk(1, 10_000, 20_000, 9_000, 22_000)
+CHUNK = Chunk(1, 10_000, 20_000, 9_760)
 JOB = Job(REF, BlobRef("s", "analyses/x.json"), BlobRef("r", "a"), Settings(), StorageSpec(), BlobRef("s", "a"), "e1")
 OUTCOME = ChunkOutcome(1, "ok", None, 10_000, 20_000, 275, 50, Timing(1.0, 2.0, 0.5, 3.5))
-TRACE = LineTrace(
-    Sided(10_000, -1, (300.0, 200.0), 50.0), Sided(12_000, 1, (340.5, 210.0), 52.5), (Crossing(11_000, "in"),)
-)
-SEGMENT = TrackSegment(
-    1,
-    7,
-    "car",
-    9_000,
-    21_000,
-    40,
-    {9_000: (1.0, 2.0, 3.0, 4.0)},
-    best_conf=0.91,
-    lines={"door": TRACE},
-    zones=("yard",),
-    first_core=(10_000, (1.0, 2.0, 3.0, 4.0)),
-    last_core=(20_800, (5.0, 6.0, 7.5, 8.0)),
-)
 STATS = ClassStats(detections=3, peak=2, frames_present=2, first_seen_ms=10_000, last_seen_ms=10_200, timeline={10: 2})
 RESULT = ChunkResult(
     1,
@@ -63,11 +44,10 @@ RESULT = ChunkResult(
     275,
     50,
     {"car": STATS},
-    (SEGMENT,),
+    {1: 0.91, 4: 0.5},
     OUTCOME.timing,
     "k",
     "d",
-    {"yard": {"car": 2}},
 )
 PLAN = PlanResult("ok", None, VIDEO, BlobRef("r", "a/job.json"), (CHUNK,))
 
@@ -77,22 +57,20 @@ RECORDS: dict[str, tuple[Any, set[str]]] = {
     "StorageSpec local": (StorageSpec("local", containers={"videos": "/v"}), {"kind", "containers"}),
     "VideoInfo": (VIDEO, {"fps", "frame_count", "duration_s", "width", "height", "codec", "size_bytes",
                           "claimed_frame_count"}),
-    "Chunk": (CHUNK, {"index", "start_ms", "end_ms", "window_start_ms", "window_end_ms"}),
+    "Chunk": (CHUNK, {"index", "start_ms", "end_ms", "window_start_ms"}),
     "Job": (JOB, {"video", "summary", "results", "settings", "storage", "latest", "etag", "instance"}),
     "JobSpec": (JobSpec(JOB, VIDEO), {"job", "video"}),
     "PlanResult": (PLAN, {"status", "error", "video", "spec", "chunks"}),
     "ChunkInput": (ChunkInput(StorageSpec(), BlobRef("r", "a/job.json"), CHUNK), {"storage", "spec", "chunk"}),
     "ChunkOutcome": (OUTCOME, {"index", "status", "error", "start_ms", "end_ms", "frames_decoded", "frames_analyzed",
                                "timing"}),
-    "ChunkResult": (RESULT, {*OUTCOME.to_dict(), "window_start_ms", "classes", "tracks", "detections_key",
-                             "job_digest", "zone_peaks"}),
+    "ChunkResult": (RESULT, {*OUTCOME.to_dict(), "window_start_ms", "classes", "thumbnails", "detections_key",
+                             "job_digest"}),
     "SummarizeInput": (SummarizeInput(JOB, PLAN, (OUTCOME,), "2026-01-01T00:00:00+00:00"),
                        {"job", "plan", "chunks", "started_at"}),
     "AnalysisOutcome": (AnalysisOutcome("partial", "x", REF, REF, {"car": 2}, None),
                         {"status", "error", "summary", "chart", "unique", "latest"}),
     "Progress": (Progress("analyzing", 3, 7), {"stage", "chunks_done", "chunks_total"}),
-    "TrackSegment": (SEGMENT, {"id", "cls", "first_ms", "last_ms", "core_hits", "boxes", "best_conf", "lines",
-                               "zones", "first_core", "last_core"}),
 }  # fmt: skip
 
 
@@ -101,33 +79,24 @@ def test_every_record_round_trips_through_plain_json_with_pinned_keys(name: str)
     record, keys = RECORDS[name]
     wire = json.loads(json.dumps(record.to_dict()))
     assert set(wire) == keys, "a changed shape must be a deliberate, versioned change"
-    parse = type(record).from_dict
-    parsed = parse(record.chunk, wire) if isinstance(record, TrackSegment) else parse(wire)
-    assert parsed == record
+    assert type(record).from_dict(wire) == record
 
 
 def test_what_an_older_deployment_wrote_still_parses() -> None:
-    """Histories written before windows had an end, jobs had an ETag and videos a claimed count replay as before, and
-    chunk results stored before tracks had thumbnails, lines and zones, core ends or box sizes still parse."""
+    """Histories written when windows had an end, before jobs had an ETag and videos a claimed count replay as before,
+    and chunk results stored when chunks tracked (tracks and zone peaks, no thumbnails) still parse."""
     old_job = {k: v for k, v in JOB.to_dict().items() if k not in ("latest", "etag")}
     assert Job.from_dict(old_job).latest is None and Job.from_dict(old_job).etag is None
     old_video = {k: v for k, v in VIDEO.to_dict().items() if k != "claimed_frame_count"}
     assert VideoInfo.from_dict(old_video).claimed_frame_count is None
-    old_chunk = {k: v for k, v in CHUNK.to_dict().items() if k != "window_end_ms"}
-    assert Chunk.from_dict(old_chunk).window_end_ms is None
+    assert Chunk.from_dict({**CHUNK.to_dict(), "window_end_ms": 22_000}) == CHUNK
     failed = {"index": 2, "status": "failed", "error": "decoder crashed"}  # what the orchestrator recorded
     assert ChunkOutcome.from_dict(failed) == ChunkOutcome.failed(2, "decoder crashed")
     old_outcome = {k: v for k, v in RECORDS["AnalysisOutcome"][0].to_dict().items() if k != "latest"}
     assert AnalysisOutcome.from_dict(old_outcome).latest is None
-    old_keys = ("best_conf", "lines", "zones", "first_core", "last_core")
-    old_segment = {k: v for k, v in SEGMENT.to_dict().items() if k not in old_keys}
-    assert TrackSegment.from_dict(1, old_segment) == replace(
-        SEGMENT, best_conf=None, lines={}, zones=(), first_core=None, last_core=None
-    )
-    sizeless = {"first": [10_000, -1, [300.0, 200.0]], "last": [12_000, 1, [340.5, 210.0]], "crossings": []}
-    assert LineTrace.from_dict(sizeless).last == Sided(12_000, 1, (340.5, 210.0), 0.0)
-    old_result = {k: v for k, v in RESULT.to_dict().items() if k != "zone_peaks"}
-    assert ChunkResult.from_dict(old_result).zone_peaks == {}
+    tracked = {k: v for k, v in RESULT.to_dict().items() if k != "thumbnails"}
+    tracked |= {"tracks": [{"id": 1, "cls": "car", "boxes": {}}], "zone_peaks": {"yard": {"car": 2}}}
+    assert ChunkResult.from_dict(tracked) == replace(RESULT, thumbnails={})
 
 
 def test_a_thumbnail_lies_beside_its_chunk_results() -> None:

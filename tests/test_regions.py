@@ -19,8 +19,8 @@ from videoanalysis.regions import (
     Box,
     Crossing,
     Line,
-    LineTrace,
     Regions,
+    Sided,
     TrackLine,
     Zone,
     anchors,
@@ -311,18 +311,10 @@ def test_traces_of_consecutive_runs_join_into_the_trace_of_one_pass(line: Line) 
     assert found >= 8, "the walks should cross the line"
 
 
-def test_a_line_trace_travels_as_plain_json() -> None:
+def test_a_line_trace_keeps_its_crossings_in_time_order() -> None:
     traced = trace(UP, path((100, 200), (500, 200), (100, 250), (300, 250)))
     assert traced.crossings == (Crossing(200, "in"), Crossing(400, "out"))
-    assert traced.to_dict() == {
-        "first": [0, -1, [100.0, 200.0], 111.8],  # the box's diagonal: sqrt(100^2 + 50^2)
-        "last": [600, -1, [300.0, 250], 111.8],
-        "crossings": [[200, "in"], [400, "out"]],
-    }
-    assert LineTrace.from_dict(json.loads(json.dumps(traced.to_dict()))) == traced
-    assert LineTrace.from_dict(EMPTY.to_dict()) == EMPTY
-    with pytest.raises(ValueError, match="'in' or 'out'"):
-        LineTrace.from_dict({"first": None, "last": None, "crossings": [[0, "up"]]})
+    assert traced.first == Sided(0, -1, (100.0, 200.0), 111.8), "the box's diagonal: sqrt(100^2 + 50^2)"
 
 
 # --- zones ---------------------------------------------------------------------------------------------------------
@@ -485,17 +477,3 @@ def test_each_track_ends_one_link_and_begins_one_shortest_gap_first() -> None:
     sooner = walk_right([430, 460], start_ms=1800)
     tracks = [track_line("car", BEFORE), track_line("car", AFTER), track_line("car", sooner)]
     assert gap_crossings(UP, tracks, GAP_MS) == [(0, 2, Crossing(1800, "in"))]
-
-
-def test_a_trace_without_box_sizes_links_nothing() -> None:
-    """Chunk results stored before traces kept the box size read back with size 0: their crossings still count,
-    but no crossing out of sight is guessed from them."""
-
-    def without_sizes(frames: list[tuple[int, Box]]) -> LineTrace:
-        stored = trace(UP, frames).to_dict()
-        return LineTrace.from_dict({**stored, "first": stored["first"][:3], "last": stored["last"][:3]})
-
-    stripped = [without_sizes(BEFORE), without_sizes(AFTER)]
-    assert all(t.first is not None and t.first.size == 0 for t in stripped)
-    tracks = [TrackLine("car", 0, 800, stripped[0]), TrackLine("car", 2000, 2600, stripped[1])]
-    assert gap_crossings(UP, tracks, GAP_MS) == []

@@ -54,7 +54,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     write_scene(video, seed=21, seconds=6.0, size=(640, 360), codec="h264")
     out = folder / "results" / "S.json"
     command = [str(Path(sys.executable).with_name("videoanalysis")), "analyze", str(video), "--out", str(out)]
-    options = ["--model", str(DEMO_ONNX), "--chunk-seconds", "2", "--overlap-seconds", "1", "--workers", "2", "--quiet"]
+    options = ["--model", str(DEMO_ONNX), "--chunk-seconds", "2", "--workers", "2", "--quiet"]
     options += ["--line", f"{LINE}=320,360,320,0", "--zone", "kerb=0,300,640,300,640,360,0,360"]
     done = subprocess.run([*command, *options], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr

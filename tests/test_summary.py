@@ -1,5 +1,5 @@
-"""The summary built from hand-made chunk results: status, per-class merge, timeline, lines and zones, schema, PNG and
-table."""
+"""The summary built from hand-made chunk results and tracks: status, per-class merge, timeline, lines and zones,
+schema, PNG and table."""
 
 from __future__ import annotations
 
@@ -8,18 +8,20 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from videoanalysis.contracts import ChunkResult
-from videoanalysis.regions import Box, Line, Regions, Zone, entered, trace
+from videoanalysis.regions import EMPTY, Box, Line, Regions, Zone, entered, trace
+from videoanalysis.settings import NO_REGIONS
 from videoanalysis.summary import SCHEMA_VERSION, build_summary, failed_summary, format_table, render_timeline_png
+from videoanalysis.tracks import TrackSegment
+from videoanalysis.video_tracks import VideoTracks
 
 VIDEO = {"name": "street.mp4", "fps": 25.0, "frame_count": 638, "duration_s": 25.5, "width": 640, "height": 360}
-SETTINGS = {"sample_fps": 5.0, "chunk_seconds": 10.0, "overlap_seconds": 1.0}
+SETTINGS = {"sample_fps": 5.0, "chunk_seconds": 10.0}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -36,19 +38,28 @@ def stats(
     }
 
 
-def track(
-    track_id: int, cls: str, boxes: dict[int, list[float]], core_hits: int = 10, best_conf: float | None = None
-) -> dict[str, Any]:
-    times = sorted(boxes)
-    return {
-        "id": track_id,
-        "cls": cls,
-        "first_ms": times[0],
-        "last_ms": times[-1],
-        "core_hits": core_hits,
-        "boxes": {str(t): b for t, b in boxes.items()},
-        "best_conf": best_conf,
-    }
+def seg(
+    seg_id: int,
+    cls: str,
+    frames: list[tuple[int, Box]],
+    *,
+    thumbnail: tuple[int, int] | None = None,
+    conf: float | None = None,
+    regions: Regions = NO_REGIONS,
+) -> TrackSegment:
+    """A segment of the fan-in's tracking pass seen on `frames`, traced against the regions as the pass traces it."""
+    traces = {line.name: trace(line, frames) for line in regions.lines}
+    return TrackSegment(
+        seg_id,
+        cls,
+        frames[0],
+        frames[-1],
+        len(frames),
+        thumbnail,
+        conf,
+        lines={name: t for name, t in traces.items() if t != EMPTY},
+        zones=tuple(zone.name for zone in regions.zones if entered(zone, [box for _, box in frames])),
+    )
 
 
 def chunk(
@@ -57,8 +68,6 @@ def chunk(
     end_ms: int | None,
     *,
     classes: dict[str, dict[str, Any]] | None = None,
-    tracks: list[dict[str, Any]] | None = None,
-    zone_peaks: dict[str, dict[str, int]] | None = None,
 ) -> ChunkResult:
     """A successful chunk result as analyze_chunk stores it."""
     return ChunkResult.from_dict(
@@ -73,9 +82,7 @@ def chunk(
             "frames_analyzed": 50,
             "detections_key": f"street.mp4/abc/chunk-{index:05d}.jsonl",
             "classes": classes or {},
-            "tracks": tracks or [],
             "timing": {"decode_s": 1.0, "infer_s": 2.0, "track_s": 0.25, "total_s": 3.5},
-            "zone_peaks": zone_peaks or {},
         }
     )
 
@@ -85,34 +92,34 @@ def failed(index: int, error: str = "cannot decode") -> ChunkResult:
     return ChunkResult.from_dict({"index": index, "status": "failed", "error": error})
 
 
-BOX = [10.0, 10.0, 50.0, 40.0]
+BOX = (10.0, 10.0, 50.0, 40.0)
 
 
 def three_chunks() -> list[ChunkResult]:
-    """A car crossing the 10.5 s boundary (the second 10 is split between chunks 0 and 1), a person in chunk 2."""
+    """Chunks cut at 10.5 s and 20.5 s (the second 10 is split between chunks 0 and 1)."""
     return [
-        chunk(
-            0,
-            0,
-            10_500,
-            classes={"car": stats(120, 3, 40, 2_000, 10_400, {2: 1, 9: 3, 10: 2})},
-            tracks=[track(1, "car", {9_500: BOX, 10_000: BOX})],
-        ),
-        chunk(
-            1,
-            10_500,
-            20_500,
-            classes={"car": stats(80, 5, 30, 10_600, 14_000, {10: 4, 14: 5})},
-            tracks=[track(1, "car", {9_500: BOX, 10_000: BOX}), track(2, "car", {19_500: BOX, 20_000: BOX})],
-        ),
-        chunk(
-            2,
-            20_500,
-            None,
-            classes={"person": stats(7, 1, 7, 21_000, 24_000, {21: 1, 24: 1})},
-            tracks=[track(4, "person", {24_000: BOX})],
-        ),
+        chunk(0, 0, 10_500, classes={"car": stats(120, 3, 40, 2_000, 10_400, {2: 1, 9: 3, 10: 2})}),
+        chunk(1, 10_500, 20_500, classes={"car": stats(80, 5, 30, 10_600, 14_000, {10: 4, 14: 5})}),
+        chunk(2, 20_500, None, classes={"person": stats(7, 1, 7, 21_000, 24_000, {21: 1, 24: 1})}),
     ]
+
+
+def three_tracks(car: tuple[int, int] | None = None, conf: float | None = None) -> VideoTracks:
+    """A car across the 10.5 s seam (its crop `car`), a car in chunk 1, a person in chunk 2."""
+    return VideoTracks(
+        (
+            seg(1, "car", [(9_500, BOX), (11_000, BOX)], thumbnail=car, conf=conf),
+            seg(2, "car", [(19_500, BOX), (20_000, BOX)]),
+            seg(3, "person", [(24_000, BOX)]),
+        )
+    )
+
+
+def summary_of(chunks: list[ChunkResult] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """The summary of `three_chunks` and `three_tracks` unless told otherwise."""
+    video, settings = kwargs.pop("video", VIDEO), kwargs.pop("settings", SETTINGS)
+    tracks, wall_s = kwargs.pop("tracks", three_tracks()), kwargs.pop("wall_s", None)
+    return build_summary(video, settings, three_chunks() if chunks is None else chunks, tracks, wall_s=wall_s, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +131,7 @@ def mpl_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 def test_successful_run_has_schema_and_round_trips_through_json() -> None:
-    summary = build_summary(VIDEO, SETTINGS, three_chunks(), wall_s=12.34567)
+    summary = summary_of(wall_s=12.34567)
 
     assert summary["schema_version"] == SCHEMA_VERSION == 1
     assert (summary["status"], summary["error"], summary["failed_chunks"]) == ("succeeded", None, [])
@@ -133,36 +140,31 @@ def test_successful_run_has_schema_and_round_trips_through_json() -> None:
     assert json.loads(json.dumps(summary)) == summary
 
 
-def test_per_class_stats_are_merged_and_unique_comes_from_stitching() -> None:
-    classes = build_summary(VIDEO, SETTINGS, three_chunks(), wall_s=None)["classes"]
+def test_per_class_stats_are_merged_and_unique_comes_from_the_tracks() -> None:
+    classes = summary_of()["classes"]
 
     assert list(classes) == ["car", "person"]
     car = classes["car"]
-    # Chunk 1's car track 1 continues chunk 0's; its track 2 is a second car. The person is one more object.
     assert (car["unique"], car["peak"], car["detections"], car["frames_present"]) == (2, 5, 200, 70)
     assert (car["first_seen_s"], car["last_seen_s"]) == (2.0, 14.0)
     assert (classes["person"]["unique"], classes["person"]["peak"]) == (1, 1)
 
 
-def test_each_object_names_the_thumbnail_of_its_best_segment_as_the_caller_says() -> None:
-    chunks = three_chunks()
-    chunks[0] = chunk(0, 0, 10_500, tracks=[track(1, "car", {9_500: BOX, 10_000: BOX}, best_conf=0.6)])
-    chunks[1] = chunk(1, 10_500, 20_500, tracks=[track(3, "car", {9_500: BOX, 10_000: BOX}, best_conf=0.8)])
-    chunks[2] = chunk(2, 20_500, None, tracks=[track(4, "person", {24_000: BOX})])  # stored before thumbnails
+def test_each_object_names_its_thumbnail_as_the_caller_says() -> None:
+    def name(index: int, crop_id: int) -> str:
+        return f"s.chunks/chunk-{index:05d}.track-{crop_id}.jpg"
 
-    def name(index: int, track_id: int) -> str:
-        return f"s.chunks/chunk-{index:05d}.track-{track_id}.jpg"
-
-    objects = build_summary(VIDEO, SETTINGS, chunks, wall_s=None, thumbnail=name)["objects"]
+    objects = summary_of(tracks=three_tracks((1, 3), 0.8), thumbnail=name)["objects"]
     assert [(o["chunks"], o["thumbnail"]) for o in objects] == [
         ([0, 1], "s.chunks/chunk-00001.track-3.jpg"),
+        ([1], None),
         ([2], None),
     ]
-    assert {o["thumbnail"] for o in build_summary(VIDEO, SETTINGS, chunks, wall_s=None)["objects"]} == {None}
+    assert {o["thumbnail"] for o in summary_of(tracks=three_tracks((1, 3), 0.8))["objects"]} == {None}
 
 
 def test_timeline_covers_the_duration_and_takes_the_max_of_a_split_second() -> None:
-    classes = build_summary(VIDEO, SETTINGS, three_chunks(), wall_s=None)["classes"]
+    classes = summary_of()["classes"]
 
     car = classes["car"]["timeline"]
     assert len(car) == len(classes["person"]["timeline"]) == 26
@@ -175,13 +177,13 @@ def test_timeline_covers_the_duration_and_takes_the_max_of_a_split_second() -> N
 def test_timeline_is_never_shorter_than_the_data() -> None:
     chunks = [chunk(0, 0, None, classes={"car": stats(1, 1, 1, 30_200, 30_200, {30: 1})})]
 
-    assert len(build_summary(VIDEO, SETTINGS, chunks, wall_s=None)["classes"]["car"]["timeline"]) == 31
+    assert len(summary_of(chunks, tracks=VideoTracks())["classes"]["car"]["timeline"]) == 31
     no_duration = {"name": "clip.mp4"}
-    assert len(build_summary(no_duration, SETTINGS, chunks, wall_s=None)["classes"]["car"]["timeline"]) == 31
+    assert len(summary_of(chunks, video=no_duration)["classes"]["car"]["timeline"]) == 31
 
 
 def test_chunk_rows_and_totals() -> None:
-    summary = build_summary(VIDEO, SETTINGS, three_chunks(), wall_s=12.34567)
+    summary = summary_of(wall_s=12.34567)
 
     assert summary["chunks"][0] == {
         "index": 0,
@@ -207,11 +209,12 @@ def test_chunk_rows_and_totals() -> None:
     assert [o["chunks"] for o in summary["objects"]] == [[0, 1], [1], [2]]
 
 
-def test_failed_chunk_makes_the_run_partial_names_it_and_breaks_stitching() -> None:
+def test_failed_chunk_makes_the_run_partial_and_names_it() -> None:
     chunks = three_chunks()
     chunks[1] = failed(1, "moov atom not found")
+    tracks = VideoTracks((seg(1, "car", [(9_500, BOX), (10_000, BOX)]), seg(3, "person", [(24_000, BOX)])))
 
-    summary = build_summary(VIDEO, SETTINGS, chunks, wall_s=1.0)
+    summary = summary_of(chunks, tracks=tracks, wall_s=1.0)
 
     assert summary["status"] == "partial"
     assert summary["failed_chunks"] == [1]
@@ -234,7 +237,7 @@ def test_failed_chunk_makes_the_run_partial_names_it_and_breaks_stitching() -> N
 
 
 def test_every_chunk_failed_means_failed() -> None:
-    summary = build_summary(VIDEO, SETTINGS, [failed(0), failed(1, "boom")], wall_s=2.0)
+    summary = summary_of([failed(0), failed(1, "boom")], tracks=VideoTracks(), wall_s=2.0)
 
     assert summary["status"] == "failed"
     assert summary["error"] == "2 of 2 chunks failed (chunks 0, 1); first error: chunk 0: cannot decode"
@@ -243,7 +246,7 @@ def test_every_chunk_failed_means_failed() -> None:
 
 
 def test_run_level_error_is_reported_and_makes_a_clean_run_partial() -> None:
-    summary = build_summary(VIDEO, SETTINGS, three_chunks(), wall_s=None, error="plan capped at 3 chunks")
+    summary = summary_of(error="plan capped at 3 chunks")
 
     assert (summary["status"], summary["error"]) == ("partial", "plan capped at 3 chunks")
 
@@ -260,7 +263,7 @@ def test_unreadable_video_gives_a_failed_summary() -> None:
 
 
 def test_timeline_png_is_written(tmp_path: Path, mpl_config: None) -> None:
-    summary = build_summary(VIDEO, SETTINGS, three_chunks(), wall_s=None)
+    summary = summary_of()
 
     path = render_timeline_png(summary, tmp_path / "out" / "timeline.png")
 
@@ -273,7 +276,7 @@ def test_timeline_png_of_partial_and_failed_summaries(tmp_path: Path, mpl_config
     chunks = three_chunks()
     # The caller may add the plan's time range to a failed chunk; the chart then shades it.
     chunks[1] = replace(failed(1), start_ms=10_500, end_ms=20_500)
-    partial = build_summary(VIDEO, SETTINGS, chunks, wall_s=None)
+    partial = summary_of(chunks)
     assert (partial["chunks"][1]["start_s"], partial["chunks"][1]["end_s"]) == (10.5, 20.5)
 
     for summary, name in ((partial, "partial.png"), (failed_summary("broken.mp4", "unreadable", SETTINGS), "f.png")):
@@ -281,7 +284,7 @@ def test_timeline_png_of_partial_and_failed_summaries(tmp_path: Path, mpl_config
 
 
 def test_format_table_lists_the_classes() -> None:
-    table = format_table(build_summary(VIDEO, SETTINGS, three_chunks(), wall_s=None))
+    table = format_table(summary_of())
 
     lines = table.splitlines()
     assert lines[0].split() == ["class", "unique", "peak", "detections", "first_s", "last_s"]
@@ -302,7 +305,7 @@ def test_importing_summary_does_not_import_matplotlib() -> None:
 )
 def test_a_video_that_ends_before_its_container_says_is_partial_with_a_warning(claimed, warned) -> None:
     video = {**VIDEO, "claimed_frame_count": claimed}
-    summary = build_summary(video, SETTINGS, three_chunks(), wall_s=None)
+    summary = summary_of(video=video)
     assert bool(summary["warnings"]) is warned
     assert summary["status"] == ("partial" if warned else "succeeded")
     if warned:
@@ -313,7 +316,8 @@ def test_a_video_that_ends_before_its_container_says_is_partial_with_a_warning(c
 
 DOOR = Line("door", (320, 360), (320, 0))  # vertical, drawn upwards: moving right is "in"
 YARD = Zone("yard", ((0, 0), (200, 0), (200, 360), (0, 360)))
-WITH_REGIONS = {**SETTINGS, "count_regions": Regions((DOOR,), (YARD,)).to_dict()}
+DOOR_AND_YARD = Regions((DOOR,), (YARD,))
+WITH_REGIONS = {**SETTINGS, "count_regions": DOOR_AND_YARD.to_dict()}
 
 
 def walk(*xs: float, start_ms: int = 0, y: float = 200.0) -> list[tuple[int, Box]]:
@@ -321,41 +325,26 @@ def walk(*xs: float, start_ms: int = 0, y: float = 200.0) -> list[tuple[int, Box
     return [(start_ms + 200 * i, (x - 20.0, y - 30.0, x + 20.0, y)) for i, x in enumerate(xs)]
 
 
-def chunked(frames: list[tuple[int, Box]], seams: list[int], track_id: int = 1) -> list[dict[str, Any]]:
-    """One object's track in each chunk the seams cut its frames into, as a chunk records it: its line traces and
-    zones over the chunk's core frames, and its boxes within 1 s of a seam, on which neighbours are stitched."""
-    tracks = []
-    for start, end in pairwise([0, *seams, None]):
-        core = [(t, box) for t, box in frames if t >= start and (end is None or t < end)]
-        near = {t: list(box) for t, box in frames if any(abs(t - seam) < 1000 for seam in seams)}
-        record = track(track_id, "car", near or {t: list(box) for t, box in core}, core_hits=len(core))
-        record["lines"] = {"door": trace(DOOR, core).to_dict()}
-        if core:
-            record["first_core"], record["last_core"] = ([t, list(box)] for t, box in (core[0], core[-1]))
-        record["zones"] = ["yard"] if core and entered(YARD, [box for _, box in core]) else []
-        tracks.append(record)
-    return tracks
+def summarized(
+    segments: list[TrackSegment], settings: dict = WITH_REGIONS, zone_peaks: dict | None = None
+) -> dict[str, Any]:
+    """The summary of one chunk whose tracking pass gave `segments`."""
+    tracks = VideoTracks(tuple(segments), zone_peaks or {})
+    return build_summary(VIDEO, settings, [chunk(0, 0, None)], tracks, wall_s=None)
 
 
-def summarized(runs: list[list[dict[str, Any]]], seams: list[int], settings: dict = WITH_REGIONS) -> dict[str, Any]:
-    """The summary of chunks cut at the seams, each holding its track of every run (one object each)."""
-    bounds = list(pairwise([0, *seams, None]))
-    chunks = [chunk(i, start, end, tracks=[run[i] for run in runs]) for i, (start, end) in enumerate(bounds)]
-    return build_summary(VIDEO, settings, chunks, wall_s=None)
+def car(frames: list[tuple[int, Box]], seg_id: int = 1, regions: Regions = DOOR_AND_YARD) -> TrackSegment:
+    return seg(seg_id, "car", frames, regions=regions)
 
 
 ACROSS = walk(100, 140, 180, 220, 260, 300, 340, 380, 420, 460, 500)
 """A car walking right across the door: at x = 340 (t = 1200 ms) it is first clearly right of it."""
 
 
-@pytest.mark.parametrize("seams", [[], [1200], [1000], [1400], [1000, 1200], [1200, 1400], [600, 1200, 1800]])
-def test_a_crossing_counts_once_wherever_the_seams_fall(seams: list[int]) -> None:
-    """Seams before, after and exactly at the frame where the side changes: one crossing, at that frame (the chunk
-    whose core holds it), as one pass finds it."""
+def test_a_crossing_counts_once() -> None:
     assert [c.t_ms for c in trace(DOOR, ACROSS).crossings] == [1200]
-    summary = summarized([chunked(ACROSS, seams)], seams)
+    summary = summarized([car(ACROSS)])
     (obj,) = summary["objects"]
-    assert obj["chunks"] == list(range(len(seams) + 1)), "one stitched object"
     door = summary["lines"]["door"]
     assert door["points"] == [[320, 360], [320, 0]]
     assert door["classes"] == {"car": {"in": 1, "out": 0}}
@@ -363,10 +352,9 @@ def test_a_crossing_counts_once_wherever_the_seams_fall(seams: list[int]) -> Non
     assert obj["crossings"] == [{"line": "door", "t_s": 1.2, "direction": "in"}]
 
 
-@pytest.mark.parametrize("seams", [[], [800], [600, 1400]])
-def test_crossing_back_counts_once_each_way(seams: list[int]) -> None:
+def test_crossing_back_counts_once_each_way() -> None:
     there_and_back = walk(240, 280, 320, 360, 400, 360, 320, 280, 240, 200)
-    summary = summarized([chunked(there_and_back, seams)], seams)
+    summary = summarized([car(there_and_back)])
     assert summary["lines"]["door"]["classes"] == {"car": {"in": 1, "out": 1}}
     assert [(c["t_s"], c["direction"]) for c in summary["objects"][0]["crossings"]] == [(0.6, "in"), (1.4, "out")]
 
@@ -387,8 +375,7 @@ def test_a_crossing_out_of_sight_counts_once_for_the_object_that_counts(
     two tracks, counted when either counts (5 analysed frames here), on the row of the later one unless only the
     earlier counts (the car's row). Neither is seen at the video's start or end, which would count a fragment."""
     settings = {**WITH_REGIONS, "min_track_seconds": 1.0, "link_gap_seconds": 4.0}
-    tracks = [chunked(before, [])[0], chunked(after, [], track_id=2)[0]]
-    summary = build_summary(VIDEO, settings, [chunk(0, 0, None, tracks=tracks)], wall_s=None)
+    summary = summarized([car(before), car(after, 2)], settings)
     assert len(summary["objects"]) == 2
     on_rows = [[c["t_s"] for c in obj["crossings"]] for obj in summary["objects"]]
     if row is None:
@@ -398,38 +385,29 @@ def test_a_crossing_out_of_sight_counts_once_for_the_object_that_counts(
         assert on_rows[row] == [after[0][0] / 1000] and on_rows[1 - row] == []
 
 
-@pytest.mark.parametrize("seams", [[], [1000], [800, 1600]])
-def test_an_object_lost_behind_something_and_found_where_its_motion_carries_it_counts_once(seams: list[int]) -> None:
+def test_an_object_lost_behind_something_and_found_where_its_motion_carries_it_counts_once() -> None:
     """Lost for 0.8 s, it reappears 0.1 box sizes from where its speed carries it: the two tracks are linked into
-    one object, whatever the seams, and its crossing while hidden is found by joining their traces."""
+    one object, and its crossing while hidden is found by joining their traces."""
     hidden = walk(200, 220, 240, 260, 280) + walk(365, 385, 405, start_ms=1600)
-    before, after = hidden[:5], hidden[5:]
+    segments = [car(hidden[:5]), car(hidden[5:], 2)]
     settings = {**WITH_REGIONS, "link_gap_seconds": 4.0}
-    runs = [chunked(before, seams), chunked(after, seams, track_id=2)]
-    chunks = [
-        chunk(i, start, end, tracks=[run[i] for run in runs if run[i]["core_hits"]])
-        for i, (start, end) in enumerate(pairwise([0, *seams, None]))
-    ]
-    summary = build_summary(VIDEO, settings, chunks, wall_s=None)
+    summary = summarized(segments, settings)
     (obj,) = summary["objects"]
     assert obj["hits"] == 8 and obj["counted"]
     assert summary["lines"]["door"]["crossings"] == [{"t_s": 1.6, "cls": "car", "direction": "in"}]
-    unlinked = build_summary(VIDEO, {**settings, "link_gap_seconds": 0}, chunks, wall_s=None)
+    unlinked = summarized(segments, {**settings, "link_gap_seconds": 0})
     assert len(unlinked["objects"]) == 2 and unlinked["lines"]["door"]["crossings"] == []
-    narrow = build_summary({**VIDEO, "width": 300}, settings, chunks, wall_s=None)
+    tracks = VideoTracks(tuple(segments))
+    narrow = build_summary({**VIDEO, "width": 300}, settings, [chunk(0, 0, None)], tracks, wall_s=None)
     assert len(narrow["objects"]) == 2, "in a frame 300 px wide its last box touched the border: it left the view"
 
 
-def test_a_zone_counts_each_stitched_object_once_and_merges_peaks_by_max() -> None:
-    """The car is inside the yard in both chunks: entered once. A fragment inside is not counted, as in `unique`,
-    but the peaks (any tracked box) are the chunks' own, merged by max."""
-    car = chunked(walk(150, 160, 170, 180, 190, 200, 190, 180, 170, 160), [1000])
-    fragment = chunked(walk(50, start_ms=1600), [1000], track_id=2)
-    chunks = [
-        chunk(0, 0, 1000, tracks=[car[0]], zone_peaks={"yard": {"car": 2}}),
-        chunk(1, 1000, None, tracks=[car[1], fragment[1]], zone_peaks={"yard": {"car": 1, "person": 1}}),
-    ]
-    summary = build_summary(VIDEO, {**WITH_REGIONS, "min_track_seconds": 1.0}, chunks, wall_s=None)
+def test_a_zone_counts_each_counted_object_once_and_reports_the_pass_peaks() -> None:
+    """The car is inside the yard: entered once. A fragment inside is not counted, as in `unique`, but the peaks
+    (any tracked box) are the tracking pass's own."""
+    segments = [car(walk(150, 160, 170, 180, 190, 200, 190, 180, 170, 160)), car(walk(50, start_ms=1600), 2)]
+    peaks = {"yard": {"car": 2, "person": 1}}
+    summary = summarized(segments, {**WITH_REGIONS, "min_track_seconds": 1.0}, peaks)
     assert [(o["counted"], o["zones"]) for o in summary["objects"]] == [(True, ["yard"]), (False, ["yard"])]
     yard = summary["zones"]["yard"]
     assert yard["points"] == [[0, 0], [200, 0], [200, 360], [0, 360]]
@@ -438,14 +416,14 @@ def test_a_zone_counts_each_stitched_object_once_and_merges_peaks_by_max() -> No
 
 
 def test_without_regions_the_summary_has_none() -> None:
-    summary = build_summary(VIDEO, SETTINGS, three_chunks(), wall_s=None)
+    summary = summary_of()
     assert summary["lines"] == {} and summary["zones"] == {}
     assert all(o["crossings"] == [] and o["zones"] == [] for o in summary["objects"])
 
 
 def test_the_table_and_the_chart_show_the_lines_and_zones(tmp_path: Path, mpl_config: None) -> None:
     regions = Regions((DOOR, Line("$\\frac{_x", (0, 0), (10, 10))), (YARD,))  # names matplotlib must not parse
-    summary = summarized([chunked(ACROSS, [1000])], [1000], {**SETTINGS, "count_regions": regions.to_dict()})
+    summary = summarized([car(ACROSS, regions=regions)], {**SETTINGS, "count_regions": regions.to_dict()})
     tables = format_table(summary).split("\n\n")
     assert [line.split() for line in tables[1].splitlines()[2:3]] == [["door", "car", "1", "0"]]
     assert tables[2].splitlines()[0].split() == ["zone", "class", "entered", "peak"]
@@ -455,7 +433,5 @@ def test_the_table_and_the_chart_show_the_lines_and_zones(tmp_path: Path, mpl_co
 @pytest.mark.parametrize(("start_ms", "counted"), [(25_000, True), (10_000, False), (0, True)])
 def test_an_object_the_video_cuts_short_counts_from_half_min_track_seconds(start_ms: int, counted: bool) -> None:
     """3 analysed frames of 5: enough at the start or the end of the 25.5 s video (its last analysed frame 25.4 s)."""
-    settings = {**SETTINGS, "min_track_seconds": 1.0}
-    tracks = chunked(walk(240, 260, 280, start_ms=start_ms), [])
-    summary = build_summary(VIDEO, settings, [chunk(0, 0, None, tracks=tracks)], wall_s=None)
+    summary = summarized([car(walk(240, 260, 280, start_ms=start_ms))], {**SETTINGS, "min_track_seconds": 1.0})
     assert [obj["counted"] for obj in summary["objects"]] == [counted]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import cv2
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from scenes.generator import Scene
 from scenes.scenarios import scenario
 from videoanalysis.detector import Detections
 from videoanalysis.settings import CHOICES, Settings
-from videoanalysis.tracking import CameraMotionGate, Tracker, background_shift, new_tracker
+from videoanalysis.tracking import CameraMotion, Tracker, background_shift, new_tracker
 
 
 @pytest.mark.parametrize("kind", CHOICES["tracker"])
@@ -29,24 +31,23 @@ def test_unknown_tracker_is_refused_by_the_settings() -> None:
         Settings(tracker="deepocsort")
 
 
-@pytest.mark.parametrize(
-    ("kind", "gmc"), [(kind, "sparseOptFlow") for kind in CHOICES["tracker"]] + [("tracktrack", "none")]
-)
-def test_tracker_keeps_ids_through_a_short_gap(kind: str, gmc: str) -> None:
-    tracker = new_tracker(5.0, Settings(tracker=kind, tracker_gmc=gmc, track_lost_seconds=1.0))
-    frame = np.zeros((360, 640, 3), np.uint8)
+@pytest.mark.parametrize(("kind", "shift"), [(kind, 3.0) for kind in CHOICES["tracker"]] + [("tracktrack", None)])
+def test_tracker_keeps_ids_through_a_short_gap(kind: str, shift: float | None) -> None:
+    """With the camera's motion given (a pan of `shift` px per frame that the boxes follow) or not."""
+    tracker = new_tracker(5.0, Settings(tracker=kind, track_lost_seconds=1.0))
+    motion = None if shift is None else np.array([[1.0, 0.0, shift], [0.0, 1.0, 0.0]])
     ids = set()
     for step in range(12):
         if step in (6, 7):  # two sampled frames without detections: shorter than the buffer of 5
             dets = Detections.empty()
         else:
-            x = 20.0 + 15 * step
+            x = 20.0 + (15 + (shift or 0.0)) * step
             dets = Detections(
                 xyxy=np.array([[x, 100, x + 60, 130], [500 - x, 200, 540 - x, 300]], np.float32),
                 conf=np.array([0.9, 0.8], np.float32),
                 cls=np.array([0, 1], np.int64),
             )
-        for t in tracker.update(dets, frame):
+        for t in tracker.update(dets, (360, 640), motion):
             ids.add((t.track_id, t.cls))
             assert len(t.xyxy) == 4 and 0 < t.conf <= 1
     assert len(ids) == 2 and {c for _, c in ids} == {0, 1}
@@ -55,8 +56,7 @@ def test_tracker_keeps_ids_through_a_short_gap(kind: str, gmc: str) -> None:
 def _drive_down(tracker: Tracker, step: float, classes: tuple[int, ...] = (2,)) -> list[list[int]]:
     """A 160x80 box moving `step` px down per analysed frame, its class cycling through `classes`, after an empty
     first frame (TrackTrack reports a first frame's tracks unconfirmed): the ids reported in each frame."""
-    frame = np.zeros((720, 1280, 3), np.uint8)
-    tracker.update(Detections.empty(), frame)
+    tracker.update(Detections.empty(), (720, 1280))
     reported = []
     for k in range(12):
         y = 10.0 + step * k
@@ -65,7 +65,7 @@ def _drive_down(tracker: Tracker, step: float, classes: tuple[int, ...] = (2,)) 
             conf=np.array([0.88], np.float32),
             cls=np.array([classes[k % len(classes)]], np.int64),
         )
-        reported.append([t.track_id for t in tracker.update(dets, frame)])
+        reported.append([t.track_id for t in tracker.update(dets, (720, 1280))])
     return reported
 
 
@@ -74,7 +74,7 @@ def test_a_fast_new_track_is_confirmed_though_its_boxes_barely_overlap() -> None
     never confirms it, ours does from the third frame, as a slow one, and keeps one id."""
     from ultralytics.trackers.track_tracker import TRACKTRACK
 
-    settings = Settings(tracker_gmc="none")
+    settings = Settings()
     ours = new_tracker(5.0, settings)
     assert _drive_down(ours, 36)[2:] == [[1]] * 10
     assert _drive_down(new_tracker(5.0, settings), 8)[2:] == [[1]] * 10
@@ -84,13 +84,14 @@ def test_a_fast_new_track_is_confirmed_though_its_boxes_barely_overlap() -> None
 
 @pytest.mark.parametrize(("step", "classes"), [(200, (2,)), (36, (2, 0))])
 def test_a_new_track_does_not_reach_a_far_detection_or_another_class(step: float, classes: tuple[int, ...]) -> None:
-    assert _drive_down(new_tracker(5.0, Settings(tracker_gmc="none")), step, classes) == [[]] * 12
+    assert _drive_down(new_tracker(5.0, Settings()), step, classes) == [[]] * 12
 
 
-def test_camera_motion_compensation_can_be_turned_off() -> None:
-    """TRACKER_GMC=none reaches the tracker: TrackTrack then estimates no camera motion (its costliest step)."""
-    assert new_tracker(5.0, Settings(tracker_gmc="sparseOptFlow"))._tracker.gmc.method == "sparseOptFlow"
-    assert new_tracker(5.0, Settings(tracker_gmc="none"))._tracker.gmc.method is None
+def test_camera_motion_can_be_turned_off() -> None:
+    """TRACKER_GMC=none: no frame has a motion, and the tracker compensates for none (its costliest step)."""
+    scene = Scene(21, 2.0, 25.0, (640, 360), scenario=scenario("shaky"))
+    motion = CameraMotion("none")
+    assert all(motion(scene.frame(index).image) is None for index in range(0, scene.n_frames, 5))
     assert Settings.from_env({"TRACKER_GMC": "none"}).tracker_gmc == "none"
     with pytest.raises(ValueError, match="TRACKER_GMC must be one of sparseOptFlow, none, auto"):
         Settings.from_env({"TRACKER_GMC": "ecc"})
@@ -104,33 +105,40 @@ def test_background_shift_measures_a_moved_view() -> None:
     assert background_shift(grey, grey) < 0.05
 
 
-def test_auto_compensation_stays_off_for_a_fixed_camera() -> None:
-    tracker = new_tracker(5.0, Settings(tracker_gmc="auto"))
-    gate = tracker._tracker.gmc
-    assert isinstance(gate, CameraMotionGate)
+def test_auto_motion_stays_off_for_a_fixed_camera() -> None:
+    motion = CameraMotion("auto")
     scene = Scene(21, 6.0, 25.0, (640, 360), scenario=scenario("crowded"))  # many objects, a fixed background
-    for index in range(0, scene.n_frames, 5):
-        tracker.update(Detections.empty(), scene.frame(index).image)
-        assert not gate.moving
+    assert all(motion(scene.frame(index).image) is None for index in range(0, scene.n_frames, 5))
+    assert motion._gmc is None, "nor is Ultralytics' compensation ever made"
 
 
-def test_auto_compensation_turns_on_and_follows_a_shaking_camera() -> None:
+@pytest.mark.parametrize("method", ["auto", "sparseOptFlow"])
+def test_motion_follows_a_shaking_camera(method: str) -> None:
     scene = Scene(21, 6.0, 25.0, (640, 360), scenario=scenario("shaky"))
-    gate = CameraMotionGate(new_tracker(5.0, Settings(tracker_gmc="sparseOptFlow"))._tracker.gmc)
-    previous = None
+    motion = CameraMotion(method)
+    indexes = range(0, scene.n_frames, 5)
     errors = []
-    for index in range(0, scene.n_frames, 5):
-        warp = gate.apply(scene.frame(index).image)
-        if gate.moving and previous is not None:
+    for previous, index in pairwise(indexes):
+        if previous == 0:
+            assert motion(scene.frame(previous).image) is None, "no frame before the first"
+        warp = motion(scene.frame(index).image)
+        if warp is not None:
             # The view moved by the camera's offset; the content, and the warp, the other way.
             (x0, y0), (x1, y1) = scene.camera_offset(previous), scene.camera_offset(index)
             errors.append(np.hypot(warp[0, 2] + (x1 - x0), warp[1, 2] + (y1 - y0)))
-        previous = index
-    assert gate.moving and len(errors) >= 20
+    assert len(errors) >= 20
     assert np.median(errors) < 1.0
 
 
-def test_auto_compensation_without_a_compensating_tracker() -> None:
-    """ByteTrack has no camera-motion compensation: `auto` leaves it as it is."""
-    tracker = new_tracker(5.0, Settings(tracker="bytetrack", tracker_gmc="auto"))
-    assert not isinstance(getattr(tracker._tracker, "gmc", None), CameraMotionGate)
+def test_a_frames_motion_depends_on_it_and_the_frame_before_only() -> None:
+    """What makes a chunk's motions those of one pass: started one frame before, a fresh one measures the same."""
+    scene = Scene(21, 4.0, 25.0, (640, 360), scenario=scenario("shaky"))
+    frames = [scene.frame(index).image for index in range(0, scene.n_frames, 5)]
+    whole = CameraMotion("auto")
+    one_pass = [whole(frame) for frame in frames]
+    for start in (5, 11):
+        part = CameraMotion("auto")
+        measured = [part(frame) for frame in frames[start - 1 :]][1:]
+        for a, b in zip(one_pass[start:], measured, strict=True):
+            assert (a is None and b is None) or np.array_equal(a, b)
+    assert sum(m is not None for m in one_pass) >= 10

@@ -1,3 +1,3 @@
-"""Batch video analysis: chunked YOLO26 detection and tracking with per-class counts you can trust."""
+"""Batch video analysis: chunked YOLO26 detection, one tracking pass at the fan-in, per-class counts you can trust."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"

@@ -1,43 +1,40 @@
-"""Analyse one chunk: decode its window, detect in batches, track, and condense it into a small result.
+"""Analyse one chunk: decode its window, detect in batches, and store what the fan-in needs to track the video.
 
 Per-class statistics use raw detections on the frames the chunk owns (its core), so they add up across chunks to
-exactly what one sequential pass computes. Tracks run over the whole window, which reaches past the core on both
-sides (`chunking.plan_chunks`): before it to warm the tracker up, after it by the tracker's lost-track horizon so
-that an object hidden across the seam is re-found by the chunk that lost it. Boxes on the frames a chunk shares with
-a neighbour are kept, and `tracks.stitch` joins the two chunks' tracks on them.
+exactly what one sequential pass computes. Tracking is not the chunk's: the fan-in runs one tracker over every
+chunk's stored detections (`videoanalysis.video_tracks`), so the chunk stores, per core frame, its detections and the
+camera's motion since the analysed frame before it. The window starts one analysed frame before the core for that.
 
-Each track's most confident box on a core frame is cropped while that frame is decoded (there is no second pass):
-the thumbnail a person checks the count against.
-
-Lines and zones (`videoanalysis.regions`) are watched on core frames only, so that every frame is seen by exactly one
-chunk: each track's boxes there are traced against every line, and the summary joins the traces of one object's
-segments in chunk order, which finds a crossing at a seam exactly once. With no regions, none of this runs.
+The chunk still runs a tracker over its core, to crop each object's most confident box while the frame is decoded
+(there is no second pass): the thumbnails a person checks the count against. Each stored detection names the crop
+of the object it belongs to, and the fan-in's objects take the best crop of their detections.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
-from videoanalysis.chunking import lookahead_seconds
-from videoanalysis.contracts import Box, Chunk, ChunkResult, Timing, TrackSegment, VideoInfo
+from videoanalysis.contracts import Chunk, ChunkResult, Timing, VideoInfo
 from videoanalysis.detector import Detections, Detector
 from videoanalysis.models import resolve_backend
-from videoanalysis.regions import EMPTY, Regions, anchors, inside, trace
+from videoanalysis.regions import Box
 from videoanalysis.settings import NO_REGIONS, Settings
 from videoanalysis.stats import ClassStats
-from videoanalysis.tracking import TrackedBox, Tracker, new_tracker
+from videoanalysis.tracking import CameraMotion, TrackedBox, Tracker, new_tracker
 from videoanalysis.video import Frame, FrameReader
+from videoanalysis.video_tracks import FrameRecord, frame_line
+
+_T = TypeVar("_T")
 
 THUMBNAIL_MARGIN = 0.15
 """Context around the box on each side, as a fraction of its width and height: enough to see what the object is."""
@@ -52,131 +49,33 @@ FRAME_MAX_SIDE = 960
 
 
 @dataclass
-class _TrackBuilder:
-    """A track of one class as it grows frame by frame; frozen into a `TrackSegment` at the end of the window.
+class _Crops:
+    """The most confident crop of each object this chunk's tracker follows, numbered in the order first seen.
 
-    A tracker track takes the class of each detection it matches, and the detector names a box's class far more
-    reliably than a tracker keeps an id through an occlusion: a track that goes on as another class has mostly
-    switched to another object (a car hidden behind a bike, then the bike). So each class a track takes is a
-    segment of its own, numbered in the order the window first saw it; a class taken for a frame or two is a
-    fragment too short to count.
+    The chunk tracks only to choose these: the counts come from the fan-in's pass over every chunk's detections
+    (`videoanalysis.video_tracks`), whose objects take the best crop of their detections. Each class a track takes
+    is an object of its own here as there.
     """
 
-    id: int
-    cls: str
-    first_ms: int
-    last_ms: int
-    core_hits: int = 0
-    boxes: dict[int, Box] = field(default_factory=dict)
-    best_conf: float = -1.0
-    crop: np.ndarray | None = None
-    core: list[tuple[int, Box]] = field(default_factory=list)  # (t_ms, box) on core frames, kept for lines only
-    zones: set[str] = field(default_factory=set)
-    first_core: tuple[int, Box] | None = None
-    last_core: tuple[int, Box] | None = None
+    ids: dict[tuple[int, int], int] = field(default_factory=dict)
+    conf: dict[int, float] = field(default_factory=dict)
+    images: dict[int, np.ndarray] = field(default_factory=dict)
 
-    def offer(self, track: TrackedBox, image: np.ndarray) -> None:
-        """Keep the crop of the most confident box so far; cropping only on improvement keeps it cheap."""
-        if track.conf > self.best_conf and (crop := thumbnail_crop(image, track.xyxy)) is not None:
-            self.best_conf, self.crop = track.conf, crop
-
-    def segment(self, chunk: int, regions: Regions = NO_REGIONS) -> TrackSegment:
-        """The finished segment; its trace of each line over its core frames (a line it never was clearly on a side
-        of is left out: its trace is EMPTY, which the summary assumes for a missing line)."""
-        best_conf = None if self.crop is None else round(self.best_conf, 4)
-        traces = {line.name: trace(line, self.core) for line in regions.lines}
-        return TrackSegment(
-            chunk,
-            self.id,
-            self.cls,
-            self.first_ms,
-            self.last_ms,
-            self.core_hits,
-            self.boxes,
-            best_conf=best_conf,
-            lines={name: line_trace for name, line_trace in traces.items() if line_trace != EMPTY},
-            zones=tuple(sorted(self.zones)),
-            first_core=self.first_core,
-            last_core=self.last_core,
-        )
-
-
-@dataclass
-class _Segments:
-    """A window's segments as its frames come: each tracker track splits into one `_TrackBuilder` per class."""
-
-    shared: Callable[[int], bool]  # whether a frame is one the window shares with a neighbour (stitching's boxes)
-    by_track: dict[tuple[int, str], _TrackBuilder] = field(default_factory=dict)
-
-    @property
-    def built(self) -> list[_TrackBuilder]:
-        return list(self.by_track.values())
-
-    def frame(
-        self, frame: Frame, tracked: list[TrackedBox], names: Mapping[int, str]
-    ) -> list[tuple[_TrackBuilder, Box]]:
-        """Add one frame's tracked boxes; returns them with their segments when the frame is a core one."""
-        seen: list[tuple[_TrackBuilder, Box]] = []
+    def frame(self, image: np.ndarray, found: Detections, tracked: list[TrackedBox]) -> list[int | None]:
+        """Offer one frame's tracked boxes; returns for each detection the id of its crop (None: not tracked)."""
+        crops: list[int | None] = [None] * len(found)
         for track in tracked:
-            name = names[track.cls]
-            record = self.by_track.get((track.track_id, name))
-            if record is None:
-                record = _TrackBuilder(len(self.by_track) + 1, name, frame.t_ms, frame.t_ms)
-                self.by_track[track.track_id, name] = record
-            record.last_ms = frame.t_ms
-            record.core_hits += frame.owned
-            box = _box(track.xyxy)
-            if frame.owned:
-                record.offer(track, frame.image)
-                record.last_core = (frame.t_ms, box)
-                record.first_core = record.first_core or record.last_core
-                seen.append((record, box))
-            if self.shared(frame.t_ms):
-                record.boxes[frame.t_ms] = box
-        return seen
-
-
-@dataclass
-class _RegionWatch:
-    """Lines and zones on one chunk's core frames: each track's boxes for its line traces, the zones each track was
-    inside, per zone and class the most tracked boxes inside in one frame (zones test all of a frame's boxes at
-    once), and for chunk 0 the frame the report draws the regions over."""
-
-    regions: Regions
-    keep_frame: bool
-    peaks: dict[str, dict[str, int]] = field(default_factory=dict)
-    frame_jpeg: bytes | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.regions.lines or self.regions.zones)
-
-    def core_frame(self, frame: Frame, seen: list[tuple[_TrackBuilder, Box]]) -> None:
-        """One core frame's tracked boxes, each with its segment."""
-        if self.keep_frame and self.frame_jpeg is None:
-            self.frame_jpeg = encode_jpeg(_shrunk(frame.image, FRAME_MAX_SIDE))
-        if not seen:
-            return
-        if self.regions.lines:
-            for record, box in seen:
-                record.core.append((frame.t_ms, box))
-        if self.regions.zones:
-            points = anchors(box for _, box in seen)
-            for zone in self.regions.zones:
-                now_inside = inside(zone, points)
-                self._zone_frame(zone.name, [record for (record, _), hit in zip(seen, now_inside, strict=True) if hit])
-
-    def _zone_frame(self, zone: str, hits: list[_TrackBuilder]) -> None:
-        for record in hits:
-            record.zones.add(zone)
-        peaks = self.peaks.setdefault(zone, {})
-        for cls, count in Counter(record.cls for record in hits).items():
-            peaks[cls] = max(peaks.get(cls, 0), count)
+            crop_id = self.ids.setdefault((track.track_id, track.cls), len(self.ids) + 1)
+            crops[track.det] = crop_id
+            # Cropping only on improvement keeps it cheap.
+            if track.conf > self.conf.get(crop_id, -1.0) and (crop := thumbnail_crop(image, track.xyxy)) is not None:
+                self.conf[crop_id], self.images[crop_id] = round(track.conf, 4), crop
+        return crops
 
 
 @dataclass(frozen=True)
 class WindowAnalysis:
-    """The chunk's result and what goes to storage beside it: per-frame detections and one JPEG per segment id."""
+    """The chunk's result and what goes to storage beside it: per-frame detections and one JPEG per crop id."""
 
     result: ChunkResult
     detections_jsonl: bytes
@@ -188,29 +87,28 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
     started = time.perf_counter()
     tracker_ready = _tracker_when_needed(settings.sample_fps or info.fps, settings)
     detector = Detector.from_settings(settings)
-    shared = _SharedFrames(chunk, round(settings.overlap_seconds * 1000), round(lookahead_seconds(settings) * 1000))
-    end_ms = chunk.end_ms if chunk.window_end_ms is None else chunk.window_end_ms
-    reader = FrameReader(source, chunk.window_start_ms, end_ms, settings.sample_fps, chunk.start_ms, chunk.end_ms)
+    reader = FrameReader(source, chunk.window_start_ms, chunk.end_ms, settings.sample_fps, chunk.start_ms, chunk.end_ms)
+    frames = _CoreFrames(reader, CameraMotion(settings.tracker_gmc, tracker_ready))
     classes: dict[str, ClassStats] = {}
-    segments = _Segments(shared)
+    crops = _Crops()
     lines: list[str] = []
-    watch = _RegionWatch(settings.count_regions, keep_frame=chunk.index == 0)
+    frame_jpeg = None
+    keep_frame = chunk.index == 0 and settings.count_regions != NO_REGIONS
     infer_s = track_s = 0.0
-    for batch in _batched(reader, settings.batch_size):
+    for batch in _batched(frames, settings.batch_size):
         tick = time.perf_counter()
-        detections = detector.detect([frame.image for frame in batch])
+        detections = detector.detect([frame.image for frame, _ in batch])
         infer_s += time.perf_counter() - tick
         tracker = tracker_ready()
-        for frame, found in zip(batch, detections, strict=True):
+        for (frame, motion), found in zip(batch, detections, strict=True):
             tick = time.perf_counter()
-            tracked = tracker.update(found, frame.image)
+            tracked = tracker.update(found, frame.image.shape[:2], motion)
             track_s += time.perf_counter() - tick
-            seen = segments.frame(frame, tracked, detector.names)
-            if frame.owned:
-                _count(classes, frame, found, detector.names)
-                lines.append(_frame_line(frame, found, seen, detector.names))
-                if watch.active:
-                    watch.core_frame(frame, seen)
+            crop_ids = crops.frame(frame.image, found, tracked)
+            _count(classes, frame, found, detector.names)
+            lines.append(frame_line(_record(frame.t_ms, found, detector.names, motion, chunk.index, crop_ids)))
+            if keep_frame and frame_jpeg is None:
+                frame_jpeg = encode_jpeg(_shrunk(frame.image, FRAME_MAX_SIDE))
     stats = reader.stats
     result = ChunkResult(
         index=chunk.index,
@@ -221,17 +119,34 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         frames_decoded=stats.frames_decoded,
         frames_analyzed=stats.frames_sampled_owned,
         classes=dict(sorted(classes.items())),
-        tracks=tuple(record.segment(chunk.index, settings.count_regions) for record in segments.built),
+        thumbnails=dict(crops.conf),
         timing=Timing(
             decode_s=round(stats.decode_s, 3),
             infer_s=round(infer_s, 3),
-            track_s=round(track_s, 3),
+            track_s=round(track_s + frames.motion_s, 3),
             total_s=round(time.perf_counter() - started, 3),
         ),
-        zone_peaks=watch.peaks,
     )
-    thumbnails = {record.id: encode_jpeg(record.crop) for record in segments.built if record.crop is not None}
-    return WindowAnalysis(result, "".join(lines).encode(), thumbnails, watch.frame_jpeg)
+    thumbnails = {crop_id: encode_jpeg(image) for crop_id, image in crops.images.items()}
+    return WindowAnalysis(result, "".join(lines).encode(), thumbnails, frame_jpeg)
+
+
+@dataclass
+class _CoreFrames:
+    """The core frames of a window, each with the camera's motion since the analysed frame before it, measured on
+    every frame of the window: the window starts one analysed frame before the core for that (`plan_chunks`)."""
+
+    reader: FrameReader
+    motion: CameraMotion
+    motion_s: float = 0.0
+
+    def __iter__(self) -> Iterator[tuple[Frame, np.ndarray | None]]:
+        for frame in self.reader:
+            tick = time.perf_counter()
+            motion = self.motion(frame.image)
+            self.motion_s += time.perf_counter() - tick
+            if frame.owned:
+                yield frame, motion
 
 
 def thumbnail_crop(image: np.ndarray, xyxy: Iterable[float]) -> np.ndarray | None:
@@ -277,28 +192,13 @@ def _tracker_when_needed(frame_rate: float, settings: Settings) -> Callable[[], 
     return future.result
 
 
-@dataclass(frozen=True)
-class _SharedFrames:
-    """Whether a frame is one this chunk shares with a neighbour: the previous window reaches `lookahead_ms` into
-    this core, and the next one starts `overlap_ms` before this core ends."""
-
-    chunk: Chunk
-    overlap_ms: int
-    lookahead_ms: int
-
-    def __call__(self, t_ms: int) -> bool:
-        in_head = self.chunk.index > 0 and t_ms < self.chunk.start_ms + self.lookahead_ms
-        in_tail = self.chunk.end_ms is not None and t_ms >= self.chunk.end_ms - self.overlap_ms
-        return in_head or in_tail
-
-
 def _box(xyxy: Iterable[float]) -> Box:
     x1, y1, x2, y2 = (round(float(v), 1) for v in xyxy)
     return (x1, y1, x2, y2)
 
 
-def _batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
-    iterator = iter(frames)
+def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
 
@@ -311,10 +211,19 @@ def _count(classes: dict[str, ClassStats], frame: Frame, found: Detections, name
         classes.setdefault(name, ClassStats()).add_frame(frame.t_ms, count)
 
 
-def _frame_line(frame: Frame, found: Detections, seen: list[tuple[_TrackBuilder, Box]], names: dict[int, str]) -> str:
-    detections = [
-        {"cls": names[cls], "conf": round(float(conf), 3), "box": list(_box(box))}
-        for box, conf, cls in zip(found.xyxy, found.conf, found.cls.tolist(), strict=True)
-    ]
-    tracks = [{"id": record.id, "cls": record.cls, "box": list(box)} for record, box in seen]
-    return json.dumps({"t_ms": frame.t_ms, "detections": detections, "tracks": tracks}) + "\n"
+def _record(
+    t_ms: int,
+    found: Detections,
+    names: Mapping[int, str],
+    motion: np.ndarray | None,
+    chunk: int,
+    crop_ids: list[int | None],
+) -> FrameRecord:
+    return FrameRecord(
+        t_ms=t_ms,
+        boxes=tuple(_box(box) for box in found.xyxy),
+        conf=tuple(round(float(conf), 3) for conf in found.conf),
+        cls=tuple(names[cls] for cls in found.cls.tolist()),
+        motion=motion,
+        thumbnails=tuple(None if crop_id is None else (chunk, crop_id) for crop_id in crop_ids),
+    )

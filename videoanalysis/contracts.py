@@ -12,12 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
-from videoanalysis.regions import LineTrace
 from videoanalysis.settings import Settings
 from videoanalysis.stats import ClassStats
 
 Json = dict[str, Any]
-Box = tuple[float, float, float, float]
 Status = Literal["ok", "failed"]
 T = TypeVar("T")
 
@@ -29,18 +27,6 @@ def _optional(parse: Callable[[Any], T], value: Any) -> T | None:
 
 def _dumped(record: BlobRef | VideoInfo | None) -> Json | None:
     return None if record is None else record.to_dict()
-
-
-def _box(values: Any) -> Box:
-    return (float(values[0]), float(values[1]), float(values[2]), float(values[3]))
-
-
-def _timed_box_to_json(value: tuple[int, Box] | None) -> list[Any] | None:
-    return None if value is None else [value[0], list(value[1])]
-
-
-def _timed_box_from_json(value: Any) -> tuple[int, Box] | None:
-    return None if value is None else (int(value[0]), _box(value[1]))
 
 
 @dataclass(frozen=True)
@@ -100,17 +86,13 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Core [start_ms, end_ms) (end None: to the end of the video), analysed from window_start_ms to window_end_ms.
-
-    The window reaches past the core on both sides so that the chunk's tracker sees what a single pass would have
-    seen around its core; window_end_ms None means the core's end (or the video's).
-    """
+    """Core [start_ms, end_ms) (end None: to the end of the video), decoded from window_start_ms: the analysed frame
+    before the core is where the camera's motion into the core is measured from (`chunking.plan_chunks`)."""
 
     index: int
     start_ms: int
     end_ms: int | None
     window_start_ms: int
-    window_end_ms: int | None = None
 
     def to_dict(self) -> Json:
         return asdict(self)
@@ -122,7 +104,6 @@ class Chunk:
             start_ms=int(data["start_ms"]),
             end_ms=_optional(int, data["end_ms"]),
             window_start_ms=int(data["window_start_ms"]),
-            window_end_ms=_optional(int, data.get("window_end_ms")),
         )
 
 
@@ -314,72 +295,10 @@ class ChunkOutcome:
 
 
 @dataclass(frozen=True)
-class TrackSegment:
-    """The frames of one class of one tracker track inside one chunk (`analysis._TrackBuilder`); `id` numbers the
-    chunk's segments.
-
-    `core_hits` counts the frames of the chunk's core it was tracked in; `boxes` holds its boxes on the frames the
-    chunk shares with a neighbour (t_ms -> x1, y1, x2, y2), which is what stitching matches on. `best_conf` is the
-    confidence of the core frame its thumbnail was cropped from (`Job.thumbnail_ref`), None when it has none: the
-    summary shows the crop of the object's most confident segment. `lines` holds its trace of each counting line over
-    its core frames (lines it was never clearly on a side of are left out) and `zones` the zones it was inside in at
-    least one core frame: the summary joins them over a stitched object's segments (`videoanalysis.regions`).
-    `first_core` and `last_core` are its first and last core frames, (t_ms, box): where an object's tracks end and
-    begin, which linking across gaps needs (`videoanalysis.tracks`); None in results written before they were kept.
-    """
-
-    chunk: int
-    id: int
-    cls: str
-    first_ms: int
-    last_ms: int
-    core_hits: int
-    boxes: Mapping[int, Box]
-    best_conf: float | None = None
-    lines: Mapping[str, LineTrace] = field(default_factory=dict)
-    zones: tuple[str, ...] = ()
-    first_core: tuple[int, Box] | None = None
-    last_core: tuple[int, Box] | None = None
-
-    def to_dict(self) -> Json:
-        """The chunk result's form: the chunk index is the result's, JSON object keys are strings."""
-        return {
-            "id": self.id,
-            "cls": self.cls,
-            "first_ms": self.first_ms,
-            "last_ms": self.last_ms,
-            "core_hits": self.core_hits,
-            "boxes": {str(t_ms): list(box) for t_ms, box in self.boxes.items()},
-            "best_conf": self.best_conf,
-            "lines": {name: trace.to_dict() for name, trace in self.lines.items()},
-            "zones": list(self.zones),
-            "first_core": _timed_box_to_json(self.first_core),
-            "last_core": _timed_box_to_json(self.last_core),
-        }
-
-    @classmethod
-    def from_dict(cls, chunk: int, data: Mapping[str, Any]) -> TrackSegment:
-        return cls(
-            chunk=chunk,
-            id=int(data["id"]),
-            cls=str(data["cls"]),
-            first_ms=int(data["first_ms"]),
-            last_ms=int(data["last_ms"]),
-            core_hits=int(data["core_hits"]),
-            boxes={int(t): _box(b) for t, b in data["boxes"].items()},
-            best_conf=_optional(float, data.get("best_conf")),
-            lines={str(name): LineTrace.from_dict(trace) for name, trace in (data.get("lines") or {}).items()},
-            zones=tuple(str(name) for name in data.get("zones") or ()),
-            first_core=_timed_box_from_json(data.get("first_core")),
-            last_core=_timed_box_from_json(data.get("last_core")),
-        )
-
-
-@dataclass(frozen=True)
 class ChunkResult:
     """A chunk's full result, stored beside its detections for `summarize`; `outcome()` is what history keeps.
 
-    `zone_peaks` holds, per counting zone and class, the most tracked boxes inside it in one core frame.
+    `thumbnails` holds the confidence of the box each of the chunk's crops shows, by crop id (`Job.thumbnail_ref`).
     """
 
     index: int
@@ -391,11 +310,10 @@ class ChunkResult:
     frames_decoded: int = 0
     frames_analyzed: int = 0
     classes: Mapping[str, ClassStats] = field(default_factory=dict)
-    tracks: tuple[TrackSegment, ...] = ()
+    thumbnails: Mapping[int, float] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
     detections_key: str | None = None
     job_digest: str | None = None  # what it was computed from (`analyze_chunk` reuses a result only for its own job)
-    zone_peaks: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @classmethod
     def from_outcome(cls, outcome: ChunkOutcome) -> ChunkResult:
@@ -410,10 +328,9 @@ class ChunkResult:
             **self.outcome().to_dict(),
             "window_start_ms": self.window_start_ms,
             "classes": {name: stats.to_dict() for name, stats in sorted(self.classes.items())},
-            "tracks": [track.to_dict() for track in self.tracks],
+            "thumbnails": {str(crop_id): conf for crop_id, conf in self.thumbnails.items()},
             "detections_key": self.detections_key,
             "job_digest": self.job_digest,
-            "zone_peaks": {zone: dict(peaks) for zone, peaks in self.zone_peaks.items()},
         }
 
     @classmethod
@@ -429,14 +346,10 @@ class ChunkResult:
             frames_decoded=outcome.frames_decoded,
             frames_analyzed=outcome.frames_analyzed,
             classes={name: ClassStats.from_dict(stats) for name, stats in (data.get("classes") or {}).items()},
-            tracks=tuple(TrackSegment.from_dict(outcome.index, track) for track in data.get("tracks") or ()),
+            thumbnails={int(crop_id): float(conf) for crop_id, conf in (data.get("thumbnails") or {}).items()},
             timing=outcome.timing,
             detections_key=data.get("detections_key"),
             job_digest=data.get("job_digest"),
-            zone_peaks={
-                str(zone): {str(cls): int(n) for cls, n in peaks.items()}
-                for zone, peaks in (data.get("zone_peaks") or {}).items()
-            },
         )
 
 

@@ -36,10 +36,9 @@ one such link and begins at most one, shortest gaps first.
 drawn to the frame's edge holds an object whose box is clipped there). ``entered`` is whether an object was inside
 in at least one analysed frame; a zone's ``peak`` is the most boxes inside in one analysed frame.
 
-**Across chunks.** Every rule is a fold over frames in time order, so it can be computed per chunk on the frames that
-chunk owns and merged: `join` joins the `LineTrace` of an object's segments in time order and finds the crossing
-between them exactly as one pass would (on the later chunk's frame, which its core holds); ``entered`` merges by
-"any", a zone's peak by "max".
+**Segments.** Every rule is a fold over frames in time order, so an object made of several segments (a track that
+changed class, tracks linked across a gap) is traced per segment and joined: `join` joins the `LineTrace` of its
+segments in time order and finds the crossing between them exactly as one trace over all their frames would.
 """
 
 from __future__ import annotations
@@ -206,13 +205,12 @@ class Crossing:
 
 @dataclass(frozen=True)
 class Sided:
-    """A frame where an object is on a side of a line: +1 right of A->B, -1 left; `size` is its box's diagonal (0
-    when unknown, in results written before it was kept)."""
+    """A frame where an object is on a side of a line: +1 right of A->B, -1 left; `size` is its box's diagonal."""
 
     t_ms: int
     side: int
     point: Point
-    size: float = 0.0
+    size: float
 
 
 @dataclass(frozen=True)
@@ -223,21 +221,6 @@ class LineTrace:
     first: Sided | None = None
     last: Sided | None = None
     crossings: tuple[Crossing, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "first": _sided_to_json(self.first),
-            "last": _sided_to_json(self.last),
-            "crossings": [[c.t_ms, c.direction] for c in self.crossings],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LineTrace:
-        return cls(
-            first=_sided_from_json(data["first"]),
-            last=_sided_from_json(data["last"]),
-            crossings=tuple(Crossing(int(t_ms), _direction(d)) for t_ms, d in data["crossings"]),
-        )
 
 
 EMPTY = LineTrace()
@@ -500,23 +483,6 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if keys.count(key) > 1:
             raise ValueError(f"regions JSON gives {key!r} twice")
     return dict(pairs)
-
-
-def _sided_to_json(sided: Sided | None) -> list[Any] | None:
-    return None if sided is None else [sided.t_ms, sided.side, list(sided.point), sided.size]
-
-
-def _sided_from_json(value: Any) -> Sided | None:
-    if value is None:
-        return None
-    t_ms, side, (x, y), *size = value  # results written before the size was kept lack it
-    return Sided(int(t_ms), int(side), (float(x), float(y)), float(size[0]) if size else 0.0)
-
-
-def _direction(value: Any) -> Direction:
-    if value not in ("in", "out"):
-        raise ValueError(f"a crossing's direction is 'in' or 'out', got {value!r}")
-    return "in" if value == "in" else "out"
 
 
 def _show(point: Point) -> str:

@@ -39,7 +39,6 @@ class Settings:
 
     model_path: str = "yolo26n.pt"
     chunk_seconds: float = 10.0
-    overlap_seconds: float = 2.0  # tracker warm-up before each core: seam changes halved on `make eval` against 1
     max_chunks: int = 500
     sample_fps: float = 5.0
     confidence: float = 0.25
@@ -50,7 +49,7 @@ class Settings:
     classes: tuple[str, ...] = ()
     tracker: str = "tracktrack"
     tracker_gmc: str = "auto"  # chosen by `make eval`: as accurate, without the compensation on a fixed camera
-    track_lost_seconds: float = 1.0  # how long the tracker keeps a lost track; chunks look this far past their core
+    track_lost_seconds: float = 1.0  # how long the tracker keeps a lost track
     min_track_seconds: float = 1.0  # an object tracked for less is a fragment, not counted (chosen by `make eval`)
     link_gap_seconds: float = 4.0  # tracks this far apart where the motion carries one object are one; 0 = never
     chunk_retry_attempts: int = 3
@@ -70,11 +69,6 @@ class Settings:
     def __post_init__(self) -> None:
         if self.chunk_seconds <= 0:
             raise ValueError(f"CHUNK_SECONDS must be > 0, got {self.chunk_seconds}")
-        if not 0 <= self.overlap_seconds < self.chunk_seconds:
-            raise ValueError(
-                f"OVERLAP_SECONDS must be in [0, CHUNK_SECONDS), got {self.overlap_seconds:g} with CHUNK_SECONDS "
-                f"{self.chunk_seconds:g}: set OVERLAP_SECONDS below CHUNK_SECONDS"
-            )
         if self.max_chunks < 1:
             raise ValueError(f"MAX_CHUNKS must be >= 1, got {self.max_chunks}")
         if self.sample_fps < 0:

@@ -1,15 +1,15 @@
 """The summary: what a user reads after the fan-in, built from the chunk results.
 
 Per-class frame statistics are merged from the chunks (each counts only the sampled frames of its own core, so the
-merge equals one sequential pass); unique object counts come from cross-chunk track stitching. The schema is
-versioned because summaries outlive the code that wrote them.
+merge equals one sequential pass); unique object counts come from the fan-in's tracking pass over the whole video
+(`videoanalysis.video_tracks`), its tracks joined into objects (`videoanalysis.tracks`). The schema is versioned
+because summaries outlive the code that wrote them.
 
 Lines and zones count stitched objects that count, as `unique` does (a fragment's crossings are listed on its row of
-`objects` but not added up): an object's crossings are its segments' line traces joined in time order, each traced
-on its own chunk's core frames, which is the trace of one pass over all of them (`videoanalysis.regions`), plus the
-crossings out of sight between one object and another that was not linked to it (`regions.gap_crossings`, found
-here over every stitched object, since the two may lie in different chunks). A zone's `peak` is the most tracked
-boxes of a class inside it in one analysed frame, any track, as `peak` counts detections.
+`objects` but not added up): an object's crossings are its segments' line traces joined in time order
+(`videoanalysis.regions`), plus the crossings out of sight between one object and another that was not linked to it
+(`regions.gap_crossings`). A zone's `peak` is the most tracked boxes of a class inside it in one analysed frame, any
+track, as `peak` counts detections.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from videoanalysis.contracts import ChunkResult
 from videoanalysis.regions import EMPTY, Crossing, Line, LineTrace, Regions, TrackLine, Zone, gap_crossings, join
 from videoanalysis.stats import ClassStats
 from videoanalysis.tracks import StitchedObject, stitch
+from videoanalysis.video_tracks import VideoTracks
 
 SCHEMA_VERSION = 1
 
@@ -79,12 +80,13 @@ def build_summary(
     video: Mapping[str, Any],
     settings: Mapping[str, Any],
     chunks: Sequence[ChunkResult],
+    tracks: VideoTracks,
     *,
     wall_s: float | None,
     error: str | None = None,
     thumbnail: ThumbnailName | None = None,
 ) -> dict[str, Any]:
-    """Aggregate chunk results into the summary dict (JSON-ready).
+    """Aggregate chunk results and the video's tracks into the summary dict (JSON-ready).
 
     `error` is a run-level problem the chunks do not show, and `warnings` what the video says of itself (it ended
     early); both are reported first and make an otherwise clean run "partial". Classes detected in no successful
@@ -102,7 +104,7 @@ def build_summary(
             totals.setdefault(name, ClassStats()).merge(stats)
     gap_ms = link_gap_ms(settings)
     stitched = stitch(
-        ok_chunks,
+        tracks.segments,
         min_hits=min_track_hits(settings, video),
         link_gap_ms=gap_ms,
         frame_size=frame_size(video),
@@ -141,9 +143,13 @@ def build_summary(
         "classes": classes,
         "lines": {line.name: _line_row(line, counted, classes) for line in regions.lines},
         "zones": {
-            zone.name: _zone_row(zone, [obj for obj, _ in counted], ok_chunks, classes) for zone in regions.zones
+            zone.name: _zone_row(zone, [obj for obj, _ in counted], tracks.zone_peaks, classes)
+            for zone in regions.zones
         },
-        "objects": [_object_row(o, lines, thumbnail) for o, lines in zip(stitched.objects, crossed, strict=True)],
+        "objects": [
+            _object_row(o, lines, _chunks_of(o, chunks), thumbnail)
+            for o, lines in zip(stitched.objects, crossed, strict=True)
+        ],
         "chunks": chunk_rows,
         "failed_chunks": [row["index"] for row in chunk_rows if row["status"] != "ok"],
         "totals": {
@@ -184,9 +190,8 @@ def all_crossings(objects: Sequence[StitchedObject], lines: Sequence[Line], gap_
 
 
 def object_trace(obj: StitchedObject, line: Line) -> LineTrace:
-    """The object's trace of `line`: its segments' traces joined in time order. A crossing between the last frame
-    on a side in one chunk and the first in the next is found by the join, once, at the later chunk's frame; so is
-    one between two tracks linked across a gap."""
+    """The object's trace of `line`: its segments' traces joined in time order. A crossing between two segments (a
+    track that changed class, two tracks linked across a gap) is found by the join, once, at the later one's frame."""
     traces = (segment.lines.get(line.name, EMPTY) for segment in obj.segments)
     return reduce(partial(join, line), traces, EMPTY)
 
@@ -206,14 +211,14 @@ def _line_row(
 
 
 def _zone_row(
-    zone: Zone, counted: Sequence[StitchedObject], chunks: Sequence[ChunkResult], classes: Mapping[str, Any]
+    zone: Zone,
+    counted: Sequence[StitchedObject],
+    zone_peaks: Mapping[str, Mapping[str, int]],
+    classes: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """`zones.<name>`: per class, counted objects inside at least once, and the chunks' peaks merged by max."""
+    """`zones.<name>`: per class, counted objects inside at least once, and the most inside in one frame."""
     entered = Counter(obj.cls for obj in counted if any(zone.name in segment.zones for segment in obj.segments))
-    peak: dict[str, int] = {}
-    for chunk in chunks:
-        for cls, count in chunk.zone_peaks.get(zone.name, {}).items():
-            peak[cls] = max(peak.get(cls, 0), count)
+    peak = zone_peaks.get(zone.name, {})
     names = sorted(classes.keys() | entered.keys() | peak.keys())
     return {
         "points": [list(point) for point in zone.points],
@@ -221,13 +226,24 @@ def _zone_row(
     }
 
 
-def _object_row(obj: StitchedObject, crossings: Crossings, thumbnail: ThumbnailName | None) -> dict[str, Any]:
+def _chunks_of(obj: StitchedObject, chunks: Sequence[ChunkResult]) -> list[int]:
+    """The chunks whose cores its time span lies in."""
+    return [
+        c.index
+        for c in chunks
+        if c.start_ms is not None and c.start_ms <= obj.last_ms and (c.end_ms is None or obj.first_ms < c.end_ms)
+    ]
+
+
+def _object_row(
+    obj: StitchedObject, crossings: Crossings, chunks: list[int], thumbnail: ThumbnailName | None
+) -> dict[str, Any]:
     crossed = [(c.t_ms, name, c.direction) for name, found in crossings.items() for c in found]
     return {
         "cls": obj.cls,
         "first_s": _seconds(obj.first_ms),
         "last_s": _seconds(obj.last_ms),
-        "chunks": list(obj.chunks),
+        "chunks": chunks,
         "hits": obj.hits,
         "counted": obj.counted,
         "thumbnail": None if thumbnail is None or obj.best is None else thumbnail(*obj.best),
@@ -269,7 +285,7 @@ def frame_size(video: Mapping[str, Any]) -> tuple[int, int] | None:
 
 def failed_summary(video_name: str, error: str, settings: Mapping[str, Any]) -> dict[str, Any]:
     """The summary of a video that could not be read at all, so a caller always finds a summary with a reason."""
-    return build_summary({"name": video_name}, settings, [], wall_s=None, error=error)
+    return build_summary({"name": video_name}, settings, [], VideoTracks(), wall_s=None, error=error)
 
 
 def format_table(summary: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ Ultralytics is imported inside functions, so importing this module stays cheap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,25 +26,57 @@ class TrackedBox:
     cls: int
     conf: float
     xyxy: tuple[float, float, float, float]
+    det: int  # the index of the frame's detection it matched
 
 
 class Tracker:
-    """An Ultralytics tracker fed with `Detections`; one per analysed window, fed frames in time order."""
+    """An Ultralytics tracker fed with `Detections` one frame at a time, in time order, with the camera's motion since
+    the previous frame given rather than measured (`CameraMotion`): the same frames and motions then give the same
+    tracks, whether a chunk feeds them or the fan-in's pass over the whole video (`videoanalysis.video_tracks`)."""
 
     def __init__(self, tracker: Any, track_buffer: int):
         self._tracker = tracker
+        self._motion = _GivenMotion()
+        tracker.gmc = self._motion
         self.track_buffer = track_buffer  # frames a lost track is kept before it is dropped
 
-    def update(self, dets: Detections, frame: np.ndarray) -> list[TrackedBox]:
-        """Advance one (sampled) frame; returns the confirmed tracks present in it."""
+    def update(
+        self, dets: Detections, frame_shape: tuple[int, int], motion: np.ndarray | None = None
+    ) -> list[TrackedBox]:
+        """Advance one (sampled) frame of `frame_shape` (height, width); `motion` is the camera's 2x3 affine since the
+        previous frame, None when it did not move. Returns the confirmed tracks present in the frame."""
         from ultralytics.engine.results import Boxes
 
         data = np.concatenate([dets.xyxy, dets.conf[:, None], dets.cls[:, None].astype(np.float32)], axis=1)
-        rows = self._tracker.update(Boxes(data, frame.shape[:2]), frame)
+        self._motion.warp = motion
+        rows = self._tracker.update(Boxes(data, frame_shape), _NO_IMAGE)
         return [
-            TrackedBox(track_id=int(r[4]), cls=int(r[6]), conf=float(r[5]), xyxy=(r[0], r[1], r[2], r[3]))
+            TrackedBox(
+                track_id=int(r[4]), cls=int(r[6]), conf=float(r[5]), xyxy=(r[0], r[1], r[2], r[3]), det=int(r[7])
+            )
             for r in np.asarray(rows).reshape(-1, 8).tolist()
         ]
+
+
+_NO_IMAGE = np.empty((0, 0, 3), dtype=np.uint8)
+"""What the tracker is given for the frame: only its camera-motion step would read it, and that is `_GivenMotion`."""
+
+
+class _GivenMotion:
+    """Stands in for TrackTrack's camera-motion compensation: answers with the motion measured beforehand."""
+
+    def __init__(self) -> None:
+        self.warp: np.ndarray | None = None
+
+    @property
+    def method(self) -> str | None:
+        return None if self.warp is None else "given"  # None: the tracker skips compensation for this frame
+
+    def apply(self, raw_frame: np.ndarray, detections: Any = None) -> np.ndarray:
+        return np.eye(2, 3) if self.warp is None else self.warp
+
+    def reset_params(self) -> None:
+        self.warp = None
 
 
 def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
@@ -53,9 +86,7 @@ def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
     hidden object from opening a second track, which ByteTrack does (models/README.md). Its new tracks also match
     by distance here, since at the sampled rate a fast object's boxes may not overlap (`SampledTrackTrack`). The
     YAMLs count `track_buffer` in frames, tuned for 30 fps (ultralytics issue 4284); the horizon is set in seconds
-    here, so it means the same at any sampling rate. `TRACKER_GMC=none` turns off TrackTrack's camera-motion
-    compensation, which a fixed camera does not need and which costs most of its time (README, Performance); `auto`
-    turns it on in a chunk once the camera is seen to move (`CameraMotionGate`).
+    here, so it means the same at any sampling rate. The camera's motion comes with each frame (`Tracker.update`).
     """
     if frame_rate <= 0:
         raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
@@ -68,10 +99,8 @@ def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
 
     cfg = IterableSimpleNamespace(**YAML.load(check_yaml(f"{settings.tracker}.yaml")))
     cfg.track_buffer = max(1, round(settings.track_lost_seconds * frame_rate))
-    cfg.gmc_method = "sparseOptFlow" if settings.tracker_gmc == "auto" else settings.tracker_gmc
+    cfg.gmc_method = "none"  # its own compensation is replaced by the given motion
     tracker = {**TRACKER_MAP, "tracktrack": SampledTrackTrack}[cfg.tracker_type](cfg)
-    if settings.tracker_gmc == "auto" and hasattr(tracker, "gmc"):
-        tracker.gmc = CameraMotionGate(tracker.gmc)
     return Tracker(tracker, cfg.track_buffer)
 
 
@@ -86,38 +115,53 @@ _PROBE_STEP = 12
 median ignores the objects moving over the background."""
 
 
-class CameraMotionGate:
-    """TRACKER_GMC=auto: Ultralytics' camera-motion compensation (sparse optical flow), switched on the first time the
-    camera is seen to move, and the identity until then.
+class CameraMotion:
+    """The camera's motion between consecutive analysed frames, as the 2x3 affine of Ultralytics' camera-motion
+    compensation (sparse optical flow), or None when it did not move.
 
-    Compensation is most of TrackTrack's time and does nothing for a fixed camera, so a chunk of a fixed camera skips
-    it; the check costs a pyramidal Lucas-Kanade flow of a fixed grid on a small grey frame. Once on it stays on for
-    the tracker's life (one chunk): a camera that moved once is likely to move again.
+    Each frame's motion depends on that frame and the one before it only, so a chunk whose window starts one analysed
+    frame before its core measures for its core exactly what one pass over the video measures: the fan-in's tracking
+    pass reads the motions from the chunks' detections (`videoanalysis.video_tracks`). With TRACKER_GMC=auto, a frame
+    whose background moved no more than CAMERA_SHIFT_SHARE of the width has no motion, which skips the compensation,
+    most of TrackTrack's time, for a fixed camera; the check costs a pyramidal Lucas-Kanade flow of a fixed grid on a
+    small grey frame. `sparseOptFlow` measures every frame, `none` none.
     """
 
-    method = "auto"  # not None: the tracker calls `apply` on every frame
+    def __init__(self, method: str, ultralytics_ready: Callable[[], object] = lambda: None):
+        """`ultralytics_ready` returns once no other thread is importing Ultralytics (a chunk makes its tracker in the
+        background): two threads importing it at once can deadlock on its module locks."""
+        self._method = method
+        self._ultralytics_ready = ultralytics_ready
+        self._gmc: Any = None  # made on the first motion: it imports Ultralytics, and with it torch
+        self._previous: np.ndarray | None = None  # the last frame
+        self._probe: np.ndarray | None = None  # its grey probe (TRACKER_GMC=auto)
+        self._fed = False  # whether the compensation's reference frame is the previous frame
 
-    def __init__(self, gmc: Any):
-        self._gmc = gmc
-        self._previous: tuple[np.ndarray, np.ndarray] | None = None  # the last frame and its grey probe
-        self.moving = False
+    def __call__(self, frame: np.ndarray) -> np.ndarray | None:
+        if self._method == "none":
+            return None
+        probe = _grey_probe(frame) if self._method == "auto" else None
+        previous, self._previous = self._previous, frame.copy()
+        previous_probe, self._probe = self._probe, probe
+        still = (
+            probe is not None
+            and previous_probe is not None
+            and background_shift(previous_probe, probe) <= CAMERA_SHIFT_SHARE * _PROBE_WIDTH
+        )
+        if previous is None or still:
+            self._fed = False
+            return None
+        if self._gmc is None:
+            self._ultralytics_ready()
+            offline_ultralytics()
+            from ultralytics.trackers.utils.gmc import GMC
 
-    def apply(self, raw_frame: np.ndarray, detections: Any = None) -> np.ndarray:
-        if self.moving:
-            return np.asarray(self._gmc.apply(raw_frame, detections))
-        probe = _grey_probe(raw_frame)
-        previous, self._previous = self._previous, (raw_frame, probe)
-        if previous is None or background_shift(previous[1], probe) <= CAMERA_SHIFT_SHARE * _PROBE_WIDTH:
-            return np.eye(2, 3)
-        self.moving = True
-        self._gmc.reset_params()
-        self._gmc.apply(previous[0])  # the compensation's reference frame: the one before the move was seen
-        return np.asarray(self._gmc.apply(raw_frame, detections))
-
-    def reset_params(self) -> None:
-        self._gmc.reset_params()
-        self._previous = None
-        self.moving = False
+            self._gmc = GMC(method="sparseOptFlow")
+        if not self._fed:
+            self._gmc.reset_params()
+            self._gmc.apply(previous)
+        self._fed = True
+        return np.asarray(self._gmc.apply(frame), dtype=np.float64)
 
 
 def _grey_probe(frame: np.ndarray) -> np.ndarray:

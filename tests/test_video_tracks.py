@@ -1,0 +1,145 @@
+"""The fan-in's tracking pass: the chunks' detections files, segments per class, regions, holes, and seams that
+change nothing, on a real model over a real shaking camera."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scenes.generator import write_scene
+from scenes.scenarios import scenario
+from tests.conftest import DEMO_ONNX
+from videoanalysis.analysis import analyze_window
+from videoanalysis.chunking import plan_chunks
+from videoanalysis.contracts import ChunkResult, VideoInfo
+from videoanalysis.regions import Box, Line, Regions, Zone, trace
+from videoanalysis.settings import Settings
+from videoanalysis.video import probe
+from videoanalysis.video_tracks import FrameRecord, VideoTracks, frame_line, read_frames, track_chunks, track_video
+
+SHAPE = (360, 640)
+MIDDLE = Line("middle", (320, 360), (320, 0))
+LEFT_HALF = Zone("left", ((0, 0), (320, 0), (320, 360), (0, 360)))
+
+
+def frame(t_ms: int, *found: tuple[Box, str], crop: tuple[int, int] | None = None) -> FrameRecord:
+    return FrameRecord(
+        t_ms,
+        tuple(box for box, _ in found),
+        (0.9,) * len(found),
+        tuple(cls for _, cls in found),
+        None,
+        (crop,) * len(found),
+    )
+
+
+def box(x: float, y: float = 100.0) -> Box:
+    return (x, y, x + 60.0, y + 40.0)
+
+
+def test_a_frame_goes_through_its_line_of_the_detections_file_unchanged() -> None:
+    motion = np.array([[1.0001, 2e-05, -3.123456789], [-2e-05, 0.9999, 1.5]])
+    record = FrameRecord(400, (box(10.5), box(200)), (0.91, 0.3), ("car", "person"), motion, ((2, 7), None))
+    (parsed,) = read_frames(2, frame_line(record).encode())
+    assert parsed.motion is not None and np.array_equal(parsed.motion, motion), "bit for bit"
+    assert (parsed.t_ms, parsed.boxes, parsed.conf, parsed.cls, parsed.thumbnails) == (
+        400,
+        record.boxes,
+        record.conf,
+        record.cls,
+        record.thumbnails,
+    )
+
+
+def test_a_detections_file_of_a_chunk_that_tracked_itself_still_reads() -> None:
+    """Written before the fan-in tracked: no motion, no crops, its own tracks (which the pass ignores)."""
+    old = {"t_ms": 200, "detections": [{"cls": "car", "conf": 0.8, "box": [1, 2, 3, 4]}], "tracks": [{"id": 1}]}
+    (parsed,) = read_frames(0, json.dumps(old).encode())
+    assert (parsed.motion, parsed.thumbnails, parsed.boxes) == (None, (None,), ((1.0, 2.0, 3.0, 4.0),))
+
+
+@pytest.mark.parametrize("line", [b"not json", b'{"t_ms": 1}', b'{"t_ms": 1, "detections": [{"cls": "car"}]}'])
+def test_a_damaged_detections_file_raises(line: bytes) -> None:
+    with pytest.raises((ValueError, KeyError)):
+        list(read_frames(0, line))
+
+
+def test_a_track_that_goes_on_as_another_class_is_a_segment_of_its_own() -> None:
+    """One tracker track follows a car, then (the tracker having switched objects) a bike, with a one-frame flicker
+    back: two segments, the flicker's frame counted in the car's."""
+    classes = ["car", "car", "car", "bike", "bike", "car", "bike", "bike"]
+    frames = [frame(200 * k, (box(10.0 * k), cls)) for k, cls in enumerate(classes)]
+    tracks = track_video([frames], SHAPE, 5.0, Settings())
+    car, bike = tracks.segments
+    assert (car.cls, bike.cls) == ("car", "bike")
+    assert (car.hits, bike.hits) == (4, 4)
+    assert bike.first_ms == 600 and car.last_ms == 1000
+
+
+def test_segments_trace_the_lines_note_the_zones_and_the_zones_peak_per_class() -> None:
+    """A car drives right across the middle line out of the left half, beside a person standing on the line at its
+    edge; the crops the chunks kept of their detections name each segment's thumbnail, the most confident one."""
+    frames = [
+        frame(200 * k, (box(150.0 + 40 * k), "car"), (box(290.0, 250.0), "person"), crop=(k // 4, 1 + k % 2))
+        for k in range(10)
+    ]
+    settings = Settings(count_regions=Regions((MIDDLE,), (LEFT_HALF,)))
+    conf = {(0, 1): 0.5, (0, 2): 0.6, (1, 1): 0.9, (1, 2): 0.4, (2, 1): 0.7, (2, 2): 0.7}
+    tracks = track_video([frames], SHAPE, 5.0, settings, conf)
+    car, person = sorted(tracks.segments, key=lambda s: s.cls)
+    middle = car.lines["middle"]
+    assert middle.crossings == trace(MIDDLE, [(200 * k, box(150.0 + 40 * k)) for k in range(10)]).crossings
+    assert [c.direction for c in middle.crossings] == ["in"]
+    assert (middle.first and middle.first.t_ms, middle.last and middle.last.t_ms) == (0, 1800)
+    assert person.lines == {}, "never clearly on a side of it: left out"
+    assert car.zones == person.zones == ("left",)
+    assert tracks.zone_peaks == {"left": {"car": 1, "person": 1}}
+    assert car.thumbnail == person.thumbnail == (1, 1) and car.thumbnail_conf == 0.9
+
+
+def test_a_failed_chunk_starts_a_fresh_tracker() -> None:
+    """An object seen on both sides of a chunk nobody analysed is two tracks: no track bridges the hole."""
+    info = VideoInfo(25.0, 150, 6.0, 640, 360, "h264", 1)
+    chunks = [ChunkResult(i, "ok", start_ms=2000 * i, end_ms=2000 * i + 2000) for i in range(3)]
+    frames = {i: [frame(2000 * i + 200 * k, (box(10.0 + 40 * i + 4 * k), "car")) for k in range(10)] for i in range(3)}
+    assert len(track_chunks(chunks, frames, info, Settings()).segments) == 1
+    chunks[1] = ChunkResult(1, "failed", error="decode failed")
+    assert len(track_chunks(chunks, frames, info, Settings()).segments) == 2
+    del frames[1]
+    assert len(track_chunks(chunks, frames, info, Settings()).segments) == 2
+    assert track_chunks([], {}, info, Settings()) == VideoTracks()
+
+
+def test_seams_change_nothing_over_a_shaking_camera(tmp_path: Path) -> None:
+    """The real model over 6 s of a shaking camera: chunks of 1.3 s, and of 0.7 s, store what one chunk stores for
+    the same frames (detections and camera motions, bit for bit), so the pass gives the same segments and peaks."""
+    video = tmp_path / "shaky.mp4"
+    write_scene(video, seed=31, seconds=6.0, size=(640, 360), codec="h264", scenario=scenario("shaky"))
+    info = probe(str(video))
+    settings = Settings(model_path=str(DEMO_ONNX), sample_fps=5.0, count_regions=Regions((MIDDLE,), (LEFT_HALF,)))
+
+    def stored(chunk_seconds: float) -> tuple[list[FrameRecord], VideoTracks]:
+        results, frames = [], {}
+        for chunk in plan_chunks(info, chunk_seconds, sample_fps=settings.sample_fps):
+            window = analyze_window(str(video), info, chunk, settings)
+            results.append(window.result)
+            frames[chunk.index] = list(read_frames(chunk.index, window.detections_jsonl))
+        every = [f for index in sorted(frames) for f in frames[index]]
+        return every, track_chunks(results, frames, info, settings)
+
+    one_frames, one = stored(1000.0)
+    assert sum(f.motion is not None for f in one_frames) >= 20, "the camera moved"
+    assert one.segments
+    for chunk_seconds in (1.3, 0.7):
+        frames, tracks = stored(chunk_seconds)
+        assert [(f.t_ms, f.boxes, f.conf, f.cls) for f in frames] == [
+            (f.t_ms, f.boxes, f.conf, f.cls) for f in one_frames
+        ]
+        for a, b in zip(frames, one_frames, strict=True):
+            assert (a.motion is None and b.motion is None) or np.array_equal(a.motion, b.motion), a.t_ms
+        strip = [(s.cls, s.first, s.last, s.hits, s.lines, s.zones) for s in tracks.segments]
+        assert strip == [(s.cls, s.first, s.last, s.hits, s.lines, s.zones) for s in one.segments]
+        assert tracks.zone_peaks == one.zone_peaks

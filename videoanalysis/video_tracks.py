@@ -1,0 +1,194 @@
+"""The fan-in's tracking pass: one tracker over the whole video's detections, read back from the chunks.
+
+Chunks detect in parallel; tracking is sequential by nature, and a tracker restarted at every seam decides an
+occlusion near a seam differently from one that saw the object before it. So the chunks store each analysed frame's
+detections and the camera's motion since the previous frame (`videoanalysis.analysis`), and this pass feeds them to
+one tracker in time order: the tracks are those of one sequential pass whatever the chunking, and so are the
+counts, lines and zones built on them. It costs a tracker update per analysed frame and no image.
+
+A failed chunk leaves a hole in the frames: the pass starts a fresh tracker after it, so no track bridges frames
+nobody analysed.
+
+Each track splits into one segment per class it takes (`TrackSegment`); a segment's boxes are traced against every
+line, tested against every zone, and its thumbnail is the most confident crop a chunk kept of one of its detections.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from videoanalysis.contracts import ChunkResult, VideoInfo
+from videoanalysis.detector import Detections
+from videoanalysis.regions import EMPTY, Box, Regions, anchors, inside, trace
+from videoanalysis.settings import Settings
+from videoanalysis.tracking import new_tracker
+from videoanalysis.tracks import TrackSegment
+
+Thumbnail = tuple[int, int]
+"""(chunk, the chunk's id for the crop): where a thumbnail is stored (`Job.thumbnail_ref`)."""
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """One analysed frame as a chunk stored it: its detections, the camera's motion since the frame before, and for
+    each detection the chunk's crop of the object it belongs to (None without one)."""
+
+    t_ms: int
+    boxes: tuple[Box, ...]
+    conf: tuple[float, ...]
+    cls: tuple[str, ...]
+    motion: np.ndarray | None = None
+    thumbnails: tuple[Thumbnail | None, ...] = ()
+
+
+def frame_line(frame: FrameRecord) -> str:
+    """A frame as one line of a chunk's detections file (JSON Lines)."""
+    crops = frame.thumbnails or (None,) * len(frame.boxes)
+    detections = [
+        {"cls": cls, "conf": conf, "box": list(box), "crop": None if crop is None else crop[1]}
+        for box, conf, cls, crop in zip(frame.boxes, frame.conf, frame.cls, crops, strict=True)
+    ]
+    motion = None if frame.motion is None else frame.motion.tolist()
+    return json.dumps({"t_ms": frame.t_ms, "motion": motion, "detections": detections}) + "\n"
+
+
+def read_frames(chunk: int, lines: bytes) -> Iterator[FrameRecord]:
+    """The frames of one chunk's detections file; raises ValueError or KeyError on a file that is not one."""
+    for line in lines.splitlines():
+        row = json.loads(line)
+        detections = row["detections"]
+        yield FrameRecord(
+            t_ms=int(row["t_ms"]),
+            boxes=tuple(_box(d["box"]) for d in detections),
+            conf=tuple(float(d["conf"]) for d in detections),
+            cls=tuple(str(d["cls"]) for d in detections),
+            motion=None if row.get("motion") is None else np.asarray(row["motion"], dtype=np.float64).reshape(2, 3),
+            thumbnails=tuple(None if d.get("crop") is None else (chunk, int(d["crop"])) for d in detections),
+        )
+
+
+@dataclass(frozen=True)
+class VideoTracks:
+    """The pass's segments in the order they began, and per zone and class the most tracked boxes inside it in one
+    frame."""
+
+    segments: tuple[TrackSegment, ...] = ()
+    zone_peaks: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Builder:
+    """A segment as it grows frame by frame."""
+
+    id: int
+    cls: str
+    frames: list[tuple[int, Box]] = field(default_factory=list)
+    zones: set[str] = field(default_factory=set)
+    thumbnails: set[Thumbnail] = field(default_factory=set)
+
+    def segment(self, regions: Regions, thumbnail_conf: Mapping[Thumbnail, float]) -> TrackSegment:
+        """The finished segment; a line it never was clearly on a side of is left out of `lines` (its trace is EMPTY,
+        which the summary assumes for a missing line)."""
+        traces = {line.name: trace(line, self.frames) for line in regions.lines}
+        known = [(thumbnail_conf[t], t) for t in self.thumbnails if t in thumbnail_conf]
+        # The most confident crop; a tie goes to the earliest chunk.
+        conf, best = max(known, key=lambda k: (k[0], -k[1][0], -k[1][1]), default=(None, None))
+        return TrackSegment(
+            id=self.id,
+            cls=self.cls,
+            first=self.frames[0],
+            last=self.frames[-1],
+            hits=len(self.frames),
+            thumbnail=best,
+            thumbnail_conf=conf,
+            lines={name: line_trace for name, line_trace in traces.items() if line_trace != EMPTY},
+            zones=tuple(sorted(self.zones)),
+        )
+
+
+def track_video(
+    runs: Iterable[Iterable[FrameRecord]],
+    frame_shape: tuple[int, int],
+    frame_rate: float,
+    settings: Settings,
+    thumbnail_conf: Mapping[Thumbnail, float] | None = None,
+) -> VideoTracks:
+    """Track each run of consecutive frames (the frames of consecutive chunks that succeeded) with a fresh tracker;
+    `frame_shape` is (height, width), `thumbnail_conf` the confidence of each stored crop."""
+    regions = settings.count_regions
+    class_ids: dict[str, int] = {}
+    builders: dict[tuple[int, int, str], _Builder] = {}
+    peaks: dict[str, dict[str, int]] = {}
+    for run_index, frames in enumerate(runs):
+        tracker = new_tracker(frame_rate, settings)
+        for frame in frames:
+            ids = [class_ids.setdefault(cls, len(class_ids)) for cls in frame.cls]
+            tracked = tracker.update(_detections(frame, ids), frame_shape, frame.motion)
+            seen = []
+            for track in tracked:
+                cls = frame.cls[track.det]
+                builder = builders.setdefault((run_index, track.track_id, cls), _Builder(len(builders) + 1, cls))
+                box = _box(round(float(v), 1) for v in track.xyxy)
+                builder.frames.append((frame.t_ms, box))
+                if frame.thumbnails and (crop := frame.thumbnails[track.det]) is not None:
+                    builder.thumbnails.add(crop)
+                seen.append((builder, box))
+            _zones_frame(regions, seen, peaks)
+    segments = tuple(builder.segment(regions, thumbnail_conf or {}) for builder in builders.values())
+    return VideoTracks(segments, peaks)
+
+
+def _detections(frame: FrameRecord, class_ids: Sequence[int]) -> Detections:
+    if not frame.boxes:
+        return Detections.empty()
+    return Detections(
+        np.asarray(frame.boxes, dtype=np.float32),
+        np.asarray(frame.conf, dtype=np.float32),
+        np.asarray(class_ids, dtype=np.int64),
+    )
+
+
+def _zones_frame(regions: Regions, seen: Sequence[tuple[_Builder, Box]], peaks: dict[str, dict[str, int]]) -> None:
+    """Record which segments are inside each zone in this frame, and raise the zone's per-class peaks."""
+    if not regions.zones or not seen:
+        return
+    points = anchors(box for _, box in seen)
+    for zone in regions.zones:
+        hits = [builder for (builder, _), hit in zip(seen, inside(zone, points), strict=True) if hit]
+        for builder in hits:
+            builder.zones.add(zone.name)
+        zone_peaks = peaks.setdefault(zone.name, {})
+        for cls, count in Counter(builder.cls for builder in hits).items():
+            zone_peaks[cls] = max(zone_peaks.get(cls, 0), count)
+
+
+def _box(values: Iterable[float]) -> Box:
+    x1, y1, x2, y2 = (float(v) for v in values)
+    return (x1, y1, x2, y2)
+
+
+def track_chunks(
+    chunks: Sequence[ChunkResult], frames: Mapping[int, Sequence[FrameRecord]], video: VideoInfo, settings: Settings
+) -> VideoTracks:
+    """The pass over the frames of the chunks that succeeded (`frames`, by chunk index): a fresh tracker after each
+    chunk that did not, at the rate the chunks analysed frames."""
+    done = sorted(c.index for c in chunks if c.status == "ok" and c.index in frames)
+    runs: list[list[int]] = []
+    for index in done:
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    thumbnail_conf = {(c.index, crop): conf for c in chunks if c.index in frames for crop, conf in c.thumbnails.items()}
+    return track_video(
+        ([frame for index in run for frame in frames[index]] for run in runs),
+        (video.height, video.width),
+        settings.sample_fps or video.fps,
+        settings,
+        thumbnail_conf,
+    )
