@@ -3,14 +3,16 @@
 Every app run of `bench.eval_counts` keeps its chunk results and detections (`summary.chunks/chunk-*.json{,l}`)
 beside its summary, so a change to what happens after the chunks (the fan-in's tracking pass, linking, which objects
 count) can be tried on the tuning split by summarising those chunks again, in seconds and without decoding or
-detecting anything. It reports `unique` against the truth and the seam changes against one chunk; lines and zones
-need a full run.
+detecting anything; `--set KEY=VALUE` changes a setting of that step for the recount (TRACK_LOST_SECONDS,
+LINK_GAP_SECONDS, MIN_TRACK_SECONDS, TRACKER, ...). It reports `unique` against the truth and the seam changes against
+one chunk; lines and zones need a full run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from bench.eval_counts import CHUNKS, CLASSES, SPLITS
@@ -21,9 +23,11 @@ from videoanalysis.summary import build_summary
 from videoanalysis.video_tracks import read_frames, track_chunks
 
 
-def restitched(run: Path) -> dict[str, int]:
-    """`unique` of one stored app run, summarised again from its chunk results and detections."""
+def restitched(run: Path, changes: Mapping[str, str]) -> dict[str, int]:
+    """`unique` of one stored app run, summarised again from its chunk results and detections with the settings
+    `changes` (app setting names, values as in the environment)."""
     stored = json.loads((run / "summary.json").read_text())
+    settings = Settings.from_dict(stored["settings"]).replace(**Settings.env_values(changes))
     paths = sorted(run.glob("summary.chunks/chunk-*[0-9].json"))
     chunks = [ChunkResult.from_dict(json.loads(p.read_text())) for p in paths]
     frames = {
@@ -31,8 +35,8 @@ def restitched(run: Path) -> dict[str, int]:
         for c, p in zip(chunks, paths, strict=True)
     }
     video = VideoInfo.from_dict(stored["video"])
-    tracks = track_chunks(chunks, frames, video, Settings.from_dict(stored["settings"]))
-    summary = build_summary(stored["video"], stored["settings"], chunks, tracks, wall_s=None)
+    tracks = track_chunks(chunks, frames, video, settings)
+    summary = build_summary(stored["video"], settings.to_dict(), chunks, tracks, wall_s=None)
     return {cls: summary["classes"].get(cls, {}).get("unique", 0) for cls in CLASSES}
 
 
@@ -40,13 +44,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="defaults", help="the runs of `bench.eval_counts --variant`")
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the recount")
     args = parser.parse_args()
-    one_chunk = {run.parent: restitched(run) for run, _ in stored_runs(args.variant, SPLITS[args.split], max(CHUNKS))}
+    changes = dict(item.split("=", 1) for item in args.set)
+    runs = stored_runs(args.variant, SPLITS[args.split], max(CHUNKS))
+    one_chunk = {run.parent: restitched(run, changes) for run, _ in runs}
     rows: dict[float, dict[str, int]] = {}
     for chunk_seconds in CHUNKS:
         errors, changes = [], 0
         for run, truth in stored_runs(args.variant, SPLITS[args.split], chunk_seconds):
-            unique = one_chunk[run.parent] if chunk_seconds == max(CHUNKS) else restitched(run)
+            unique = one_chunk[run.parent] if chunk_seconds == max(CHUNKS) else restitched(run, changes)
             errors += [unique[cls] - truth[cls] for cls in CLASSES]
             if run.parent in one_chunk:
                 changes += sum(abs(unique[cls] - one_chunk[run.parent][cls]) for cls in CLASSES)
