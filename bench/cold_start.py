@@ -3,11 +3,11 @@
 The first-detection time runs from just before the process is started to the moment its result line arrives
 (interpreter start, imports, model load with the product's warm-up, one real 1280x720 frame), so it is what a new
 worker pays before its first detection; the first-track time goes on until that frame is tracked (the product's
-Ultralytics tracker, which imports torch). Those steps run one after another there. The activity row is the
-product's own path instead: a fresh process runs `analyze_window` on a chunk of one sampled frame 10 s into the
-video (open, seek, decode, load, detect, track, with the tracker's torch import beside the rest, as an activity
-does), and its time is the worker's first tracked frame. Runs are interleaved across backends; medians of 5 (2 with
---quick).
+Ultralytics tracker, which imports torch: what the summarize activity's worker pays, since chunks do not track).
+Those steps run one after another there. The activity row is the product's own chunk path instead: a fresh process
+runs `analyze_window` on a chunk of one sampled frame 10 s into the video (open, seek, decode, load, detect, measure
+the camera's motion, crop), and its time is a chunk worker's first analysed frame. Runs are interleaved across
+backends; medians of 5 (2 with --quick).
 """
 
 from __future__ import annotations

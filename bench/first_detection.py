@@ -4,9 +4,9 @@
   the tracker (Ultralytics: imports torch) and track that frame. The steps run one after another, so their times
   add up.
 - `chunk`: what an activity in a fresh worker runs, `analyze_window` on a chunk whose window holds one sampled
-  frame, CHUNK_START_MS into the video. Opening and seeking the video, loading the model, detecting and tracking run as
-  the product runs them (the tracker's torch import in the background, beside the rest), so the time to its marker
-  is the worker's time to its first tracked frame.
+  frame, CHUNK_START_MS into the video. Opening and seeking the video, loading the model, detecting, measuring the
+  camera's motion and cropping run as the product runs them, so the time to its marker is a chunk worker's time to
+  its first analysed frame.
 
 Usage: python -m bench.first_detection KIND MODEL FRAME.npy IMGSZ CONF THREADS [OPENVINO_SITE]
        python -m bench.first_detection chunk MODEL VIDEO VIDEO_INFO_JSON THREADS

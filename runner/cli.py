@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import json
 import os
 import signal
@@ -263,6 +264,10 @@ def analyze_file(
     try:
         # On Ctrl-C, SIGTERM or any error the pool kills its workers at once: nothing goes on writing after we exit.
         with pool:
+            # The workers' start-up is the longest step before the first chunk: import the rest while it runs,
+            # including the chart library (about 1 s) for the summary, which this process writes at the end.
+            import matplotlib.figure  # noqa: F401
+
             from runner.progress import ProgressBars
 
             with ProgressBars(enabled=progress) as bars:
@@ -276,8 +281,8 @@ def analyze_file(
 def _orchestrate(
     video: Path, out: Path, settings: Settings, workers: int, auto_chunks: bool, pool: ActivityPool, bars: ProgressBars
 ) -> dict[str, Any]:
-    """Build the job and drive the app's orchestrator over ``pool``, planning in this process."""
-    from activities import plan_chunks
+    """Build the job and drive the app's orchestrator over ``pool``, planning and summarising in this process."""
+    from activities import plan_chunks, summarize
     from orchestrators.analyze_video import analyze_video
     from runner.local import LocalContext, run_orchestrator
 
@@ -291,9 +296,17 @@ def _orchestrate(
         settings=settings,
         storage=storage.spec(),
     )
-    # Planning needs no model: it runs here while the workers are still starting. The summary runs in a worker,
-    # whose fork server has imported the tracker (and torch) that the fan-in's tracking pass needs.
-    inline = {"plan_chunks": plan_chunks}
+    # Planning and summarising need no model: planning runs here while the workers are still starting, and the
+    # summary here at the end. Its tracking pass needs Ultralytics' tracker, and with it torch (the workers need
+    # neither with an .onnx model): imported beside the chunks, once the main thread has imported what it needs.
+    tracker = threading.Thread(target=importlib.import_module, args=("videoanalysis.sampled_tracktrack",), daemon=True)
+    tracker.start()
+
+    def summarize_when_imported(payload: dict[str, Any]) -> dict[str, Any]:
+        tracker.join()  # two threads importing Ultralytics at once can deadlock on its module locks
+        return summarize(payload)
+
+    inline = {"plan_chunks": plan_chunks, "summarize": summarize_when_imported}
     context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result, inline=inline)
     return run_orchestrator(analyze_video, context)
 

@@ -26,6 +26,7 @@ from videoanalysis.contracts import (
     ChunkInput,
     ChunkOutcome,
     ChunkResult,
+    Crop,
     Job,
     PlanResult,
     StorageSpec,
@@ -210,11 +211,9 @@ def test_in_azure_a_thumbnail_is_named_by_its_blob_and_the_report_goes_to_the_su
     videos.upload_blob("cam/v.mp4", clips.write_numbered(Path(tempfile.mkdtemp()) / "v.mp4", "mp4v", 25).read_bytes())
     job = job_for(BlobRef(app_storage["videos"], "cam/v.mp4"), "v.mp4-0123", "etag", Settings.from_env())
     job = replace(job, etag=None)  # no version check: this test is about where things go
-    result = ChunkResult(0, "ok", None, 0, None, 0, 25, 20, {}, {7: 0.9})
-    frames = [
-        FrameRecord(200 * k, ((10.0 + k, 10.0, 50.0 + k, 50.0),), (0.9,), ("<b>car</b>",), None, ((0, 7),))
-        for k in range(5)
-    ]
+    result = ChunkResult(0, "ok", None, 0, None, 0, 25, 20, {}, {7: Crop(400, 0, 0.9)})
+    car = ((10.0, 10.0, 50.0, 50.0),), (0.9,), ("<b>car</b>",)
+    frames = [FrameRecord(200 * k, *car, crops=((0, 7),)) for k in range(5)]
     results.upload_blob(job.chunk_ref(0, "jsonl").name, "".join(frame_line(frame) for frame in frames))
     results.upload_blob(job.chunk_ref(0, "json").name, json.dumps(result.to_dict()))
     data = cv2.imencode(".jpg", clips.numbered_frame(3)[:40, :40])[1].tobytes()

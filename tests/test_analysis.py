@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 
@@ -16,10 +19,10 @@ from videoanalysis.analysis import (
     thumbnail_crop,
 )
 from videoanalysis.chunking import plan_chunks
+from videoanalysis.contracts import Crop
 from videoanalysis.detector import Detections
 from videoanalysis.regions import Line, Regions
 from videoanalysis.settings import Settings
-from videoanalysis.tracking import TrackedBox
 from videoanalysis.video import probe
 from videoanalysis.video_tracks import read_frames
 
@@ -47,21 +50,26 @@ def test_a_thumbnail_is_a_small_copy_that_outlives_its_frame() -> None:
     assert decoded.shape == crop.shape
 
 
-def _one(box: tuple[float, float, float, float]) -> Detections:
-    return Detections(np.array([box], np.float32), np.array([0.5], np.float32), np.array([0], np.int64))
+def _found(*boxes: tuple[float, float, float, float, float, int]) -> Detections:
+    """Detections of (x1, y1, x2, y2, conf, class)."""
+    rows = np.array(boxes, np.float64).reshape(-1, 6)
+    return Detections(rows[:, :4].astype(np.float32), rows[:, 4].astype(np.float32), rows[:, 5].astype(np.int64))
 
 
-def test_an_object_keeps_the_crop_of_its_most_confident_box() -> None:
-    """One crop per tracker track and class; each detection names its object's crop."""
+def test_a_run_of_nearby_boxes_keeps_the_crop_of_its_most_confident_one() -> None:
+    """A car moving 10 px per frame on a 40 px box, missed for two frames, and a bike beside it: one crop each, of
+    its most confident detection; a box of another class, or out of reach, starts a run of its own."""
     crops = _Crops()
-    box = (10.0, 10.0, 50.0, 50.0)
-    for value, conf in ((10, 0.5), (20, 0.9), (30, 0.7)):
-        image = np.full((100, 100, 3), value, np.uint8)
-        assert crops.frame(image, _one(box), [TrackedBox(3, 0, conf, box, 0)]) == [1]
-    assert crops.conf == {1: 0.9} and crops.images[1].min() == 20
-    image = np.zeros((100, 100, 3), np.uint8)
-    assert crops.frame(image, _one(box), [TrackedBox(3, 1, 0.4, box, 0)]) == [2], "the track as another class"
-    assert crops.frame(image, _one(box), []) == [None], "a detection no track took"
+    for k, conf in enumerate([0.5, 0.9, None, None, 0.7]):
+        image = np.full((200, 400, 3), 10 * (k + 1), np.uint8)
+        car = [(10.0 * k, 10.0, 10.0 * k + 40, 50.0, conf, 0)] if conf else []
+        runs = crops.frame(200 * k, image, _found(*car, (300.0, 100.0, 340.0, 140.0, 0.6, 1)))
+        assert runs == ([1] if car else []) + [2]
+    assert crops.crops == {1: Crop(200, 0, 0.9), 2: Crop(0, 1, 0.6)}
+    assert crops.images[1].min() == 20, "cropped from its own frame"
+    image = np.zeros((200, 400, 3), np.uint8)
+    crops.frame(1000, image, _found((50.0, 10.0, 90.0, 50.0, 0.8, 1), (140.0, 10.0, 180.0, 50.0, 0.8, 0)))
+    assert set(crops.crops) == {1, 2, 3, 4}, "another class at the car's place, and a car 2.5 sizes away"
 
 
 def test_a_window_stores_each_core_frame_for_the_fan_in(tmp_path) -> None:
@@ -78,10 +86,12 @@ def test_a_window_stores_each_core_frame_for_the_fan_in(tmp_path) -> None:
     frames = list(read_frames(0, window.detections_jsonl))
     assert [f.t_ms for f in frames] == list(range(0, 3000, 200)) and window.result.frames_analyzed == 15
     assert sum(len(f.boxes) for f in frames) == sum(c.detections for c in window.result.classes.values())
-    named = {crop for f in frames for crop in f.thumbnails if crop is not None}
-    assert named and named == {(0, crop_id) for crop_id in window.thumbnails} == {
-        (0, c) for c in window.result.thumbnails
-    }
+    crops = window.result.thumbnails
+    assert crops and set(crops) == set(window.thumbnails)
+    shown = {f.t_ms: f for f in frames}
+    assert all(abs(crop.conf - shown[crop.t_ms].conf[crop.det]) < 6e-4 for crop in crops.values()), "its detection"
+    assert all(shown[crop.t_ms].crops[crop.det] == (0, crop_id) for crop_id, crop in crops.items()), "in its run"
+    assert {c for f in frames for c in f.crops} == {(0, crop_id) for crop_id in crops}, "every run has its crop"
     for jpeg in window.thumbnails.values():
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         assert image is not None and max(image.shape[:2]) <= THUMBNAIL_MAX_SIDE
@@ -90,3 +100,24 @@ def test_a_window_stores_each_core_frame_for_the_fan_in(tmp_path) -> None:
     assert shown.shape == (360, 640, 3), "the first core frame, never enlarged"
     assert FRAME_MAX_SIDE >= 640
     assert analyze_window(str(video), info, chunk, Settings(model_path=str(DEMO_ONNX))).frame_jpeg is None
+
+
+def test_a_chunk_with_an_onnx_model_never_imports_torch(tmp_path) -> None:
+    """The chunk worker of the default CPU profile: ONNX Runtime and OpenCV, a fixed camera (no motion to measure),
+    no tracker. torch is the longest import of a cold start; only the fan-in needs it."""
+    video = tmp_path / "scene.mp4"
+    write_scene(video, seed=11, seconds=2.0, size=(320, 180), codec="h264")
+    code = (
+        "import sys\n"
+        "from videoanalysis.analysis import analyze_window\n"
+        "from videoanalysis.chunking import plan_chunks\n"
+        "from videoanalysis.settings import Settings\n"
+        "from videoanalysis.video import probe\n"
+        f"info = probe({str(video)!r})\n"
+        f"settings = Settings(model_path={str(DEMO_ONNX)!r})\n"
+        f"window = analyze_window({str(video)!r}, info, plan_chunks(info)[0], settings)\n"
+        "assert window.result.frames_analyzed == 10, window.result\n"
+        "print(sorted(m for m in ('torch', 'ultralytics') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stderr[-2000:]

@@ -14,7 +14,7 @@ from scenes.scenarios import scenario
 from tests.conftest import DEMO_ONNX
 from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import plan_chunks
-from videoanalysis.contracts import ChunkResult, VideoInfo
+from videoanalysis.contracts import ChunkResult, Crop, VideoInfo
 from videoanalysis.regions import Box, Line, Regions, Zone, trace
 from videoanalysis.settings import Settings
 from videoanalysis.video import probe
@@ -25,15 +25,9 @@ MIDDLE = Line("middle", (320, 360), (320, 0))
 LEFT_HALF = Zone("left", ((0, 0), (320, 0), (320, 360), (0, 360)))
 
 
-def frame(t_ms: int, *found: tuple[Box, str], crop: tuple[int, int] | None = None) -> FrameRecord:
-    return FrameRecord(
-        t_ms,
-        tuple(box for box, _ in found),
-        (0.9,) * len(found),
-        tuple(cls for _, cls in found),
-        None,
-        (crop,) * len(found),
-    )
+def frame(t_ms: int, *found: tuple[Box, str], crops: tuple[tuple[int, int], ...] = ()) -> FrameRecord:
+    boxes, classes = tuple(box for box, _ in found), tuple(cls for _, cls in found)
+    return FrameRecord(t_ms, boxes, (0.9,) * len(found), classes, crops=crops)
 
 
 def box(x: float, y: float = 100.0) -> Box:
@@ -45,20 +39,14 @@ def test_a_frame_goes_through_its_line_of_the_detections_file_unchanged() -> Non
     record = FrameRecord(400, (box(10.5), box(200)), (0.91, 0.3), ("car", "person"), motion, ((2, 7), None))
     (parsed,) = read_frames(2, frame_line(record).encode())
     assert parsed.motion is not None and np.array_equal(parsed.motion, motion), "bit for bit"
-    assert (parsed.t_ms, parsed.boxes, parsed.conf, parsed.cls, parsed.thumbnails) == (
-        400,
-        record.boxes,
-        record.conf,
-        record.cls,
-        record.thumbnails,
-    )
+    assert parsed == FrameRecord(400, record.boxes, record.conf, record.cls, parsed.motion, record.crops)
 
 
 def test_a_detections_file_of_a_chunk_that_tracked_itself_still_reads() -> None:
     """Written before the fan-in tracked: no motion, no crops, its own tracks (which the pass ignores)."""
     old = {"t_ms": 200, "detections": [{"cls": "car", "conf": 0.8, "box": [1, 2, 3, 4]}], "tracks": [{"id": 1}]}
     (parsed,) = read_frames(0, json.dumps(old).encode())
-    assert (parsed.motion, parsed.thumbnails, parsed.boxes) == (None, (None,), ((1.0, 2.0, 3.0, 4.0),))
+    assert (parsed.motion, parsed.crops, parsed.boxes) == (None, (None,), ((1.0, 2.0, 3.0, 4.0),))
 
 
 @pytest.mark.parametrize("line", [b"not json", b'{"t_ms": 1}', b'{"t_ms": 1, "detections": [{"cls": "car"}]}'])
@@ -81,14 +69,17 @@ def test_a_track_that_goes_on_as_another_class_is_a_segment_of_its_own() -> None
 
 def test_segments_trace_the_lines_note_the_zones_and_the_zones_peak_per_class() -> None:
     """A car drives right across the middle line out of the left half, beside a person standing on the line at its
-    edge; the crops the chunks kept of their detections name each segment's thumbnail, the most confident one."""
+    edge. The chunks' runs put both in one run in chunk 1: the car's thumbnail is the most confident crop of its own
+    detections (a tie goes to the earliest chunk); the person, whose own detections were never cropped, shows the
+    best crop of its runs."""
+    runs = [((0, 1), (0, 2)), ((1, 1), (1, 1)), ((2, 1), (2, 2))]
     frames = [
-        frame(200 * k, (box(150.0 + 40 * k), "car"), (box(290.0, 250.0), "person"), crop=(k // 4, 1 + k % 2))
+        frame(200 * k, (box(150.0 + 40 * k), "car"), (box(290.0, 250.0), "person"), crops=runs[k // 4])
         for k in range(10)
     ]
     settings = Settings(count_regions=Regions((MIDDLE,), (LEFT_HALF,)))
-    conf = {(0, 1): 0.5, (0, 2): 0.6, (1, 1): 0.9, (1, 2): 0.4, (2, 1): 0.7, (2, 2): 0.7}
-    tracks = track_video([frames], SHAPE, 5.0, settings, conf)
+    crops = {(0, 1): Crop(200, 0, 0.5), (1, 1): Crop(1000, 0, 0.9), (2, 1): Crop(1600, 0, 0.9), (0, 2): Crop(0, 0, 0.7)}
+    tracks = track_video([frames], SHAPE, 5.0, settings, crops)
     car, person = sorted(tracks.segments, key=lambda s: s.cls)
     middle = car.lines["middle"]
     assert middle.crossings == trace(MIDDLE, [(200 * k, box(150.0 + 40 * k)) for k in range(10)]).crossings
@@ -97,7 +88,8 @@ def test_segments_trace_the_lines_note_the_zones_and_the_zones_peak_per_class() 
     assert person.lines == {}, "never clearly on a side of it: left out"
     assert car.zones == person.zones == ("left",)
     assert tracks.zone_peaks == {"left": {"car": 1, "person": 1}}
-    assert car.thumbnail == person.thumbnail == (1, 1) and car.thumbnail_conf == 0.9
+    assert (car.thumbnail, car.thumbnail_conf) == ((1, 1), 0.9)
+    assert (person.thumbnail, person.thumbnail_conf) == ((1, 1), 0.9), "not (0, 2): a crop of the car's detection"
 
 
 def test_a_failed_chunk_starts_a_fresh_tracker() -> None:

@@ -5,18 +5,17 @@ exactly what one sequential pass computes. Tracking is not the chunk's: the fan-
 chunk's stored detections (`videoanalysis.video_tracks`), so the chunk stores, per core frame, its detections and the
 camera's motion since the analysed frame before it. The window starts one analysed frame before the core for that.
 
-The chunk still runs a tracker over its core, to crop each object's most confident box while the frame is decoded
-(there is no second pass): the thumbnails a person checks the count against. Each stored detection names the crop
-of the object it belongs to, and the fan-in's objects take the best crop of their detections.
+The chunk crops each object's most confident box while the frame is decoded (there is no second pass): the
+thumbnails a person checks the count against. Each crop names the detection it shows and each stored detection its
+run's crop (`_Crops`), and each of the fan-in's objects shows the most confident crop of its own detections. A chunk
+runs no tracker, so a worker that runs an `.onnx` model never imports torch.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
@@ -24,13 +23,12 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from videoanalysis.contracts import Chunk, ChunkResult, Timing, VideoInfo
+from videoanalysis.contracts import Chunk, ChunkResult, Crop, Timing, VideoInfo
 from videoanalysis.detector import Detections, Detector
-from videoanalysis.models import resolve_backend
 from videoanalysis.regions import Box
 from videoanalysis.settings import NO_REGIONS, Settings
 from videoanalysis.stats import ClassStats
-from videoanalysis.tracking import CameraMotion, TrackedBox, Tracker, new_tracker
+from videoanalysis.tracking import CameraMotion
 from videoanalysis.video import Frame, FrameReader
 from videoanalysis.video_tracks import FrameRecord, frame_line
 
@@ -48,29 +46,72 @@ FRAME_MAX_SIDE = 960
 """Pixels of the longer side of the representative frame the report draws the lines and zones over."""
 
 
+CROP_RUN_REACH = 1.0
+"""How far a box may lie from the last box of a run of its class, in sizes of that box (the square root of its area),
+to continue the run: a chunk keeps the best crop of each run."""
+
+CROP_RUN_FRAMES = 5
+"""Analysed frames a run waits for its next box: an object the detector misses for a frame or two goes on in it."""
+
+
 @dataclass
 class _Crops:
-    """The most confident crop of each object this chunk's tracker follows, numbered in the order first seen.
+    """The most confident crop of each run of boxes of one class that stay near each other from one analysed frame to
+    the next (or the one after, up to CROP_RUN_FRAMES).
 
-    The chunk tracks only to choose these: the counts come from the fan-in's pass over every chunk's detections
-    (`videoanalysis.video_tracks`), whose objects take the best crop of their detections. Each class a track takes
-    is an object of its own here as there.
+    The runs only keep the crops few, about one per object. They need not be objects: the fan-in's objects each take
+    the best crop of a detection of their own (`videoanalysis.video_tracks`), so a run that joins two objects still
+    shows each its own, and one cut in two costs a crop more.
     """
 
-    ids: dict[tuple[int, int], int] = field(default_factory=dict)
-    conf: dict[int, float] = field(default_factory=dict)
+    crops: dict[int, Crop] = field(default_factory=dict)
     images: dict[int, np.ndarray] = field(default_factory=dict)
+    _last: dict[int, tuple[np.ndarray, int, int]] = field(default_factory=dict)  # run: its last box, class, frame
+    _frames: int = 0
+    _runs_started: int = 0  # run ids count from 1
 
-    def frame(self, image: np.ndarray, found: Detections, tracked: list[TrackedBox]) -> list[int | None]:
-        """Offer one frame's tracked boxes; returns for each detection the id of its crop (None: not tracked)."""
-        crops: list[int | None] = [None] * len(found)
-        for track in tracked:
-            crop_id = self.ids.setdefault((track.track_id, track.cls), len(self.ids) + 1)
-            crops[track.det] = crop_id
+    def frame(self, t_ms: int, image: np.ndarray, found: Detections) -> list[int]:
+        """Offer one frame's detections; returns each one's run, the id of its crop."""
+        self._frames += 1
+        self._last = {run: last for run, last in self._last.items() if self._frames - last[2] <= CROP_RUN_FRAMES}
+        runs = self._runs(found)
+        for det, (run, conf) in enumerate(zip(runs, (round(c, 4) for c in found.conf.tolist()), strict=True)):
+            best = self.crops.get(run)
             # Cropping only on improvement keeps it cheap.
-            if track.conf > self.conf.get(crop_id, -1.0) and (crop := thumbnail_crop(image, track.xyxy)) is not None:
-                self.conf[crop_id], self.images[crop_id] = round(track.conf, 4), crop
-        return crops
+            if (best is None or conf > best.conf) and (crop := thumbnail_crop(image, found.xyxy[det])) is not None:
+                self.crops[run], self.images[run] = Crop(t_ms, det, conf), crop
+            self._last[run] = (found.xyxy[det], int(found.cls[det]), self._frames)
+        return runs
+
+    def _runs(self, found: Detections) -> list[int]:
+        """Each detection's run: the one whose last box of its class is nearest, within reach, each run taken once;
+        a new one for the others."""
+        runs: list[int | None] = [None] * len(found)
+        if self._last and len(found):
+            open_runs = list(self._last)
+            boxes = np.array([self._last[run][0] for run in open_runs])
+            classes = np.array([self._last[run][1] for run in open_runs])
+            reach = np.where(found.cls[:, None] == classes[None, :], _reaches(boxes, found.xyxy).T, np.inf)
+            taken: set[int] = set()
+            for det, before in zip(*np.unravel_index(np.argsort(reach, axis=None), reach.shape), strict=True):
+                if reach[det, before] >= CROP_RUN_REACH:
+                    break
+                if runs[det] is None and before not in taken:
+                    runs[det] = open_runs[before]
+                    taken.add(before)
+        return [self._start() if run is None else run for run in runs]
+
+    def _start(self) -> int:
+        self._runs_started += 1
+        return self._runs_started
+
+
+def _reaches(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The distance between the centres of every box of `a` (n, 4) and every box of `b` (m, 4), in sizes of the box
+    of `a`; shape (n, m)."""
+    size = np.sqrt(np.prod(np.clip(a[:, 2:] - a[:, :2], 1e-9, None), axis=1))
+    centres_a, centres_b = (a[:, :2] + a[:, 2:]) / 2, (b[:, :2] + b[:, 2:]) / 2
+    return np.linalg.norm(centres_b[None, :, :] - centres_a[:, None, :], axis=2) / size[:, None]
 
 
 @dataclass(frozen=True)
@@ -85,28 +126,25 @@ class WindowAnalysis:
 
 def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Settings) -> WindowAnalysis:
     started = time.perf_counter()
-    tracker_ready = _tracker_when_needed(settings.sample_fps or info.fps, settings)
     detector = Detector.from_settings(settings)
     reader = FrameReader(source, chunk.window_start_ms, chunk.end_ms, settings.sample_fps, chunk.start_ms, chunk.end_ms)
-    frames = _CoreFrames(reader, CameraMotion(settings.tracker_gmc, tracker_ready))
+    frames = _CoreFrames(reader, CameraMotion(settings.tracker_gmc))
     classes: dict[str, ClassStats] = {}
     crops = _Crops()
     lines: list[str] = []
     frame_jpeg = None
     keep_frame = chunk.index == 0 and settings.count_regions != NO_REGIONS
-    infer_s = track_s = 0.0
+    infer_s = 0.0
     for batch in _batched(frames, settings.batch_size):
         tick = time.perf_counter()
         detections = detector.detect([frame.image for frame, _ in batch])
         infer_s += time.perf_counter() - tick
-        tracker = tracker_ready()
         for (frame, motion), found in zip(batch, detections, strict=True):
-            tick = time.perf_counter()
-            tracked = tracker.update(found, frame.image.shape[:2], motion)
-            track_s += time.perf_counter() - tick
-            crop_ids = crops.frame(frame.image, found, tracked)
+            runs = crops.frame(frame.t_ms, frame.image, found)
             _count(classes, frame, found, detector.names)
-            lines.append(frame_line(_record(frame.t_ms, found, detector.names, motion, chunk.index, crop_ids)))
+            lines.append(
+                frame_line(_record(frame.t_ms, found, detector.names, motion, [(chunk.index, r) for r in runs]))
+            )
             if keep_frame and frame_jpeg is None:
                 frame_jpeg = encode_jpeg(_shrunk(frame.image, FRAME_MAX_SIDE))
     stats = reader.stats
@@ -119,11 +157,11 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         frames_decoded=stats.frames_decoded,
         frames_analyzed=stats.frames_sampled_owned,
         classes=dict(sorted(classes.items())),
-        thumbnails=dict(crops.conf),
+        thumbnails=dict(crops.crops),
         timing=Timing(
             decode_s=round(stats.decode_s, 3),
             infer_s=round(infer_s, 3),
-            track_s=round(track_s + frames.motion_s, 3),
+            track_s=round(frames.motion_s, 3),
             total_s=round(time.perf_counter() - started, 3),
         ),
     )
@@ -178,20 +216,6 @@ def encode_jpeg(image: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def _tracker_when_needed(frame_rate: float, settings: Settings) -> Callable[[], Tracker]:
-    """The tracker, made in the background when making it means importing torch (Ultralytics' trackers need it) and
-    the detector does not: in a fresh worker that import is the longest step before the first tracked frame, and it
-    then runs while the model loads and the first batch is decoded and detected. A worker that has torch already
-    (the local runner's forked workers, the `.pt` backend) makes it at once."""
-    if "torch" in sys.modules or resolve_backend(settings.model_path, settings.backend) != "onnxruntime":
-        tracker = new_tracker(frame_rate, settings)
-        return lambda: tracker
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker")
-    future = pool.submit(new_tracker, frame_rate, settings)
-    pool.shutdown(wait=False)  # its one thread ends with the task
-    return future.result
-
-
 def _box(xyxy: Iterable[float]) -> Box:
     x1, y1, x2, y2 = (round(float(v), 1) for v in xyxy)
     return (x1, y1, x2, y2)
@@ -212,12 +236,7 @@ def _count(classes: dict[str, ClassStats], frame: Frame, found: Detections, name
 
 
 def _record(
-    t_ms: int,
-    found: Detections,
-    names: Mapping[int, str],
-    motion: np.ndarray | None,
-    chunk: int,
-    crop_ids: list[int | None],
+    t_ms: int, found: Detections, names: Mapping[int, str], motion: np.ndarray | None, crops: list[tuple[int, int]]
 ) -> FrameRecord:
     return FrameRecord(
         t_ms=t_ms,
@@ -225,5 +244,5 @@ def _record(
         conf=tuple(round(float(conf), 3) for conf in found.conf),
         cls=tuple(names[cls] for cls in found.cls.tolist()),
         motion=motion,
-        thumbnails=tuple(None if crop_id is None else (chunk, crop_id) for crop_id in crop_ids),
+        crops=tuple(crops),
     )

@@ -295,10 +295,27 @@ class ChunkOutcome:
 
 
 @dataclass(frozen=True)
+class Crop:
+    """What one of a chunk's thumbnails shows: detection `det` of the analysed frame at `t_ms`, of confidence `conf`."""
+
+    t_ms: int
+    det: int
+    conf: float
+
+    def to_json(self) -> list[Any]:
+        return [self.t_ms, self.det, self.conf]
+
+    @classmethod
+    def from_json(cls, value: Any) -> Crop:
+        t_ms, det, conf = value
+        return cls(int(t_ms), int(det), float(conf))
+
+
+@dataclass(frozen=True)
 class ChunkResult:
     """A chunk's full result, stored beside its detections for `summarize`; `outcome()` is what history keeps.
 
-    `thumbnails` holds the confidence of the box each of the chunk's crops shows, by crop id (`Job.thumbnail_ref`).
+    `thumbnails` holds the detection each of the chunk's crops shows, by crop id (`Job.thumbnail_ref`).
     """
 
     index: int
@@ -310,7 +327,7 @@ class ChunkResult:
     frames_decoded: int = 0
     frames_analyzed: int = 0
     classes: Mapping[str, ClassStats] = field(default_factory=dict)
-    thumbnails: Mapping[int, float] = field(default_factory=dict)
+    thumbnails: Mapping[int, Crop] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
     detections_key: str | None = None
     job_digest: str | None = None  # what it was computed from (`analyze_chunk` reuses a result only for its own job)
@@ -328,7 +345,7 @@ class ChunkResult:
             **self.outcome().to_dict(),
             "window_start_ms": self.window_start_ms,
             "classes": {name: stats.to_dict() for name, stats in sorted(self.classes.items())},
-            "thumbnails": {str(crop_id): conf for crop_id, conf in self.thumbnails.items()},
+            "thumbnails": {str(crop_id): crop.to_json() for crop_id, crop in self.thumbnails.items()},
             "detections_key": self.detections_key,
             "job_digest": self.job_digest,
         }
@@ -346,7 +363,7 @@ class ChunkResult:
             frames_decoded=outcome.frames_decoded,
             frames_analyzed=outcome.frames_analyzed,
             classes={name: ClassStats.from_dict(stats) for name, stats in (data.get("classes") or {}).items()},
-            thumbnails={int(crop_id): float(conf) for crop_id, conf in (data.get("thumbnails") or {}).items()},
+            thumbnails={int(crop_id): Crop.from_json(crop) for crop_id, crop in (data.get("thumbnails") or {}).items()},
             timing=outcome.timing,
             detections_key=data.get("detections_key"),
             job_digest=data.get("job_digest"),

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 MODEL_SETTING = "MODEL_PATH"
 # What every analysing worker imports, whatever the backend; nearly all of its time is torch, which the tracker
 # imports (bench/results/latest.md, cold start).
-WORKER_IMPORTS = ("cv2", "onnxruntime", "ultralytics.trackers.track")
+WORKER_IMPORTS = ("cv2", "onnxruntime")
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 _THREADS: int | None = None  # set by configure_threads
@@ -64,10 +64,8 @@ def load_detection_model(path: str, end2end: bool = False, backend: str = "auto"
 
 
 def warm_up(path: str, end2end: bool = False, backend: str = "auto") -> None:
-    """Load the model and import the tracker now, so that a worker's first chunk pays for neither."""
+    """Load the model now, so that a worker's first chunk does not pay for it."""
     load_detection_model(path, end2end, backend)
-    offline_ultralytics()
-    import ultralytics.trackers.track  # noqa: F401
 
 
 def load_onnx_model(path: str) -> OnnxModel:

@@ -5,7 +5,6 @@ Ultralytics is imported inside functions, so importing this module stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -127,11 +126,8 @@ class CameraMotion:
     small grey frame. `sparseOptFlow` measures every frame, `none` none.
     """
 
-    def __init__(self, method: str, ultralytics_ready: Callable[[], object] = lambda: None):
-        """`ultralytics_ready` returns once no other thread is importing Ultralytics (a chunk makes its tracker in the
-        background): two threads importing it at once can deadlock on its module locks."""
+    def __init__(self, method: str):
         self._method = method
-        self._ultralytics_ready = ultralytics_ready
         self._gmc: Any = None  # made on the first motion: it imports Ultralytics, and with it torch
         self._previous: np.ndarray | None = None  # the last frame
         self._probe: np.ndarray | None = None  # its grey probe (TRACKER_GMC=auto)
@@ -152,7 +148,6 @@ class CameraMotion:
             self._fed = False
             return None
         if self._gmc is None:
-            self._ultralytics_ready()
             offline_ultralytics()
             from ultralytics.trackers.utils.gmc import GMC
 

@@ -10,7 +10,9 @@ A failed chunk leaves a hole in the frames: the pass starts a fresh tracker afte
 nobody analysed.
 
 Each track splits into one segment per class it takes (`TrackSegment`); a segment's boxes are traced against every
-line, tested against every zone, and its thumbnail is the most confident crop a chunk kept of one of its detections.
+line, tested against every zone, and its thumbnail is the most confident crop a chunk kept of one of the detections
+the tracker gave it; without one, the most confident crop of the chunks' runs its detections belong to
+(`analysis._Crops`), which shows the same object unless the run joined two.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from videoanalysis.contracts import ChunkResult, VideoInfo
+from videoanalysis.contracts import ChunkResult, Crop, VideoInfo
 from videoanalysis.detector import Detections
 from videoanalysis.regions import EMPTY, Box, Regions, anchors, inside, trace
 from videoanalysis.settings import Settings
@@ -36,19 +38,19 @@ Thumbnail = tuple[int, int]
 @dataclass(frozen=True)
 class FrameRecord:
     """One analysed frame as a chunk stored it: its detections, the camera's motion since the frame before, and for
-    each detection the chunk's crop of the object it belongs to (None without one)."""
+    each detection the chunk's crop of its run (None without one)."""
 
     t_ms: int
     boxes: tuple[Box, ...]
     conf: tuple[float, ...]
     cls: tuple[str, ...]
     motion: np.ndarray | None = None
-    thumbnails: tuple[Thumbnail | None, ...] = ()
+    crops: tuple[Thumbnail | None, ...] = ()
 
 
 def frame_line(frame: FrameRecord) -> str:
     """A frame as one line of a chunk's detections file (JSON Lines)."""
-    crops = frame.thumbnails or (None,) * len(frame.boxes)
+    crops = frame.crops or (None,) * len(frame.boxes)
     detections = [
         {"cls": cls, "conf": conf, "box": list(box), "crop": None if crop is None else crop[1]}
         for box, conf, cls, crop in zip(frame.boxes, frame.conf, frame.cls, crops, strict=True)
@@ -68,7 +70,7 @@ def read_frames(chunk: int, lines: bytes) -> Iterator[FrameRecord]:
             conf=tuple(float(d["conf"]) for d in detections),
             cls=tuple(str(d["cls"]) for d in detections),
             motion=None if row.get("motion") is None else np.asarray(row["motion"], dtype=np.float64).reshape(2, 3),
-            thumbnails=tuple(None if d.get("crop") is None else (chunk, int(d["crop"])) for d in detections),
+            crops=tuple(None if d.get("crop") is None else (chunk, int(d["crop"])) for d in detections),
         )
 
 
@@ -89,14 +91,15 @@ class _Builder:
     cls: str
     frames: list[tuple[int, Box]] = field(default_factory=list)
     zones: set[str] = field(default_factory=set)
-    thumbnails: set[Thumbnail] = field(default_factory=set)
+    own: set[Thumbnail] = field(default_factory=set)  # crops of its own detections
+    runs: set[Thumbnail] = field(default_factory=set)  # crops of the runs its detections belong to
 
-    def segment(self, regions: Regions, thumbnail_conf: Mapping[Thumbnail, float]) -> TrackSegment:
+    def segment(self, regions: Regions, crops: Mapping[Thumbnail, Crop]) -> TrackSegment:
         """The finished segment; a line it never was clearly on a side of is left out of `lines` (its trace is EMPTY,
         which the summary assumes for a missing line)."""
         traces = {line.name: trace(line, self.frames) for line in regions.lines}
-        known = [(thumbnail_conf[t], t) for t in self.thumbnails if t in thumbnail_conf]
-        # The most confident crop; a tie goes to the earliest chunk.
+        # The most confident crop, of its own detections if it has one; a tie goes to the earliest chunk.
+        known = [(crops[t].conf, t) for t in (self.own or self.runs) if t in crops]
         conf, best = max(known, key=lambda k: (k[0], -k[1][0], -k[1][1]), default=(None, None))
         return TrackSegment(
             id=self.id,
@@ -116,10 +119,11 @@ def track_video(
     frame_shape: tuple[int, int],
     frame_rate: float,
     settings: Settings,
-    thumbnail_conf: Mapping[Thumbnail, float] | None = None,
+    crops: Mapping[Thumbnail, Crop] | None = None,
 ) -> VideoTracks:
     """Track each run of consecutive frames (the frames of consecutive chunks that succeeded) with a fresh tracker;
-    `frame_shape` is (height, width), `thumbnail_conf` the confidence of each stored crop."""
+    `frame_shape` is (height, width), `crops` what each of the chunks' crops shows."""
+    crops = crops or {}
     regions = settings.count_regions
     class_ids: dict[str, int] = {}
     builders: dict[tuple[int, int, str], _Builder] = {}
@@ -135,11 +139,13 @@ def track_video(
                 builder = builders.setdefault((run_index, track.track_id, cls), _Builder(len(builders) + 1, cls))
                 box = _box(round(float(v), 1) for v in track.xyxy)
                 builder.frames.append((frame.t_ms, box))
-                if frame.thumbnails and (crop := frame.thumbnails[track.det]) is not None:
-                    builder.thumbnails.add(crop)
+                if frame.crops and (run := frame.crops[track.det]) is not None:
+                    builder.runs.add(run)
+                    if (crop := crops.get(run)) is not None and (crop.t_ms, crop.det) == (frame.t_ms, track.det):
+                        builder.own.add(run)
                 seen.append((builder, box))
             _zones_frame(regions, seen, peaks)
-    segments = tuple(builder.segment(regions, thumbnail_conf or {}) for builder in builders.values())
+    segments = tuple(builder.segment(regions, crops) for builder in builders.values())
     return VideoTracks(segments, peaks)
 
 
@@ -184,11 +190,11 @@ def track_chunks(
             runs[-1].append(index)
         else:
             runs.append([index])
-    thumbnail_conf = {(c.index, crop): conf for c in chunks if c.index in frames for crop, conf in c.thumbnails.items()}
+    crops = {(c.index, crop_id): crop for c in chunks if c.index in frames for crop_id, crop in c.thumbnails.items()}
     return track_video(
         ([frame for index in run for frame in frames[index]] for run in runs),
         (video.height, video.width),
         settings.sample_fps or video.fps,
         settings,
-        thumbnail_conf,
+        crops,
     )
