@@ -137,7 +137,7 @@ class CameraMotion:
         if self._method == "none":
             return None
         probe = _grey_probe(frame) if self._method == "auto" else None
-        previous, self._previous = self._previous, frame.copy()
+        previous, self._previous = self._previous, frame  # the reader gives every frame its own array
         previous_probe, self._probe = self._probe, probe
         still = (
             probe is not None
