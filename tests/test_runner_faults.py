@@ -242,7 +242,7 @@ def test_an_interrupted_run_stops_within_2s_and_leaves_nothing_behind(
     _wait_until(lambda: not _alive(children), 5, f"the children to exit: {_alive(children)}")
     time.sleep(0.5)
     assert run.chunk_files() == written, "nothing is written after the runner exits"
-    assert len(written) < 20, "pending chunks were cancelled, not run"
+    assert len([name for name in written if name.endswith(".json")]) < 10, "pending chunks were cancelled, not run"
     assert not _partials(tmp_path)
     assert not run.out.exists() and not run.out.with_suffix(".png").exists()
 
