@@ -115,20 +115,20 @@ class _Builder:
 
 
 def track_video(
-    runs: Iterable[Iterable[FrameRecord]],
+    sequences: Iterable[Iterable[FrameRecord]],
     frame_shape: tuple[int, int],
     frame_rate: float,
     settings: Settings,
     crops: Mapping[Thumbnail, Crop] | None = None,
 ) -> VideoTracks:
-    """Track each run of consecutive frames (the frames of consecutive chunks that succeeded) with a fresh tracker;
+    """Track each sequence of consecutive frames (those of consecutive chunks that succeeded) with a fresh tracker;
     `frame_shape` is (height, width), `crops` what each of the chunks' crops shows."""
     crops = crops or {}
     regions = settings.count_regions
     class_ids: dict[str, int] = {}
     builders: dict[tuple[int, int, str], _Builder] = {}
     peaks: dict[str, dict[str, int]] = {}
-    for run_index, frames in enumerate(runs):
+    for sequence, frames in enumerate(sequences):
         tracker = new_tracker(frame_rate, settings)
         for frame in frames:
             ids = [class_ids.setdefault(cls, len(class_ids)) for cls in frame.cls]
@@ -136,7 +136,7 @@ def track_video(
             seen = []
             for track in tracked:
                 cls = frame.cls[track.det]
-                builder = builders.setdefault((run_index, track.track_id, cls), _Builder(len(builders) + 1, cls))
+                builder = builders.setdefault((sequence, track.track_id, cls), _Builder(len(builders) + 1, cls))
                 box = _box(round(float(v), 1) for v in track.xyxy)
                 builder.frames.append((frame.t_ms, box))
                 if frame.crops and (run := frame.crops[track.det]) is not None:
@@ -184,15 +184,15 @@ def track_chunks(
     """The pass over the frames of the chunks that succeeded (`frames`, by chunk index): a fresh tracker after each
     chunk that did not, at the rate the chunks analysed frames."""
     done = sorted(c.index for c in chunks if c.status == "ok" and c.index in frames)
-    runs: list[list[int]] = []
+    sequences: list[list[int]] = []
     for index in done:
-        if runs and runs[-1][-1] == index - 1:
-            runs[-1].append(index)
+        if sequences and sequences[-1][-1] == index - 1:
+            sequences[-1].append(index)
         else:
-            runs.append([index])
+            sequences.append([index])
     crops = {(c.index, crop_id): crop for c in chunks if c.index in frames for crop_id, crop in c.thumbnails.items()}
     return track_video(
-        ([frame for index in run for frame in frames[index]] for run in runs),
+        ([frame for index in sequence for frame in frames[index]] for sequence in sequences),
         (video.height, video.width),
         settings.sample_fps or video.fps,
         settings,
