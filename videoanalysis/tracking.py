@@ -30,8 +30,9 @@ class TrackedBox:
 
 class Tracker:
     """An Ultralytics tracker fed with `Detections` one frame at a time, in time order, with the camera's motion since
-    the previous frame given rather than measured (`CameraMotion`): the same frames and motions then give the same
-    tracks, whether a chunk feeds them or the fan-in's pass over the whole video (`videoanalysis.video_tracks`)."""
+    the previous frame given rather than measured: the chunks measure it where the frames are (`CameraMotion`) and
+    store it, and the fan-in's pass over the whole video (`videoanalysis.video_tracks`) reads it back with the
+    detections, so the same stored frames give the same tracks."""
 
     def __init__(self, tracker: Any, track_buffer: int):
         self._tracker = tracker
