@@ -46,14 +46,14 @@ def main() -> None:
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the recount")
     args = parser.parse_args()
-    changes = dict(item.split("=", 1) for item in args.set)
+    overrides = dict(item.split("=", 1) for item in args.set)
     runs = stored_runs(args.variant, SPLITS[args.split], max(CHUNKS))
-    one_chunk = {run.parent: restitched(run, changes) for run, _ in runs}
+    one_chunk = {run.parent: restitched(run, overrides) for run, _ in runs}
     rows: dict[float, dict[str, int]] = {}
     for chunk_seconds in CHUNKS:
         errors, changes = [], 0
         for run, truth in stored_runs(args.variant, SPLITS[args.split], chunk_seconds):
-            unique = one_chunk[run.parent] if chunk_seconds == max(CHUNKS) else restitched(run, changes)
+            unique = one_chunk[run.parent] if chunk_seconds == max(CHUNKS) else restitched(run, overrides)
             errors += [unique[cls] - truth[cls] for cls in CLASSES]
             if run.parent in one_chunk:
                 changes += sum(abs(unique[cls] - one_chunk[run.parent][cls]) for cls in CLASSES)
