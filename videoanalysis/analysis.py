@@ -25,6 +25,7 @@ import numpy as np
 
 from videoanalysis.contracts import Chunk, ChunkResult, Crop, Timing, VideoInfo
 from videoanalysis.detector import Detections, Detector
+from videoanalysis.motion import reaches
 from videoanalysis.regions import Box
 from videoanalysis.settings import NO_REGIONS, Settings
 from videoanalysis.stats import ClassStats
@@ -91,7 +92,7 @@ class _Crops:
             open_runs = list(self._last)
             boxes = np.array([self._last[run][0] for run in open_runs])
             classes = np.array([self._last[run][1] for run in open_runs])
-            reach = np.where(found.cls[:, None] == classes[None, :], _reaches(boxes, found.xyxy).T, np.inf)
+            reach = np.where(found.cls[:, None] == classes[None, :], reaches(boxes, found.xyxy).T, np.inf)
             taken: set[int] = set()
             for det, before in zip(*np.unravel_index(np.argsort(reach, axis=None), reach.shape), strict=True):
                 if reach[det, before] >= CROP_RUN_REACH:
@@ -104,14 +105,6 @@ class _Crops:
     def _start(self) -> int:
         self._runs_started += 1
         return self._runs_started
-
-
-def _reaches(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The distance between the centres of every box of `a` (n, 4) and every box of `b` (m, 4), in sizes of the box
-    of `a`; shape (n, m)."""
-    size = np.sqrt(np.prod(np.clip(a[:, 2:] - a[:, :2], 1e-9, None), axis=1))
-    centres_a, centres_b = (a[:, :2] + a[:, 2:]) / 2, (b[:, :2] + b[:, 2:]) / 2
-    return np.linalg.norm(centres_b[None, :, :] - centres_a[:, None, :], axis=2) / size[:, None]
 
 
 @dataclass(frozen=True)

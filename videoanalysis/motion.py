@@ -14,6 +14,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 Point = tuple[float, float]
 
 
@@ -80,3 +82,13 @@ def gap_links(
             began.add(j)
             links.append((i, j))
     return links
+
+
+def reaches(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """How far the centre of every box of `b` (m, 4) lies from that of every box of `a` (n, 4), in sizes of the box of
+    `a` (the square root of its area); shape (n, m). How far an object moved between two analysed frames, for a
+    tracker's new tracks (`sampled_tracktrack`) and a chunk's crop runs (`analysis._Crops`)."""
+    size = np.sqrt((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
+    centre_a = (a[:, None, :2] + a[:, None, 2:]) / 2
+    centre_b = (b[None, :, :2] + b[None, :, 2:]) / 2
+    return np.linalg.norm(centre_b - centre_a, axis=2) / np.maximum(size, 1e-9)

@@ -18,6 +18,8 @@ import numpy as np
 from ultralytics.trackers.basetrack import TrackState
 from ultralytics.trackers.track_tracker import TRACKTRACK, _confidence_distance
 
+from videoanalysis.motion import reaches
+
 NEW_TRACK_REACH = 1.0
 """How far an object may move between two analysed frames, in sizes of its box (the square root of its area), and
 still continue a track seen once. Chosen by `make eval` on the tuning split (README, Counting accuracy)."""
@@ -50,9 +52,7 @@ def _reach_cost(tracks: list[Any], dets: list[Any]) -> np.ndarray:
     b = np.asarray([det.xyxy for det in dets], dtype=np.float64)
     size_a = np.sqrt((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
     size_b = np.sqrt((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))[None, :]
-    centre_a = (a[:, None, :2] + a[:, None, 2:]) / 2
-    centre_b = (b[None, :, :2] + b[None, :, 2:]) / 2
-    reaches = np.linalg.norm(centre_b - centre_a, axis=2) / (np.maximum(size_a, 1e-9) * NEW_TRACK_REACH)
+    distance = reaches(a, b) / NEW_TRACK_REACH
     same_class = np.array([track.cls for track in tracks])[:, None] == np.array([det.cls for det in dets])[None, :]
     similar = np.maximum(size_a, size_b) < SIZE_RATIO * np.minimum(size_a, size_b)
-    return np.where((reaches < 1) & same_class & similar, REACH_COST * reaches, 1.0)
+    return np.where((distance < 1) & same_class & similar, REACH_COST * distance, 1.0)
