@@ -26,12 +26,11 @@ import numpy as np
 from videoanalysis.contracts import Chunk, ChunkResult, Crop, Timing, VideoInfo
 from videoanalysis.detector import Detections, Detector
 from videoanalysis.motion import reaches
-from videoanalysis.regions import Box
 from videoanalysis.settings import NO_REGIONS, Settings
 from videoanalysis.stats import ClassStats
 from videoanalysis.tracking import CameraMotion
 from videoanalysis.video import Frame, FrameReader
-from videoanalysis.video_tracks import FrameRecord, frame_line
+from videoanalysis.video_tracks import FrameRecord, frame_line, rounded_box
 
 _T = TypeVar("_T")
 
@@ -209,11 +208,6 @@ def encode_jpeg(image: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def _box(xyxy: Iterable[float]) -> Box:
-    x1, y1, x2, y2 = (round(float(v), 1) for v in xyxy)
-    return (x1, y1, x2, y2)
-
-
 def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
@@ -233,7 +227,7 @@ def _record(
 ) -> FrameRecord:
     return FrameRecord(
         t_ms=t_ms,
-        boxes=tuple(_box(box) for box in found.xyxy),
+        boxes=tuple(rounded_box(box) for box in found.xyxy),
         conf=tuple(round(float(conf), 3) for conf in found.conf),
         cls=tuple(names[cls] for cls in found.cls.tolist()),
         motion=motion,

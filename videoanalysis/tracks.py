@@ -72,13 +72,17 @@ class StitchResult:
         return dict(sorted(Counter(obj.cls for obj in self.objects if obj.counted).items()))
 
 
+def most_confident(crops: Iterable[tuple[float, tuple[int, int]]]) -> tuple[float, tuple[int, int]] | None:
+    """The most confident of (confidence, (chunk, crop id)) crops; a tie goes to the earliest chunk, then crop."""
+    return max(crops, key=lambda crop: (crop[0], -crop[1][0], -crop[1][1]), default=None)
+
+
 def best_thumbnail(members: Sequence[TrackSegment]) -> tuple[int, int] | None:
-    """The most confident thumbnail of an object's segments; ties go to the earliest chunk, None when none has one."""
-    cropped = [s for s in members if s.thumbnail is not None and s.thumbnail_conf is not None]
-    if not cropped:
-        return None
-    best = max(cropped, key=lambda s: (s.thumbnail_conf, -s.thumbnail[0], -s.thumbnail[1]))  # type: ignore[index]
-    return best.thumbnail
+    """The most confident thumbnail of an object's segments; None when none has one."""
+    best = most_confident(
+        (s.thumbnail_conf, s.thumbnail) for s in members if s.thumbnail is not None and s.thumbnail_conf is not None
+    )
+    return None if best is None else best[1]
 
 
 def stitch(

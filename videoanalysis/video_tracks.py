@@ -29,7 +29,7 @@ from videoanalysis.detector import Detections
 from videoanalysis.regions import EMPTY, Box, Regions, anchors, inside, trace
 from videoanalysis.settings import Settings
 from videoanalysis.tracking import new_tracker
-from videoanalysis.tracks import TrackSegment
+from videoanalysis.tracks import TrackSegment, most_confident
 
 Thumbnail = tuple[int, int]
 """(chunk, the chunk's id for the crop): where a thumbnail is stored (`Job.thumbnail_ref`)."""
@@ -66,7 +66,7 @@ def read_frames(chunk: int, lines: bytes) -> Iterator[FrameRecord]:
         detections = row["detections"]
         yield FrameRecord(
             t_ms=int(row["t_ms"]),
-            boxes=tuple(_box(d["box"]) for d in detections),
+            boxes=tuple(rounded_box(d["box"]) for d in detections),
             conf=tuple(float(d["conf"]) for d in detections),
             cls=tuple(str(d["cls"]) for d in detections),
             motion=None if row.get("motion") is None else np.asarray(row["motion"], dtype=np.float64).reshape(2, 3),
@@ -98,16 +98,16 @@ class _Builder:
         """The finished segment; a line it never was clearly on a side of is left out of `lines` (its trace is EMPTY,
         which the summary assumes for a missing line)."""
         traces = {line.name: trace(line, self.frames) for line in regions.lines}
-        # The most confident crop, of its own detections if it has one; a tie goes to the earliest chunk.
-        known = [(crops[t].conf, t) for t in (self.own or self.runs) if t in crops]
-        conf, best = max(known, key=lambda k: (k[0], -k[1][0], -k[1][1]), default=(None, None))
+        # The most confident crop of its own detections if it has one, else of its runs.
+        best = most_confident((crops[t].conf, t) for t in (self.own or self.runs) if t in crops)
+        conf, thumbnail = best or (None, None)
         return TrackSegment(
             id=self.id,
             cls=self.cls,
             first=self.frames[0],
             last=self.frames[-1],
             hits=len(self.frames),
-            thumbnail=best,
+            thumbnail=thumbnail,
             thumbnail_conf=conf,
             lines={name: line_trace for name, line_trace in traces.items() if line_trace != EMPTY},
             zones=tuple(sorted(self.zones)),
@@ -137,7 +137,7 @@ def track_video(
             for track in tracked:
                 cls = frame.cls[track.det]
                 builder = builders.setdefault((sequence, track.track_id, cls), _Builder(len(builders) + 1, cls))
-                box = _box(round(float(v), 1) for v in track.xyxy)
+                box = rounded_box(track.xyxy)
                 builder.frames.append((frame.t_ms, box))
                 if frame.crops and (run := frame.crops[track.det]) is not None:
                     builder.runs.add(run)
@@ -173,8 +173,9 @@ def _zones_frame(regions: Regions, seen: Sequence[tuple[_Builder, Box]], peaks: 
             zone_peaks[cls] = max(zone_peaks.get(cls, 0), count)
 
 
-def _box(values: Iterable[float]) -> Box:
-    x1, y1, x2, y2 = (float(v) for v in values)
+def rounded_box(values: Iterable[float]) -> Box:
+    """A box to 0.1 px, as the detections file keeps it."""
+    x1, y1, x2, y2 = (round(float(v), 1) for v in values)
     return (x1, y1, x2, y2)
 
 
