@@ -36,9 +36,10 @@ one such link and begins at most one, shortest gaps first.
 drawn to the frame's edge holds an object whose box is clipped there). ``entered`` is whether an object was inside
 in at least one analysed frame; a zone's ``peak`` is the most boxes inside in one analysed frame.
 
-**Segments.** Every rule is a fold over frames in time order, so an object made of several segments (a track that
-changed class, tracks linked across a gap) is traced per segment and joined: `join` joins the `LineTrace` of its
-segments in time order and finds the crossing between them exactly as one trace over all their frames would.
+**Segments.** Every rule is a fold over frames in time order, so an object made of several segments (tracks of one
+class linked across a gap; a track that changes class is two objects) is traced per segment and joined: `join` joins
+the `LineTrace` of its segments in time order and finds the crossing between them exactly as one trace over all
+their frames would.
 """
 
 from __future__ import annotations

@@ -190,8 +190,8 @@ def all_crossings(objects: Sequence[StitchedObject], lines: Sequence[Line], gap_
 
 
 def object_trace(obj: StitchedObject, line: Line) -> LineTrace:
-    """The object's trace of `line`: its segments' traces joined in time order. A crossing between two segments (a
-    track that changed class, two tracks linked across a gap) is found by the join, once, at the later one's frame."""
+    """The object's trace of `line`: its segments' traces joined in time order. A crossing between two segments (two
+    tracks linked across a gap) is found by the join, once, at the later one's frame."""
     traces = (segment.lines.get(line.name, EMPTY) for segment in obj.segments)
     return reduce(partial(join, line), traces, EMPTY)
 
