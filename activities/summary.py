@@ -21,8 +21,9 @@ from videoanalysis.storage import LocalStorage, Storage, StorageError, open_stor
 from videoanalysis.summary import ThumbnailName, build_summary, failed_summary, render_timeline_png
 from videoanalysis.video_tracks import FrameRecord, read_frames, track_chunks
 
-THUMBNAIL_READERS = 8
-"""Thumbnails read at once for the report: hundreds of small blobs, each a round trip to storage."""
+BLOB_READERS = 8
+"""Blobs read at once: two per chunk (its result and its detections) and one per thumbnail in the report, hundreds
+for a long video, each a round trip to storage."""
 
 
 def summarize(payload: dict[str, Any]) -> dict[str, Any]:
@@ -36,8 +37,7 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
         summary = failed_summary(job.video.name, plan.error or "planning failed", settings)
     else:
         planned = {chunk.index: chunk for chunk in plan.chunks}
-        chunks = [_full_result(storage, job, _with_plan(outcome, planned)) for outcome in request.chunks]
-        chunks, frames = _with_detections(storage, job, chunks)
+        chunks, frames = _read_chunks(storage, job, [_with_plan(outcome, planned) for outcome in request.chunks])
         tracks = track_chunks(chunks, frames, plan.video, job.settings)
         video = {"name": job.video.name, **plan.video.to_dict()}
         namer = _thumbnail_namer(storage, job, thumbnails)
@@ -93,7 +93,7 @@ def _thumbnail_namer(storage: Storage, job: Job, refs: dict[str, BlobRef]) -> Th
 
 def _read_thumbnails(storage: Storage, refs: dict[str, BlobRef]) -> dict[str, bytes]:
     """The thumbnails the report inlines, by summary name; one gone missing shows as "no image", not a failure."""
-    with ThreadPoolExecutor(max_workers=THUMBNAIL_READERS) as pool:
+    with ThreadPoolExecutor(max_workers=BLOB_READERS) as pool:
         data = dict(zip(refs, pool.map(partial(_read_or_none, storage), refs.values()), strict=True))
     return {name: jpeg for name, jpeg in data.items() if jpeg is not None}
 
@@ -125,30 +125,29 @@ def _with_plan(outcome: ChunkOutcome, planned: dict[int, Chunk]) -> ChunkOutcome
     return replace(outcome, start_ms=chunk.start_ms, end_ms=chunk.end_ms)
 
 
-def _with_detections(
-    storage: Storage, job: Job, chunks: list[ChunkResult]
+def _read_chunks(
+    storage: Storage, job: Job, outcomes: list[ChunkOutcome]
 ) -> tuple[list[ChunkResult], dict[int, list[FrameRecord]]]:
-    """Each successful chunk's analysed frames; a chunk whose detections cannot be read counts as failed."""
-    frames: dict[int, list[FrameRecord]] = {}
-    results = []
-    for chunk in chunks:
-        if chunk.status == "ok":
-            try:
-                frames[chunk.index] = list(
-                    read_frames(chunk.index, storage.read_bytes(job.chunk_ref(chunk.index, "jsonl")))
-                )
-            except (StorageError, ValueError, KeyError, TypeError, IndexError) as error:
-                outcome = replace(chunk.outcome(), status="failed", error=f"chunk detections unreadable: {error}")
-                chunk = ChunkResult.from_outcome(outcome)
-        results.append(chunk)
-    return results, frames
+    """Every chunk's full result, and each successful chunk's analysed frames, read `BLOB_READERS` chunks at once."""
+    with ThreadPoolExecutor(max_workers=BLOB_READERS) as pool:
+        read = list(pool.map(partial(_read_chunk, storage, job), outcomes))
+    return [chunk for chunk, _ in read], {chunk.index: frames for chunk, frames in read if frames is not None}
 
 
-def _full_result(storage: Storage, job: Job, outcome: ChunkOutcome) -> ChunkResult:
-    """The chunk's full result from storage; the outcome alone if it failed or went missing."""
+def _read_chunk(storage: Storage, job: Job, outcome: ChunkOutcome) -> tuple[ChunkResult, list[FrameRecord] | None]:
+    """A chunk's full result and analysed frames; a chunk that failed, or whose result or detections cannot be read,
+    is its outcome alone, failed, with the reason."""
     if outcome.status != "ok":
-        return ChunkResult.from_outcome(outcome)
+        return ChunkResult.from_outcome(outcome), None
     try:
-        return ChunkResult.from_dict(json.loads(storage.read_bytes(job.chunk_ref(outcome.index, "json"))))
+        chunk = ChunkResult.from_dict(json.loads(storage.read_bytes(job.chunk_ref(outcome.index, "json"))))
     except (StorageError, ValueError, KeyError) as error:
-        return ChunkResult.from_outcome(replace(outcome, status="failed", error=f"chunk result unreadable: {error}"))
+        return _failed(outcome, f"chunk result unreadable: {error}"), None
+    try:
+        return chunk, list(read_frames(chunk.index, storage.read_bytes(job.chunk_ref(chunk.index, "jsonl"))))
+    except (StorageError, ValueError, KeyError, TypeError, IndexError) as error:
+        return _failed(chunk.outcome(), f"chunk detections unreadable: {error}"), None
+
+
+def _failed(outcome: ChunkOutcome, error: str) -> ChunkResult:
+    return ChunkResult.from_outcome(replace(outcome, status="failed", error=error))
