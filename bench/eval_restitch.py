@@ -5,22 +5,39 @@ beside its summary, so a change to what happens after the chunks (the fan-in's t
 count) can be tried on the tuning split by summarising those chunks again, in seconds and without decoding or
 detecting anything; `--set KEY=VALUE` changes a setting of that step for the recount (TRACK_LOST_SECONDS,
 LINK_GAP_SECONDS, MIN_TRACK_SECONDS, TRACKER, ...). It reports `unique` against the truth and the seam changes against
-one chunk; lines and zones need a full run.
+one chunk; lines and zones need a full run. `--set MIN_TRACK_SECONDS=...` is how the fragment threshold was chosen.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from bench.eval_counts import CHUNKS, CLASSES, SPLITS
-from bench.eval_sweep import score, stored_runs
+from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
 from videoanalysis.contracts import ChunkResult, VideoInfo
 from videoanalysis.settings import Settings
 from videoanalysis.summary import build_summary
 from videoanalysis.video_tracks import read_frames, track_chunks
+
+
+def stored_runs(variant: str, split_seeds: range, chunk_seconds: float) -> Iterator[tuple[Path, dict[str, int]]]:
+    """(run folder, the truth's `unique`) of each stored app run of `variant` at `chunk_seconds`, in seed order."""
+    for folder in sorted((EVAL / "runs" / variant).glob("*")):
+        run = folder / f"chunks-{chunk_seconds:g}"
+        if int(folder.name.split("-", 1)[0]) in split_seeds and (run / "summary.json").is_file():
+            yield run, json.loads((EVAL / "scenes" / f"{folder.name}.truth.json").read_text())["unique"]
+
+
+def score(errors: Sequence[int]) -> dict[str, int]:
+    """Total absolute error, signed error and pairs within ±1 of per scene/class errors."""
+    return {
+        "abs": sum(abs(e) for e in errors),
+        "signed": sum(errors),
+        "within_1": sum(abs(e) <= 1 for e in errors),
+        "pairs": len(errors),
+    }
 
 
 def restitched(run: Path, changes: Mapping[str, str]) -> dict[str, int]:
