@@ -14,12 +14,13 @@ import argparse
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
 from videoanalysis.contracts import ChunkResult, VideoInfo
 from videoanalysis.settings import Settings
-from videoanalysis.summary import build_summary
-from videoanalysis.video_tracks import read_frames, track_chunks
+from videoanalysis.summary import video_objects
+from videoanalysis.video_tracks import VideoTracks, read_frames, track_chunks
 
 
 def stored_runs(variant: str, split_seeds: range, chunk_seconds: float) -> Iterator[tuple[Path, dict[str, int]]]:
@@ -40,21 +41,26 @@ def score(errors: Sequence[int]) -> dict[str, int]:
     }
 
 
-def restitched(run: Path, changes: Mapping[str, str]) -> dict[str, int]:
-    """`unique` of one stored app run, summarised again from its chunk results and detections with the settings
-    `changes` (app setting names, values as in the environment)."""
+def retracked(run: Path, changes: Mapping[str, str]) -> tuple[dict[str, Any], VideoTracks]:
+    """The stored summary of one app run, and the video's tracks made again from its chunk results and detections
+    with the settings `changes` (app setting names, values as in the environment) and this code."""
     stored = json.loads((run / "summary.json").read_text())
     settings = Settings.from_dict(stored["settings"]).replace(**Settings.env_values(changes))
+    stored["settings"] = settings.to_dict()
     paths = sorted(run.glob("summary.chunks/chunk-*[0-9].json"))
     chunks = [ChunkResult.from_dict(json.loads(p.read_text())) for p in paths]
     frames = {
         c.index: list(read_frames(c.index, p.with_suffix(".jsonl").read_bytes()))
         for c, p in zip(chunks, paths, strict=True)
     }
-    video = VideoInfo.from_dict(stored["video"])
-    tracks = track_chunks(chunks, frames, video, settings)
-    summary = build_summary(stored["video"], settings.to_dict(), chunks, tracks, wall_s=None)
-    return {cls: summary["classes"].get(cls, {}).get("unique", 0) for cls in CLASSES}
+    return stored, track_chunks(chunks, frames, VideoInfo.from_dict(stored["video"]), settings)
+
+
+def restitched(run: Path, changes: Mapping[str, str]) -> dict[str, int]:
+    """`unique` of one stored app run, counted again (`retracked`)."""
+    stored, tracks = retracked(run, changes)
+    unique = video_objects(stored["video"], stored["settings"], tracks).unique
+    return {cls: unique.get(cls, 0) for cls in CLASSES}
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from videoanalysis.contracts import ChunkResult
 from videoanalysis.regions import EMPTY, Crossing, Line, LineTrace, Regions, TrackLine, Zone, gap_crossings, join
 from videoanalysis.stats import ClassStats
-from videoanalysis.tracks import StitchedObject, stitch
+from videoanalysis.tracks import StitchedObject, StitchResult, stitch
 from videoanalysis.video_tracks import VideoTracks
 
 SCHEMA_VERSION = 1
@@ -102,14 +102,7 @@ def build_summary(
     for chunk in ok_chunks:
         for name, stats in chunk.classes.items():
             totals.setdefault(name, ClassStats()).merge(stats)
-    gap_ms = link_gap_ms(settings)
-    stitched = stitch(
-        tracks.segments,
-        min_hits=min_track_hits(settings, video),
-        link_gap_ms=gap_ms,
-        frame_size=frame_size(video),
-        edges_ms=video_edges_ms(settings, video),
-    )
+    stitched = video_objects(video, settings, tracks)
     unique = stitched.unique
     length = _timeline_length(video, totals)
 
@@ -118,7 +111,7 @@ def build_summary(
         for name in sorted(totals.keys() | unique.keys())
     }
     regions = Regions.from_dict(settings.get("count_regions") or {})
-    crossed = all_crossings(stitched.objects, regions.lines, gap_ms)
+    crossed = all_crossings(stitched.objects, regions.lines, link_gap_ms(settings))
     counted = [(obj, lines) for obj, lines in zip(stitched.objects, crossed, strict=True) if obj.counted]
     chunk_rows = [
         {
@@ -250,6 +243,17 @@ def _object_row(
         "crossings": [{"line": name, "t_s": t_ms / 1000, "direction": d} for t_ms, name, d in sorted(crossed)],
         "zones": sorted({name for segment in obj.segments for name in segment.zones}),
     }
+
+
+def video_objects(video: Mapping[str, Any], settings: Mapping[str, Any], tracks: VideoTracks) -> StitchResult:
+    """The video's objects: its tracks' segments stitched with the analysis's settings."""
+    return stitch(
+        tracks.segments,
+        min_hits=min_track_hits(settings, video),
+        link_gap_ms=link_gap_ms(settings),
+        frame_size=frame_size(video),
+        edges_ms=video_edges_ms(settings, video),
+    )
 
 
 def link_gap_ms(settings: Mapping[str, Any]) -> int:

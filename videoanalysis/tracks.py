@@ -24,8 +24,9 @@ class TrackSegment:
     a tracker keeps an id through an occlusion. So each segment is an object of its own until linked to another.
 
     `first` and `last` are its first and last frames, (t_ms, box), where linking across gaps looks; `hits` the frames
-    it was tracked in. `thumbnail` is the (chunk, crop id) of the most confident crop of its detections that a chunk
-    kept, and `thumbnail_conf` that crop's confidence. `lines` holds its trace of each counting line (lines it was
+    it was tracked in, and `boxes` its box in each of them, for checking against a truth (`bench.eval_causes`).
+    `thumbnail` is the (chunk, crop id) of the most confident crop of its detections that a chunk kept, and
+    `thumbnail_conf` that crop's confidence. `lines` holds its trace of each counting line (lines it was
     never clearly on a side of are left out), `zones` the zones it was inside in at least one frame.
     """
 
@@ -38,6 +39,7 @@ class TrackSegment:
     thumbnail_conf: float | None = None
     lines: Mapping[str, LineTrace] = field(default_factory=dict)
     zones: tuple[str, ...] = ()
+    boxes: tuple[tuple[int, Box], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def first_ms(self) -> int:

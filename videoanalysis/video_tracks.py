@@ -111,6 +111,7 @@ class _Builder:
             thumbnail_conf=conf,
             lines={name: line_trace for name, line_trace in traces.items() if line_trace != EMPTY},
             zones=tuple(sorted(self.zones)),
+            boxes=tuple(self.frames),
         )
 
 

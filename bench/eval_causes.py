@@ -1,0 +1,180 @@
+"""`python -m bench.eval_causes`: where an evaluation's count errors come from, object by object.
+
+A scene's truth has every object's box in every frame. Each object the app counted in a stored one-chunk run
+(tracked again with this code, `bench.eval_restitch.retracked`) is matched to the truth object of its class that
+most of its boxes overlap, and each scene/class error of `unique` is then exactly
+
+    split + false - merged - missed
+
+- **split**: a truth object that k > 1 counted objects matched (a track lost and not linked again) adds k - 1;
+- **false**: a counted object that matched no counted truth object;
+- **merged**: a truth object that no counted object matched, though one followed it for a while (the tracker switched
+  to it from another object, or linking joined the two);
+- **missed**: a truth object no counted object followed: "at an edge" when the video's start or end left it in view
+  for under `EDGE_SECONDS`, else "too short" when the app tracked it, but for less than `MIN_TRACK_SECONDS`.
+
+A report for deciding what to work on, not a score: the matching is by overlap alone, so two objects crossing each
+other can swap between split and merged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
+from bench.eval_restitch import retracked, stored_runs
+from videoanalysis.regions import Box
+from videoanalysis.summary import video_objects
+from videoanalysis.tracks import StitchedObject
+
+MATCH_IOU = 0.3
+"""How much a tracked box must overlap a truth box of its class to be that object in that frame."""
+
+FOLLOWED_FRAMES = 2
+"""Frames a counted object must share with a truth object it did not mostly match for that object to count as merged."""
+
+EDGE_SECONDS = 2.0
+"""A truth object the video's start or end cut to less time than this in view is missed "at an edge"."""
+
+EDGE_MS = 500
+"""How close to the video's start or end a truth object's boxes must reach for the video to have cut it."""
+
+CAUSES = ("split", "false", "merged", "missed, too short", "missed at an edge", "missed")
+ADDS = {"split": 1, "false": 1}  # every other cause subtracts one
+
+
+@dataclass
+class SceneCauses:
+    """The causes of one scene's errors, by class, and a line for each object behind them."""
+
+    scenario: str
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (class, cause) -> objects
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, cls: str, cause: str, line: str, n: int = 1) -> None:
+        self.counts[(cls, cause)] += n
+        self.lines.append(f"{cause}: {cls} {line}")
+
+    def error(self, cls: str) -> int:
+        return sum(ADDS.get(cause, -1) * n for (c, cause), n in self.counts.items() if c == cls)
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    overlap = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - overlap
+    return overlap / union if union > 0 else 0.0
+
+
+class Truth:
+    """A scene's truth objects, and which of them each tracked box shows."""
+
+    def __init__(self, truth: dict[str, Any]):
+        self.scenario = str(truth["scenario"])
+        self.fps, self.duration_ms = float(truth["fps"]), int(truth["duration_ms"])
+        self.objects = {o["id"]: o for o in truth["objects"]}
+        self._boxes: dict[int, list[tuple[int, str, list[float]]]] = {}
+        for o in truth["objects"]:
+            for k, box in enumerate(o["boxes"]):
+                if box is not None:
+                    self._boxes.setdefault(o["first_frame"] + k, []).append((o["id"], o["cls"], box))
+
+    def shown(self, cls: str, boxes: Iterable[tuple[int, Box]]) -> Counter[int]:
+        """Frames in which the boxes showed each truth object of class `cls`."""
+        found: Counter[int] = Counter()
+        for t_ms, box in boxes:
+            candidates = self._boxes.get(round(t_ms * self.fps / 1000), [])
+            overlap, best = max(((iou(box, b), i) for i, c, b in candidates if c == cls), default=(0.0, -1))
+            if overlap >= MATCH_IOU:
+                found[best] += 1
+        return found
+
+    def cut_by_the_video(self, obj: dict[str, Any]) -> bool:
+        start_ms = obj["first_frame"] / self.fps * 1000
+        end_ms = (obj["first_frame"] + len(obj["boxes"])) / self.fps * 1000
+        at_edge = start_ms < EDGE_MS or end_ms > self.duration_ms - EDGE_MS
+        return at_edge and obj["visible_frames"] < EDGE_SECONDS * self.fps
+
+
+def scene_causes(truth: Truth, objects: Sequence[StitchedObject]) -> SceneCauses:
+    found = SceneCauses(truth.scenario)
+    matched: dict[int, list[StitchedObject]] = {}
+    followed: set[int] = set()
+    tracked: set[int] = set()  # truth objects an uncounted object followed
+    for obj in objects:
+        shown = truth.shown(obj.cls, (b for segment in obj.segments for b in segment.boxes))
+        if not obj.counted:
+            tracked.update(shown)
+            continue
+        best = shown.most_common(1)[0][0] if shown else None
+        if best is None or not truth.objects[best]["counted"]:
+            found.add(obj.cls, "false", f"{_span(obj)}, {obj.hits} frames")
+            continue
+        matched.setdefault(best, []).append(obj)
+        followed.update(i for i, frames in shown.items() if i != best and frames >= FOLLOWED_FRAMES)
+    for i, o in truth.objects.items():
+        if not o["counted"]:
+            continue
+        seen = f"{o['first_frame'] / truth.fps:.1f} s, {o['visible_frames'] / truth.fps:.1f} s in view"
+        if i in matched:
+            if len(matched[i]) > 1:
+                parts = ", ".join(_span(obj) for obj in matched[i])
+                found.add(o["cls"], "split", f"{seen}: {parts}", len(matched[i]) - 1)
+        elif i in followed:
+            found.add(o["cls"], "merged", seen)
+        elif truth.cut_by_the_video(o):
+            found.add(o["cls"], "missed at an edge", seen)
+        else:
+            found.add(o["cls"], "missed, too short" if i in tracked else "missed", seen)
+    return found
+
+
+def _span(obj: StitchedObject) -> str:
+    return f"{obj.first_ms / 1000:.1f}-{obj.last_ms / 1000:.1f} s"
+
+
+def run_causes(run: Path, truth_unique: dict[str, int], changes: dict[str, str]) -> SceneCauses:
+    """The causes of one stored run's errors; checks that they add up to the errors."""
+    stored, tracks = retracked(run, changes)
+    objects = video_objects(stored["video"], stored["settings"], tracks)
+    truth = Truth(json.loads((EVAL / "scenes" / f"{run.parent.name}.truth.json").read_text()))
+    found = scene_causes(truth, objects.objects)
+    for cls in CLASSES:
+        error = objects.unique.get(cls, 0) - truth_unique[cls]
+        if found.error(cls) != error:
+            raise AssertionError(f"{run.parent.name} {cls}: causes add up to {found.error(cls):+d}, error {error:+d}")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="defaults", help="the runs of `bench.eval_counts --variant`")
+    parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the recount")
+    parser.add_argument("--list", action="store_true", help="also list every object behind an error, scene by scene")
+    args = parser.parse_args()
+    changes = dict(item.split("=", 1) for item in args.set)
+    by_scenario: dict[str, Counter[str]] = {}
+    for run, truth_unique in stored_runs(args.variant, SPLITS[args.split], max(CHUNKS)):
+        found = run_causes(run, truth_unique, changes)
+        row = by_scenario.setdefault(found.scenario, Counter())
+        for (_, cause), n in found.counts.items():
+            row[cause] += n
+        if args.list and found.lines:
+            print(f"{run.parent.name}:\n" + "".join(f"- {line}\n" for line in found.lines))
+    by_scenario["all"] = sum(by_scenario.values(), Counter())
+    print(f"| scenario | {' | '.join(CAUSES)} | signed error |\n|---|{'---|' * (len(CAUSES) + 1)}")
+    for scenario, row in by_scenario.items():
+        error = sum(ADDS.get(cause, -1) * n for cause, n in row.items())
+        print(f"| {scenario} | {' | '.join(str(row[cause]) for cause in CAUSES)} | {error:+d} |")
+
+
+if __name__ == "__main__":
+    main()

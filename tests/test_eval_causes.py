@@ -1,0 +1,76 @@
+"""`bench.eval_causes`: every error of a scene is one of its causes, and the causes add up to the error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.eval_causes import SceneCauses, Truth, scene_causes
+from videoanalysis.regions import Box
+from videoanalysis.tracks import StitchedObject, TrackSegment
+
+FPS = 5.0
+
+
+def _walk(x0: float, frames: range, y: float = 100.0) -> list[tuple[int, Box]]:
+    """(t_ms, box) of a 40 px box moving 10 px a frame, at the frames given."""
+    return [(round(k * 1000 / FPS), (x0 + 10 * k, y, x0 + 10 * k + 40, y + 40)) for k in frames]
+
+
+def _truth_object(ident: int, cls: str, boxes: list[tuple[int, Box]], visible: int | None = None) -> dict[str, Any]:
+    first = round(boxes[0][0] * FPS / 1000)
+    return {
+        "id": ident,
+        "cls": cls,
+        "counted": True,
+        "first_frame": first,
+        "boxes": [list(box) for _, box in boxes],
+        "visible_frames": len(boxes) if visible is None else visible,
+    }
+
+
+def _object(cls: str, boxes: list[tuple[int, Box]], counted: bool = True) -> StitchedObject:
+    segment = TrackSegment(1, cls, boxes[0], boxes[-1], len(boxes), boxes=tuple(boxes))
+    return StitchedObject(cls, boxes[0][0], boxes[-1][0], len(boxes), counted, segments=(segment,))
+
+
+def _causes(objects: list[StitchedObject], *truth_objects: dict[str, Any]) -> SceneCauses:
+    truth = {"scenario": "test", "fps": FPS, "duration_ms": 60_000, "objects": list(truth_objects)}
+    return scene_causes(Truth(truth), objects)
+
+
+def test_a_lost_track_is_a_split_and_an_object_nobody_saw_is_missed() -> None:
+    car = _walk(0, range(0, 40))
+    walker = _walk(0, range(50, 80), y=400)
+    found = _causes(
+        [_object("car", car[:15]), _object("car", car[25:])],
+        _truth_object(1, "car", car),
+        _truth_object(2, "person", walker),
+    )
+    assert found.counts == {("car", "split"): 1, ("person", "missed"): 1}
+    assert (found.error("car"), found.error("person")) == (1, -1)
+
+
+def test_a_track_that_switched_objects_merges_them_and_an_unmatched_one_is_false() -> None:
+    first, second = _walk(0, range(0, 30)), _walk(300, range(30, 60))
+    switched = _object("car", first + second[:5])  # mostly the first car, then the second one for a while
+    ghost = _object("car", _walk(0, range(100, 110), y=600))
+    found = _causes([switched, ghost], _truth_object(1, "car", first), _truth_object(2, "car", second))
+    assert found.counts == {("car", "merged"): 1, ("car", "false"): 1}
+    assert found.error("car") == 0
+
+
+def test_a_miss_at_the_videos_end_or_below_the_fragment_length_says_so() -> None:
+    late = _walk(0, range(295, 300))  # in view for the last second of the minute
+    brief = _walk(0, range(100, 120), y=300)
+    found = _causes(
+        [_object("bike", brief[:4], counted=False)], _truth_object(1, "bike", late), _truth_object(2, "bike", brief)
+    )
+    assert found.counts == {("bike", "missed at an edge"): 1, ("bike", "missed, too short"): 1}
+    assert found.error("bike") == -2
+
+
+def test_a_box_of_another_class_or_too_far_off_does_not_match() -> None:
+    car = _walk(0, range(0, 20))
+    shifted = [(t, (b[0] + 30, b[1], b[2] + 30, b[3])) for t, b in car]  # IoU 1/7 with the truth
+    found = _causes([_object("bike", car), _object("car", shifted)], _truth_object(1, "car", car))
+    assert found.counts == {("bike", "false"): 1, ("car", "false"): 1, ("car", "missed"): 1}
