@@ -82,6 +82,21 @@ def test_a_fast_new_track_is_confirmed_though_its_boxes_barely_overlap() -> None
     assert _drive_down(plain, 36) == [[]] * 12
 
 
+def test_a_new_track_comes_with_the_boxes_it_was_followed_by_before_it_was_confirmed() -> None:
+    """TrackTrack reports a track from its third matched frame on; the first report carries the two boxes before."""
+    tracker = new_tracker(5.0, Settings())
+    tracker.update(Detections.empty(), (720, 1280))  # a first frame's tracks are reported at once
+    reports = []
+    for k in range(5):
+        xyxy = np.array([[600, 10 + 8 * k, 760, 90 + 8 * k]], np.float32)
+        dets = Detections(xyxy, np.array([0.9], np.float32), np.array([2], np.int64))
+        reports.append([(t.track_id, t.before) for t in tracker.update(dets, (720, 1280))])
+    assert reports[:2] == [[], []]
+    ((track_id, before),) = reports[2]
+    assert before == ((2, (600.0, 10.0, 760.0, 90.0)), (1, (600.0, 18.0, 760.0, 98.0)))
+    assert reports[3:] == [[(track_id, ())], [(track_id, ())]]
+
+
 @pytest.mark.parametrize(("step", "classes"), [(200, (2,)), (36, (2, 0))])
 def test_a_new_track_does_not_reach_a_far_detection_or_another_class(step: float, classes: tuple[int, ...]) -> None:
     assert _drive_down(new_tracker(5.0, Settings()), step, classes) == [[]] * 12

@@ -92,6 +92,15 @@ def test_segments_trace_the_lines_note_the_zones_and_the_zones_peak_per_class() 
     assert (person.thumbnail, person.thumbnail_conf) == ((1, 1), 0.9), "not (0, 2): a crop of the car's detection"
 
 
+def test_a_segment_starts_where_the_tracker_first_saw_its_object() -> None:
+    """The tracker confirms a new track on its third frame; the segment starts two frames earlier, counts them, and
+    notes the zone the car was inside in them only."""
+    frames = [frame(0), *(frame(200 * k, (box(250.0 + 20 * k), "car")) for k in range(1, 8))]
+    (car,) = track_video([frames], SHAPE, 5.0, Settings(count_regions=Regions((), (LEFT_HALF,)))).segments
+    assert (car.first, car.hits) == ((200, box(270.0)), 7)
+    assert car.zones == ("left",)
+
+
 def test_a_failed_chunk_starts_a_fresh_tracker() -> None:
     """An object seen on both sides of a chunk nobody analysed is two tracks: no track bridges the hole."""
     info = VideoInfo(25.0, 150, 6.0, 640, 360, "h264", 1)

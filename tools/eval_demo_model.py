@@ -119,7 +119,7 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     from ultralytics import YOLO
 
     from videoanalysis.detector import Detector
-    from videoanalysis.tracking import new_tracker
+    from videoanalysis.tracking import CameraMotion, new_tracker
 
     scene = Scene(seed, args.seconds, args.fps, args.size)
     truth = scene.truth()
@@ -130,6 +130,7 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     keep = set(sampled(scene.n_frames, scene.fps, args.track_fps) if args.track_fps else range(scene.n_frames))
     pipeline = DEFAULTS.replace(tracker=args.pipeline_tracker, tracker_gmc=args.pipeline_gmc)
     tracker = new_tracker(args.track_fps or scene.fps, pipeline)
+    motion = CameraMotion(pipeline.tracker_gmc)
     tracker_option = {} if args.tracker == "default" else {"tracker": args.tracker}
     if args.end2end:
         tracker_option["nms"] = False  # what Detector does for a model with YOLO26's NMS-free head
@@ -143,8 +144,8 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
                 totals[cls].update(c)
             if frame.index not in keep:
                 continue
-            for t in tracker.update(dets, frame.image):
-                piped[t.track_id][names[t.cls]] += 1
+            for t in tracker.update(dets, frame.image.shape[:2], motion(frame.image)):
+                piped[t.track_id][names[t.cls]] += 1 + len(t.before)
             r = track_model.track(
                 frame.image, persist=True, imgsz=args.imgsz, conf=args.conf, verbose=False, **tracker_option
             )[0]

@@ -50,7 +50,7 @@ class Settings:
     tracker: str = "tracktrack"
     tracker_gmc: str = "auto"  # chosen by `make eval`: as accurate, without the compensation on a fixed camera
     track_lost_seconds: float = 1.0  # how long the tracker keeps a lost track
-    min_track_seconds: float = 1.0  # an object tracked for less is a fragment, not counted (chosen by `make eval`)
+    min_track_seconds: float = 1.4  # an object tracked for less is a fragment, not counted (chosen by `make eval`)
     link_gap_seconds: float = 4.0  # tracks this far apart where the motion carries one object are one; 0 = never
     chunk_retry_attempts: int = 3
     chunk_retry_interval_seconds: float = 5.0

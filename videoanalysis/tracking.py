@@ -17,28 +17,39 @@ if TYPE_CHECKING:
     from videoanalysis.settings import Settings
 
 
+XYXY = tuple[float, float, float, float]
+
+
 @dataclass(frozen=True)
 class TrackedBox:
-    """One tracked object in one frame."""
+    """One tracked object in one frame. On the first frame a track is reported in, `before` holds the boxes the
+    tracker followed it by before it confirmed it, as (analysed frames ago, box), oldest first."""
 
     track_id: int
     cls: int
     conf: float
-    xyxy: tuple[float, float, float, float]
+    xyxy: XYXY
     det: int  # the index of the frame's detection it matched
+    before: tuple[tuple[int, XYXY], ...] = ()
 
 
 class Tracker:
     """An Ultralytics tracker fed with `Detections` one frame at a time, in time order, with the camera's motion since
     the previous frame given rather than measured: the chunks measure it where the frames are (`CameraMotion`) and
     store it, and the fan-in's pass over the whole video (`videoanalysis.video_tracks`) reads it back with the
-    detections, so the same stored frames give the same tracks."""
+    detections, so the same stored frames give the same tracks.
+
+    TrackTrack reports a new track only once it has matched it in `min_track_len` analysed frames (3), so the object
+    was seen in two frames before its first report: their boxes come with it (`TrackedBox.before`). An object's span
+    then starts where the tracker first saw it, and so does linking across a gap, which is where the new track of a
+    walker that stopped or started again begins (README, Counting accuracy)."""
 
     def __init__(self, tracker: Any, track_buffer: int):
         self._tracker = tracker
         self._motion = _GivenMotion()
         tracker.gmc = self._motion
         self.track_buffer = track_buffer  # frames a lost track is kept before it is dropped
+        self._reported: set[int] = set()  # ids of the tracks reported so far
 
     def update(
         self, dets: Detections, frame_shape: tuple[int, int], motion: np.ndarray | None = None
@@ -50,12 +61,27 @@ class Tracker:
         data = np.concatenate([dets.xyxy, dets.conf[:, None], dets.cls[:, None].astype(np.float32)], axis=1)
         self._motion.warp = motion
         rows = self._tracker.update(Boxes(data, frame_shape), _NO_IMAGE)
-        return [
-            TrackedBox(
-                track_id=int(r[4]), cls=int(r[6]), conf=float(r[5]), xyxy=(r[0], r[1], r[2], r[3]), det=int(r[7])
-            )
-            for r in np.asarray(rows).reshape(-1, 8).tolist()
-        ]
+        tracked = []
+        for r in np.asarray(rows).reshape(-1, 8).tolist():
+            track_id = int(r[4])
+            before = () if track_id in self._reported else self._before(track_id)
+            self._reported.add(track_id)
+            box = (r[0], r[1], r[2], r[3])
+            tracked.append(TrackedBox(track_id, int(r[6]), float(r[5]), box, int(r[7]), before))
+        return tracked
+
+    def _before(self, track_id: int) -> tuple[tuple[int, XYXY], ...]:
+        """The boxes of a newly reported track's frames before this one, from TrackTrack's own record of its recent
+        matches (`_history`: (frame number, box)); none for a tracker that keeps no such record (ByteTrack)."""
+        now = self._tracker.frame_id
+        track = next((t for t in self._tracker.tracked_stracks if t.track_id == track_id), None)
+        history = getattr(track, "_history", ())
+        return tuple((now - frame, _xyxy(box)) for frame, box in history if frame < now)
+
+
+def _xyxy(box: np.ndarray) -> XYXY:
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return (x1, y1, x2, y2)
 
 
 _NO_IMAGE = np.empty((0, 0, 3), dtype=np.uint8)

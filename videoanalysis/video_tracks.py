@@ -131,13 +131,19 @@ def track_video(
     peaks: dict[str, dict[str, int]] = {}
     for sequence, frames in enumerate(sequences):
         tracker = new_tracker(frame_rate, settings)
+        times: list[int] = []  # of the frames fed to this tracker
         for frame in frames:
+            times.append(frame.t_ms)
             ids = [class_ids.setdefault(cls, len(class_ids)) for cls in frame.cls]
             tracked = tracker.update(_detections(frame, ids), frame_shape, frame.motion)
             seen = []
             for track in tracked:
                 cls = frame.cls[track.det]
                 builder = builders.setdefault((sequence, track.track_id, cls), _Builder(len(builders) + 1, cls))
+                if track.before:
+                    earlier = [(times[-1 - ago], rounded_box(b)) for ago, b in track.before]
+                    builder.frames.extend(earlier)
+                    _zones_entered(regions, builder, [b for _, b in earlier])
                 box = rounded_box(track.xyxy)
                 builder.frames.append((frame.t_ms, box))
                 if frame.crops and (run := frame.crops[track.det]) is not None:
@@ -158,6 +164,14 @@ def _detections(frame: FrameRecord, class_ids: Sequence[int]) -> Detections:
         np.asarray(frame.conf, dtype=np.float32),
         np.asarray(class_ids, dtype=np.int64),
     )
+
+
+def _zones_entered(regions: Regions, builder: _Builder, boxes: Sequence[Box]) -> None:
+    """Record the zones a segment was inside in frames before the tracker reported it (`TrackedBox.before`)."""
+    if not regions.zones or not boxes:
+        return
+    points = anchors(boxes)
+    builder.zones.update(zone.name for zone in regions.zones if inside(zone, points).any())
 
 
 def _zones_frame(regions: Regions, seen: Sequence[tuple[_Builder, Box]], peaks: dict[str, dict[str, int]]) -> None:
