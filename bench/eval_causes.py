@@ -27,8 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
 from bench.eval_restitch import retracked, stored_runs
+from scenes.boxes import iou_matrix
 from videoanalysis.regions import Box
 from videoanalysis.summary import video_objects
 from videoanalysis.tracks import StitchedObject
@@ -65,14 +68,6 @@ class SceneCauses:
         return sum(ADDS.get(cause, -1) * n for (c, cause), n in self.counts.items() if c == cls)
 
 
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    overlap = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - overlap
-    return overlap / union if union > 0 else 0.0
-
-
 class Truth:
     """A scene's truth objects, and which of them each tracked box shows."""
 
@@ -91,9 +86,11 @@ class Truth:
         found: Counter[int] = Counter()
         for t_ms, box in boxes:
             candidates = self._boxes.get(round(t_ms * self.fps / 1000), [])
-            overlap, best = max(((iou(box, b), i) for i, c, b in candidates if c == cls), default=(0.0, -1))
-            if overlap >= MATCH_IOU:
-                found[best] += 1
+            ids = [i for i, c, _ in candidates if c == cls]
+            if ids:
+                overlaps = iou_matrix(np.asarray([box]), np.asarray([b for _, c, b in candidates if c == cls]))[0]
+                if overlaps.max() >= MATCH_IOU:
+                    found[ids[int(overlaps.argmax())]] += 1
         return found
 
     def cut_by_the_video(self, obj: dict[str, Any]) -> bool:

@@ -28,6 +28,7 @@ import lap
 import numpy as np
 
 from bench.common import RESULTS, ROOT, TMP, median, round_floats
+from scenes.boxes import iou_matrix
 from tools import quantize_model
 from videoanalysis.models import available_cores
 
@@ -48,16 +49,6 @@ def int8_model(fp32: Path) -> Path:
     if not made.is_file():
         quantize_model.quantize(fp32, made, quantize_model.scene_frames())
     return made
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every xyxy box in `a` (N, 4) with every one in `b` (M, 4)."""
-    lo = np.maximum(a[:, None, :2], b[None, :, :2])
-    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def match(reference: np.ndarray, other: np.ndarray, min_iou: float = MIN_IOU) -> list[tuple[int, int, float]]:

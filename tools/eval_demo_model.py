@@ -38,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scenes.boxes import iou_matrix  # noqa: E402
 from scenes.generator import CLASSES, Scene, parse_size  # noqa: E402
 from videoanalysis.settings import CHOICES, Settings  # noqa: E402
 from videoanalysis.summary import min_track_hits  # noqa: E402
@@ -46,20 +47,6 @@ DEFAULTS = Settings()
 
 IOU = 0.5
 DONT_CARE = 0.5  # an unmatched detection lying this much inside a same-class object that is not visible is ignored
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in `a` (N, 4) with every box in `b` (M, 4), xyxy."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
 
 
 def covered_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
