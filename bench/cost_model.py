@@ -2,7 +2,8 @@
 
 Nothing here runs the pipeline. The model combines three kinds of input and says which is which:
 
-- measured in this repository: the CPU seconds of a chunk (`bench/results/eval-heldout.json`, the app at 10 s chunks
+- measured in this repository: the CPU seconds of a chunk (`bench/results/eval-heldout-idle.json`: the last held-out
+  evaluation on an otherwise idle machine, f2b7b2b, whose chunks do the same work as today's; the app at 10 s chunks
   on 60 s 1280x720 H.264 scenes, 5 fps sampling, one worker, whole process trees), a worker's cold start and the
   orchestration's replay cost (`bench/results/latest.json`), and a few one-off measurements kept below as constants;
 - published by Microsoft or Google: instance sizes, prices, limits and durable throughput (`PUBLISHED`, each with its
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL = ROOT / "bench" / "results" / "eval-heldout.json"
+EVAL = ROOT / "bench" / "results" / "eval-heldout-idle.json"
 BENCH = ROOT / "bench" / "results" / "latest.json"
 HOST_JSON = ROOT / "host.json"
 
@@ -98,7 +99,7 @@ FIXED_PROCESS_CPU_S = 3.6
 planning, summary and chart. A 2 s clip cost 4.80 and 5.12 CPU s in all, of which its one chunk 1.50 and 1.15 s;
 a 10 s clip 7.68 and 7.82 s. Subtracted from the evaluation's per-scene CPU to leave the chunks' share."""
 EVAL_MACHINE = "2-core AMD EPYC"
-"""Where eval-heldout.json was measured (its JSON records 2 cores, not the CPU): the same session's machine as the
+"""Where eval-heldout-idle.json was measured (its JSON records 2 cores, not the CPU): the same session's machine as the
 constants here, which ran the evaluation in the hour before."""
 WORKER_PEAK_RSS_MIB = 692
 """Largest process of those runs (the worker: ONNX Runtime model, tracker, a batch of 8 decoded 1280x720 frames)."""

@@ -3,7 +3,8 @@
 Every app run of `bench.eval_counts` keeps its chunk results and detections (`summary.chunks/chunk-*.json{,l}`)
 beside its summary, so a change to what happens after the chunks (the fan-in's tracking pass, linking, which objects
 count) can be tried on the tuning split by summarising those chunks again, in seconds and without decoding or
-detecting anything; `--set KEY=VALUE` changes a setting of that step for the recount (TRACK_LOST_SECONDS,
+detecting anything. Each run keeps the settings it ran with (a run older than a default keeps the old value);
+`--set KEY=VALUE` changes a setting of that step for the recount (TRACK_LOST_SECONDS,
 LINK_GAP_SECONDS, MIN_TRACK_SECONDS, TRACKER, ...). It reports `unique` against the truth and the seam changes against
 one chunk; lines and zones need a full run. `--set MIN_TRACK_SECONDS=...` is how the fragment threshold was chosen.
 """
