@@ -49,7 +49,11 @@ EDGE_MS = 500
 """How close to the video's start or end a truth object's boxes must reach for the video to have cut it."""
 
 CAUSES = ("split", "false", "merged", "missed, too short", "missed at an edge", "missed")
-ADDS = {"split": 1, "false": 1}  # every other cause subtracts one
+
+
+def signed_error(causes: Iterable[tuple[str, int]]) -> int:
+    """The error that (cause, objects) pairs add up to: splits and false objects add, every other cause subtracts."""
+    return sum(n if cause in ("split", "false") else -n for cause, n in causes)
 
 
 @dataclass
@@ -65,7 +69,7 @@ class SceneCauses:
         self.lines.append(f"{cause}: {cls} {line}")
 
     def error(self, cls: str) -> int:
-        return sum(ADDS.get(cause, -1) * n for (c, cause), n in self.counts.items() if c == cls)
+        return signed_error((cause, n) for (c, cause), n in self.counts.items() if c == cls)
 
 
 class Truth:
@@ -86,11 +90,11 @@ class Truth:
         found: Counter[int] = Counter()
         for t_ms, box in boxes:
             candidates = self._boxes.get(round(t_ms * self.fps / 1000), [])
-            ids = [i for i, c, _ in candidates if c == cls]
-            if ids:
-                overlaps = iou_matrix(np.asarray([box]), np.asarray([b for _, c, b in candidates if c == cls]))[0]
+            same = [(i, b) for i, c, b in candidates if c == cls]
+            if same:
+                overlaps = iou_matrix(np.asarray([box]), np.asarray([b for _, b in same]))[0]
                 if overlaps.max() >= MATCH_IOU:
-                    found[ids[int(overlaps.argmax())]] += 1
+                    found[same[int(overlaps.argmax())][0]] += 1
         return found
 
     def cut_by_the_video(self, obj: dict[str, Any]) -> bool:
@@ -169,8 +173,7 @@ def main() -> None:
     by_scenario["all"] = sum(by_scenario.values(), Counter())
     print(f"| scenario | {' | '.join(CAUSES)} | signed error |\n|---|{'---|' * (len(CAUSES) + 1)}")
     for scenario, row in by_scenario.items():
-        error = sum(ADDS.get(cause, -1) * n for cause, n in row.items())
-        print(f"| {scenario} | {' | '.join(str(row[cause]) for cause in CAUSES)} | {error:+d} |")
+        print(f"| {scenario} | {' | '.join(str(row[cause]) for cause in CAUSES)} | {signed_error(row.items()):+d} |")
 
 
 if __name__ == "__main__":
