@@ -1,5 +1,6 @@
 """The command-line runner under real faults: a worker killed mid-chunk, Ctrl-C, SIGTERM and SIGKILL of the runner,
-an --out that cannot be written, and a disk that fills up while results are written.
+an --out that cannot be written, and a disk that fills up while results are written; and, to compare, a run that
+ends normally.
 
 Every test runs `python -m runner analyze` as a real process with the bundled ONNX model, injects the fault for real
 (signals to real processes, real paths, a real write limit) and then looks at what a user would see: the exit code,
@@ -106,6 +107,10 @@ class Run:
     def stderr(self) -> str:
         return self.stderr_path.read_text()
 
+    @property
+    def stdout(self) -> str:
+        return self.stderr_path.with_suffix(".stdout").read_text()
+
     def chunk_files(self) -> list[str]:
         return sorted(path.name for path in self.chunks.glob("chunk-*"))
 
@@ -128,16 +133,22 @@ def _start(video: Path, out: Path, env: dict[str, str] | None = None) -> Run:
     command = [sys.executable, "-m", "runner", "analyze", str(video), "--out", str(out), "--model", str(DEMO_ONNX)]
     stderr = out.parent / f"{out.name}.stderr"
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(os.devnull, "wb") as stdout, stderr.open("wb") as errors:
+    with stderr.with_suffix(".stdout").open("wb") as stdout, stderr.open("wb") as errors:
         process = subprocess.Popen(
             [*command, "--quiet", "--workers", "2", "--chunk-seconds", "3"],
             cwd=ROOT,
             stdout=stdout,
             stderr=errors,
-            env={**os.environ, **(env or {})},
+            env={**_buffered(os.environ), **(env or {})},
             start_new_session=True,  # its own process group, as a shell gives a job; the test can signal it whole
         )
     return Run(process, out, stderr)
+
+
+def _buffered(environment: os._Environ[str]) -> dict[str, str]:
+    """The environment without PYTHONUNBUFFERED, which some shells and CI set: output to a file or pipe is then
+    buffered, as for most users, and a runner that exits without flushing it loses it."""
+    return {name: value for name, value in environment.items() if name != "PYTHONUNBUFFERED"}
 
 
 def _one_line(stderr: str) -> str:
@@ -163,6 +174,24 @@ def runs() -> Iterator[list[Run]]:
             run.process.wait()
         for proc in _alive(leftovers):
             os.kill(proc.pid, signal.SIGKILL)
+
+
+# --- 0. nothing goes wrong ---------------------------------------------------------------------------------------
+
+
+def test_a_finished_run_has_printed_and_written_everything_and_leaves_no_process(
+    video: Path, tmp_path: Path, runs: list[Run]
+) -> None:
+    """The runner ends without the interpreter's teardown (`entry_point`): nothing may be lost to that."""
+    run = _start(video, tmp_path / "s.json")
+    runs.append(run)
+    run.wait_for_work()
+    assert run.process.wait(timeout=240) == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == f"report:  {run.out.with_suffix('.html')}"
+    assert run.summary()["status"] == "succeeded"
+    assert run.out.with_suffix(".png").is_file() and run.out.with_suffix(".html").is_file()
+    assert not _partials(tmp_path)
+    _wait_until(lambda: not _alive(run.seen), 5, f"the children to exit: {_alive(run.seen)}")
 
 
 # --- 1. a worker dies ----------------------------------------------------------------------------------------------
