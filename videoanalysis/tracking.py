@@ -132,14 +132,14 @@ def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
 
 CAMERA_SHIFT_SHARE = 0.0016
 """How far the background must move between two analysed frames, as a share of the frame's width, for the camera to
-count as moving (2 px at 1280 px). On the evaluation's tuning scenes the median background shift of fixed-camera
-frames stays under 0.8 px, and shaking or panning cameras move it 4-7 px per analysed frame."""
+count as moving (2 px at 1280 px): on the evaluation's tuning scenes a fixed camera's background stays well under it,
+and a shaking or panning camera moves it several times as far (README, Fixed cameras)."""
 
 _PROBE_WIDTH = 320
 _PROBE_STEP = 24
 """The shift is measured at `_PROBE_WIDTH` px on a grid of points `_PROBE_STEP` px apart: about a hundred points, whose
-median ignores the objects moving over the background. A grid twice as dense decided the same on all but 21 of the
-evaluation's 14,352 analysed frames (each within a fraction of a pixel of the threshold), at 3x the cost."""
+median ignores the objects moving over the background. A denser grid decides the same on all but a few frames at
+the threshold, at several times the cost (README, Fixed cameras)."""
 
 
 class CameraMotion:
