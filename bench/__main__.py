@@ -3,7 +3,8 @@
 Sections (all by default, in this order): throughput, ceiling, backends, cold_start, footprint, replay, profile,
 int8 (also `python -m bench.int8`; its table is bench/results/int8.md), decode (also `python -m bench.decode`;
 bench/results/decode.md), activity_threads.
-Every section of one run uses the same video, model files, thresholds and sampling. --quick is a smoke run
+Every section of one run uses the same video, model files, thresholds and sampling; --repeats N takes the medians of
+wall times over N runs instead of 3, for a noisy machine. --quick is a smoke run
 (a 20 s scene, one repetition, fewer frames and chunks): its numbers are not for comparison.
 """
 
@@ -51,7 +52,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "demo-yolo26n.pt", help=".pt model file")
     parser.add_argument("--onnx", type=Path, help="ONNX export of the model (default: beside --model)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for latest.json and latest.md")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs behind each median of wall times (default 3; more when noisy)"
+    )
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     if unknown := sorted(set(args.sections) - set(SECTIONS)):
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     return args
@@ -124,7 +130,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, sections: list[str], onnx: Path) -> dict[str, Any]:
     """Run `sections` and write latest.json / latest.md; returns the results."""
-    ctx = Context(args.model.resolve(), onnx.resolve(), quick=args.quick, seconds=20.0 if args.quick else 60.0)
+    ctx = Context(
+        args.model.resolve(),
+        onnx.resolve(),
+        quick=args.quick,
+        seconds=20.0 if args.quick else 60.0,
+        wall_repeats=args.repeats,
+    )
     results: dict[str, Any] = {"generated": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     results |= {"context": ctx.to_dict(), "sections": sections, "durations_s": {}}
     if NEEDS_SCENE & set(sections):

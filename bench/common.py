@@ -41,11 +41,12 @@ class Context:
     batch: int = 8
     seconds: float = SCENE_SECONDS
     cores: int = field(default_factory=available_cores)  # what the runner and the app count
+    wall_repeats: int = 3  # more on a noisy machine (`python -m bench --repeats N`)
 
     @property
     def repeats(self) -> int:
-        """Repetitions behind each median (at least 3 for wall times, 5 for cold starts)."""
-        return 1 if self.quick else 3
+        """Repetitions behind each median of wall times (cold starts take 5)."""
+        return 1 if self.quick else self.wall_repeats
 
     def model_for(self, kind: str) -> Path:
         """The model file an engine kind runs: the checkpoint for the PyTorch kinds, else the ONNX export."""
@@ -75,6 +76,7 @@ class Context:
             "sample_fps": self.sample_fps,
             "batch": self.batch,
             "cores": self.cores,
+            "wall_repeats": self.repeats,
             "scene": {"seed": SCENE_SEED, "seconds": self.seconds, "codec": SCENE_CODEC, "size": "1280x720"},
         }
 
