@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,7 @@ def _start(video: Path, out: Path, env: dict[str, str] | None = None) -> Run:
     return Run(process, out, stderr)
 
 
-def _buffered(environment: os._Environ[str]) -> dict[str, str]:
+def _buffered(environment: Mapping[str, str]) -> dict[str, str]:
     """The environment without PYTHONUNBUFFERED, which some shells and CI set: output to a file or pipe is then
     buffered, as for most users, and a runner that exits without flushing it loses it."""
     return {name: value for name, value in environment.items() if name != "PYTHONUNBUFFERED"}
