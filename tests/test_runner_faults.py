@@ -89,6 +89,14 @@ def _wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     return value
 
 
+def _wait_for_exit(procs: list[Proc], timeout: float = 5.0) -> None:
+    """Until every one of ``procs`` has exited; a failure names those still running then."""
+    try:
+        _wait_until(lambda: not _alive(procs), timeout, "the children to exit")
+    except AssertionError:
+        raise AssertionError(f"still running after {timeout:g} s: {_alive(procs)}") from None
+
+
 # --- the runner --------------------------------------------------------------------------------------------------
 
 
@@ -191,7 +199,7 @@ def test_a_finished_run_has_printed_and_written_everything_and_leaves_no_process
     assert run.summary()["status"] == "succeeded"
     assert run.out.with_suffix(".png").is_file() and run.out.with_suffix(".html").is_file()
     assert not _partials(tmp_path)
-    _wait_until(lambda: not _alive(run.seen), 5, f"the children to exit: {_alive(run.seen)}")
+    _wait_for_exit(run.seen)
 
 
 # --- 1. a worker dies ----------------------------------------------------------------------------------------------
@@ -268,7 +276,7 @@ def test_an_interrupted_run_stops_within_2s_and_leaves_nothing_behind(
     assert elapsed < 2.0, f"took {elapsed:.1f} s to exit"
     assert _one_line(run.stderr) == ("interrupted" if signum == signal.SIGINT else "terminated")
     written = run.chunk_files()
-    _wait_until(lambda: not _alive(children), 5, f"the children to exit: {_alive(children)}")
+    _wait_for_exit(children)
     time.sleep(0.5)
     assert run.chunk_files() == written, "nothing is written after the runner exits"
     assert len([name for name in written if name.endswith(".json")]) < 10, "pending chunks were cancelled, not run"
@@ -287,7 +295,7 @@ def test_a_runner_killed_with_sigkill_takes_all_its_children_with_it(
     assert len(_workers(run.process.pid)) == 2 and "forkserver" in commands and "resource_tracker" in commands
     os.kill(run.process.pid, signal.SIGKILL)
     run.process.wait(timeout=10)
-    _wait_until(lambda: not _alive(children), 5, f"the children to exit: {_alive(children)}")
+    _wait_for_exit(children)
 
 
 # --- 4. bad --out ------------------------------------------------------------------------------------------------
