@@ -30,7 +30,7 @@ def report_ref(summary: BlobRef) -> BlobRef:
     return BlobRef(summary.container, str(PurePosixPath(summary.name).with_suffix(".html")))
 
 
-_STYLE = """
+STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; word-break: break-all; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: .5em 0; } td, th { padding: .2em .7em; border-bottom: 1px solid #eee; }
@@ -68,7 +68,7 @@ def render_report(
     title = f"{video.get('name', 'video')}: object counts"
     objects = summary.get("objects") or []
     body = [
-        f"<h1>{_text(title)}</h1>",
+        f"<h1>{escape(title)}</h1>",
         _status_section(summary),
         _video_section(video, summary.get("totals") or {}),
         _classes_section(summary.get("classes") or {}),
@@ -83,9 +83,9 @@ def render_report(
         [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{_text(CONTENT_SECURITY_POLICY)}">',
+            f'<meta http-equiv="Content-Security-Policy" content="{escape(CONTENT_SECURITY_POLICY)}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_text(title)}</title><style>{_STYLE}</style></head><body>",
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
             *filter(None, body),
             "</body></html>",
             "",
@@ -93,7 +93,7 @@ def render_report(
     )
 
 
-def _text(value: Any) -> str:
+def escape(value: Any) -> str:
     """Any value as HTML text: the one way a string from outside enters the page."""
     return html.escape(str(value), quote=True)
 
@@ -112,11 +112,11 @@ def _number(value: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool)
         else "-"
         if value is None
-        else _text(value)
+        else escape(value)
     )
 
 
-def _table(
+def html_table(
     header: Sequence[str], rows: Iterable[Sequence[str]], right: Collection[int] = (), row_classes: Sequence[str] = ()
 ) -> str:
     """A table of already-escaped cells; the columns in `right` (numbers) are right-aligned."""
@@ -134,10 +134,10 @@ def _table(
 def _status_section(summary: Mapping[str, Any]) -> str:
     status = str(summary.get("status", "unknown"))
     css = status if status in ("partial", "failed") else "ok"
-    parts = [f'<p>Status: <span class="status {css}">{_text(status)}</span></p>']
+    parts = [f'<p>Status: <span class="status {css}">{escape(status)}</span></p>']
     if summary.get("error"):
-        parts.append(f'<p class="problem">Error: {_text(summary["error"])}</p>')
-    parts.extend(f'<p class="problem">Warning: {_text(warning)}</p>' for warning in summary.get("warnings") or [])
+        parts.append(f'<p class="problem">Error: {escape(summary["error"])}</p>')
+    parts.extend(f'<p class="problem">Warning: {escape(warning)}</p>' for warning in summary.get("warnings") or [])
     return "\n".join(parts)
 
 
@@ -149,12 +149,12 @@ def _video_section(video: Mapping[str, Any], totals: Mapping[str, Any]) -> str:
     width, height = video.get("width"), video.get("height")
     compute = (totals.get("chunk_time_s") or {}).get("total_s")
     rows = [
-        ("Video", _text(video.get("name", "-"))),
+        ("Video", escape(video.get("name", "-"))),
         ("Duration", _seconds(video.get("duration_s"))),
         ("Frame rate", "-" if video.get("fps") is None else f"{float(video['fps']):.2f} fps"),
         ("Frames", frames),
-        ("Resolution", "-" if width is None else f"{_text(width)} x {_text(height)}"),
-        ("Codec", _text(video.get("codec", "-"))),
+        ("Resolution", "-" if width is None else f"{escape(width)} x {escape(height)}"),
+        ("Codec", escape(video.get("codec", "-"))),
         ("File size", "-" if size is None else f"{size / 2**20:.1f} MiB"),
         ("Frames analysed", _number(totals.get("frames_analyzed"))),
         ("Chunks", f"{_number(totals.get('chunks'))} ({_number(totals.get('chunks_failed'))} failed)"),
@@ -179,7 +179,7 @@ def _classes_section(classes: Mapping[str, Any]) -> str:
     )
     rows = [
         (
-            _text(name),
+            escape(name),
             _number(stats.get("unique")),
             _number(stats.get("peak")),
             _number(stats.get("detections")),
@@ -189,7 +189,7 @@ def _classes_section(classes: Mapping[str, Any]) -> str:
         )
         for name, stats in classes.items()
     ]
-    return f"<h2>Counts</h2>{_table(header, rows, right=range(1, 5))}"
+    return f"<h2>Counts</h2>{html_table(header, rows, right=range(1, 5))}"
 
 
 def _chart_section(chart_png: bytes | None) -> str:
@@ -218,20 +218,20 @@ def _regions_section(summary: Mapping[str, Any], frame_jpeg: bytes | None) -> st
 
 def _lines_table(lines: Mapping[str, Any]) -> str:
     rows = [
-        (_text(name), _text(cls), _number(n.get("in")), _number(n.get("out")), _number(n["in"] + n["out"]))
+        (escape(name), escape(cls), _number(n.get("in")), _number(n.get("out")), _number(n["in"] + n["out"]))
         for name, line in lines.items()
         for cls, n in (line.get("classes") or {}).items()
     ]
-    return _table(("Line", "Class", "In", "Out", "Both"), rows, right=(2, 3, 4))
+    return html_table(("Line", "Class", "In", "Out", "Both"), rows, right=(2, 3, 4))
 
 
 def _zones_table(zones: Mapping[str, Any]) -> str:
     rows = [
-        (_text(name), _text(cls), _number(n.get("entered")), _number(n.get("peak")))
+        (escape(name), escape(cls), _number(n.get("entered")), _number(n.get("peak")))
         for name, zone in zones.items()
         for cls, n in (zone.get("classes") or {}).items()
     ]
-    return _table(("Zone", "Class", "Entered", "Peak inside at once"), rows, right=(2, 3))
+    return html_table(("Zone", "Class", "Entered", "Peak inside at once"), rows, right=(2, 3))
 
 
 def _regions_picture(
@@ -249,7 +249,7 @@ def _regions_picture(
         """The name centred at (x, y), moved in so that it stays inside the frame (the picture clips it)."""
         half = min(w / 2, 0.3 * size * len(name))
         x, y = min(max(x, half), w - half), min(max(y, size), h - size / 3)
-        return f'<text x="{x:.1f}" y="{y + size / 3:.1f}" text-anchor="middle">{_text(name)}</text>'
+        return f'<text x="{x:.1f}" y="{y + size / 3:.1f}" text-anchor="middle">{escape(name)}</text>'
 
     shapes = []
     for i, (name, zone) in enumerate(zones.items()):
@@ -300,15 +300,15 @@ def _line_shape(a: tuple[float, float], b: tuple[float, float], colour: str, siz
 def _gallery_section(title: str, objects: Sequence[Mapping[str, Any]], images: Mapping[str, bytes], css: str) -> str:
     """The objects by class, each with its thumbnail and when it was seen; fragments are apart from the counted."""
     if not objects:
-        return f"<h2>{_text(title)}</h2><p>None.</p>" if css == "counted" else ""
+        return f"<h2>{escape(title)}</h2><p>None.</p>" if css == "counted" else ""
     by_class: dict[str, list[Mapping[str, Any]]] = {}
     for obj in objects:
         by_class.setdefault(str(obj.get("cls", "?")), []).append(obj)
-    parts = [f'<section class="{css}"><h2>{_text(title)} ({len(objects)})</h2>']
+    parts = [f'<section class="{css}"><h2>{escape(title)} ({len(objects)})</h2>']
     for cls, members in sorted(by_class.items()):
         kind = cls if css == "counted" else f"{cls} fragment"
         figures = "".join(_figure(f"{kind} {n}", obj, images) for n, obj in enumerate(members, start=1))
-        parts.append(f'<h3>{_text(cls)} ({len(members)})</h3><div class="gallery">{figures}</div>')
+        parts.append(f'<h3>{escape(cls)} ({len(members)})</h3><div class="gallery">{figures}</div>')
     parts.append("</section>")
     return "".join(parts)
 
@@ -317,7 +317,7 @@ def _figure(label: str, obj: Mapping[str, Any], images: Mapping[str, bytes]) -> 
     name = obj.get("thumbnail")
     data = images.get(name) if isinstance(name, str) else None
     if data:
-        picture = f'<img src="{_data_uri("image/jpeg", data)}" alt="{_text(label)}">'
+        picture = f'<img src="{_data_uri("image/jpeg", data)}" alt="{escape(label)}">'
     else:
         picture = '<div class="none">no image</div>'
     chunks = ", ".join(str(int(index)) for index in obj.get("chunks") or [])
@@ -325,10 +325,10 @@ def _figure(label: str, obj: Mapping[str, Any], images: Mapping[str, bytes]) -> 
     frames = "1 frame" if obj.get("hits") == 1 else f"{_number(obj.get('hits'))} frames"
     details = f"{frames}, chunk{'s' if ',' in chunks else ''} {chunks or '-'}"
     crossed = "".join(
-        f"<br>{_text(c.get('line'))} {_text(c.get('direction'))} at {_seconds(c.get('t_s'))}"
+        f"<br>{escape(c.get('line'))} {escape(c.get('direction'))} at {_seconds(c.get('t_s'))}"
         for c in obj.get("crossings") or []
     )
-    caption = f"<b>{_text(label)}</b><br>{seen}<br>{details}{crossed}"
+    caption = f"<b>{escape(label)}</b><br>{seen}<br>{details}{crossed}"
     return f"<figure>{picture}<figcaption>{caption}</figcaption></figure>"
 
 
@@ -349,16 +349,16 @@ def _chunks_section(chunks: Sequence[Mapping[str, Any]]) -> str:
                 _number(row.get("frames_decoded")),
                 _number(row.get("frames_analyzed")),
                 *(_seconds(timing.get(key), 2) for key in ("decode_s", "infer_s", "track_s", "total_s")),
-                _text(row.get("error") or ""),
+                escape(row.get("error") or ""),
             )
         )
         classes.append("failed" if failed else "")
-    table = _table((*header, "Error"), rows, right=(0, 3, 4, 5, 6, 7, 8), row_classes=classes)
+    table = html_table((*header, "Error"), rows, right=(0, 3, 4, 5, 6, 7, 8), row_classes=classes)
     return f"<h2>Chunks</h2>{table}"
 
 
 def _settings_section(settings: Mapping[str, Any]) -> str:
     if not settings:
         return ""
-    cells = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>" for k, v in sorted(settings.items()))
+    cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in sorted(settings.items()))
     return f"<details><summary>Settings of this run</summary><table>{cells}</table></details>"
