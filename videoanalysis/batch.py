@@ -34,6 +34,8 @@ class BatchRow:
     zones: Mapping[str, int] = field(default_factory=dict)  # zone -> objects that entered it
     summary: str | None = None  # a path or URL, as the batch's writer names it
     report: str | None = None
+    version: str | None = None  # which content was analysed: the file's SHA-256 locally, the blob's ETag on Azure
+    settings_digest: str | None = None  # which settings (and model) it was analysed with, for resuming a batch
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -86,6 +88,8 @@ class BatchRow:
             "zones": dict(self.zones),
             "summary": self.summary,
             "report": self.report,
+            "version": self.version,
+            "settings_digest": self.settings_digest,
         }
 
     @classmethod
@@ -100,6 +104,8 @@ class BatchRow:
             zones={str(k): int(v) for k, v in (data.get("zones") or {}).items()},
             summary=data.get("summary"),
             report=data.get("report"),
+            version=data.get("version"),
+            settings_digest=data.get("settings_digest"),
         )
 
 
