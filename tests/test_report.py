@@ -146,6 +146,9 @@ HOSTILE = [
     '"><img src=x onerror=alert(1)>.mp4',
     "</title><script src=https://evil.example/x.js></script>",
     "a & b ' c.mp4",
+    "cam$^^$.mp4",  # matplotlib reads $...$ as math; a page must not read anything as markup
+    "${$",
+    "$a_$",
 ]
 
 

@@ -16,7 +16,14 @@ import pytest
 from videoanalysis.contracts import ChunkResult
 from videoanalysis.regions import EMPTY, Box, Line, Regions, Zone, entered, trace
 from videoanalysis.settings import NO_REGIONS
-from videoanalysis.summary import SCHEMA_VERSION, build_summary, failed_summary, format_table, render_timeline_png
+from videoanalysis.summary import (
+    SCHEMA_VERSION,
+    build_summary,
+    failed_summary,
+    format_table,
+    render_timeline_png,
+    timeline_figure,
+)
 from videoanalysis.tracks import TrackSegment
 from videoanalysis.video_tracks import VideoTracks
 
@@ -435,3 +442,21 @@ def test_an_object_the_video_cuts_short_counts_from_half_min_track_seconds(start
     """3 analysed frames of 5: enough at the start or the end of the 25.5 s video (its last analysed frame 25.4 s)."""
     summary = summarized([car(walk(240, 260, 280, start_ms=start_ms))], {**SETTINGS, "min_track_seconds": 1.0})
     assert [obj["counted"] for obj in summary["objects"]] == [counted]
+
+
+@pytest.mark.parametrize("name", ["cam$^^$.mp4", "${$", "$a_$", "_hidden", "$\\frac{_x"])
+def test_no_name_is_read_as_markup_in_the_chart(tmp_path: Path, mpl_config: None, name: str) -> None:
+    """Video, class and line names are drawn as written: matplotlib would parse `$...$` as math (and raise on `${$`)
+    and hide a legend label that starts with an underscore."""
+    regions = Regions((Line(name, (0, 0), (10, 10)),), ())
+    summary = summarized([car(ACROSS, regions=regions)], {**SETTINGS, "count_regions": regions.to_dict()})
+    summary["video"]["name"] = name
+    summary["classes"] = {name: summary["classes"]["car"]}
+
+    figure = timeline_figure(summary)
+
+    counts, crossings = figure.axes
+    assert counts.get_title().startswith(f"{name} (succeeded)\nunique objects: {name} 1")
+    assert [text.get_text() for text in counts.get_legend().get_texts()] == [name]
+    assert [text.get_text() for text in crossings.get_legend().get_texts()] == [f"{name} in", f"{name} out"]
+    assert render_timeline_png(summary, tmp_path / "t.png").read_bytes().startswith(PNG_MAGIC)
