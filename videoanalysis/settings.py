@@ -65,6 +65,9 @@ class Settings:
     blob_trigger_source: str = "LogsAndContainerScan"
     history_retention_days: float = 30.0  # finished analyses' durable history is purged after this; 0 = kept
     count_regions: Regions = NO_REGIONS  # lines and zones to count (COUNT_REGIONS, JSON); none by default
+    batch_max_in_flight: int = 10  # analyses a batch (POST /api/batches) keeps running at once
+    batch_page_size: int = 100  # videos a batch lists per page (one page per continue_as_new)
+    batch_poll_seconds: float = 15.0  # how often a batch looks at its analyses in flight
 
     def __post_init__(self) -> None:
         if self.chunk_seconds <= 0:
@@ -83,6 +86,8 @@ class Settings:
             raise ValueError(f"VIDEO_CACHE_MB must be >= 0, got {self.video_cache_mb:g}")
         if self.history_retention_days < 0:
             raise ValueError(f"HISTORY_RETENTION_DAYS must be >= 0 (0 = keep all), got {self.history_retention_days:g}")
+        if min(self.batch_max_in_flight, self.batch_page_size) < 1 or self.batch_poll_seconds <= 0:
+            raise ValueError("BATCH_MAX_IN_FLIGHT and BATCH_PAGE_SIZE must be >= 1, BATCH_POLL_SECONDS > 0")
         for name, allowed in CHOICES.items():
             canonical = {value.lower(): value for value in allowed}.get(str(getattr(self, name)).lower())
             if canonical is None:
