@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export YOLO_OFFLINE := 1
 
-.PHONY: setup demo test lint format bench eval azurite clean package
+.PHONY: setup demo test lint format bench eval azurite clean package smoke
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -12,6 +12,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+	touch $@
+
+# checkov (make lint) in a venv of its own: its pins (packaging<24, networkx<2.7, an older pycep-parser) conflict with
+# pytest's and the app's.
+CHECKOV := $(VENV)/checkov
+$(CHECKOV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -25,12 +33,14 @@ test: setup
 	tools/install_chromium.sh
 	tools/with_azurite.sh $(BIN)/pytest
 
-lint: setup
+lint: setup $(CHECKOV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/azure-functions-doctor doctor --path . --profile deploy --deployment-mode local-prebuilt \
 		--hosting-plan flex-consumption
+	$(BIN)/python tools/bicep.py
+	$(CHECKOV)/bin/checkov --directory infra --framework bicep --skip-download --compact --quiet
 
 format: setup
 	$(BIN)/ruff format .
