@@ -15,6 +15,13 @@ Every run is a fresh process whose CPU time (user + sys, its whole process tree:
 workers included) is measured by a small reaper around it. Scenes and the Ultralytics results are cached under
 bench/results/tmp/eval/ (keyed by seed, scenario and model file hash), so a rerun only reruns the app. Candidate
 settings are compared side by side with `--env KEY=VALUE ... --variant NAME`.
+
+Scene shapes (issue 33): `--shapes NAME,...|all` evaluates other lengths, frame sizes and source rates (`SHAPES`, from
+60 s to 10 min, 640x360 to 3840x2160, 10 to 60 fps) on the same two seed ranges, and writes
+eval-shapes-<split>[-<variant>][-quick].json/.md: per shape and per length the app's and the script's total error,
+the share of scene/class pairs within ±1 and within max(1, 2% of the truth), the relative error per class and the CPU
+seconds per video-minute. `--quick` keeps such a side-by-side run short: a few scenes per shape, the app at its default
+chunks, the script with its default tracker.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +48,7 @@ from scenes.regions_truth import region_counts
 from videoanalysis.regions import Line, Regions, Zone
 
 SPLITS: dict[str, range] = {"tune": range(5000, 5024), "heldout": range(6000, 6024)}
-SECONDS, FPS, SIZE, CODEC = 60.0, 25.0, (1280, 720), "h264"
+CODEC = "h264"
 SAMPLE_FPS, CONF, IMGSZ = 5.0, 0.25, 416  # the app's defaults; 416 is the demo model's own size (IMGSZ=0)
 CHUNKS: tuple[float, ...] = (1000.0, 10.0, 5.0, 2.5)  # 1000: one chunk for a 60 s scene; 10: CHUNK_SECONDS' default
 APP_DEFAULT_CHUNK = 10.0
@@ -52,9 +59,63 @@ REGIONS = Regions(
     lines=(Line("vertical", (640.0, 280.0), (640.0, 720.0)), Line("diagonal", (320.0, 700.0), (960.0, 300.0))),
     zones=(Zone("left", ((0.0, 280.0), (400.0, 280.0), (400.0, 720.0), (0.0, 720.0))),),
 )
-"""What every app run also counts (issue 14): a vertical line mid-frame and a diagonal one over the ground, away from
-the frame's edges (an object first seen past a line near an edge has no crossing in the truth), and a zone at the left
-edge. The truth comes from `scenes.regions_truth` by the same rules."""
+"""What every app run also counts (issue 14), drawn on a 1280x720 frame and scaled to other sizes: a vertical line
+mid-frame and a diagonal one over the ground, away from the frame's edges (an object first seen past a line near an
+edge has no crossing in the truth), and a zone at the left edge. The truth comes from `scenes.regions_truth` by the
+same rules."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A scene shape: its length, frame size and source frame rate (issue 33: users upload 360p to 4K, 10 to 60 fps,
+    minutes to hours). The scene generator plans in frame-relative units, so one seed at two sizes (same length and
+    rate) is the same scene scaled, and a shape's table differs from another's by the shape alone."""
+
+    name: str
+    seconds: float
+    size: tuple[int, int]
+    fps: float
+    scenes: int  # scenes per split in a full run: the split's first seeds, cycling through the scenarios
+
+    @property
+    def suffix(self) -> str:
+        """The end of its scenes' cache keys (the default shape's keys are those of the evaluation before shapes)."""
+        rate = "" if self.fps == DEFAULT_SHAPE.fps else f"-{self.fps:g}fps"
+        return f"{self.seconds:g}s-{self.size[0]}x{self.size[1]}-{CODEC}{rate}"
+
+    @property
+    def regions(self) -> Regions:
+        """`REGIONS` scaled to this frame size."""
+        sx, sy = self.size[0] / 1280.0, self.size[1] / 720.0
+        return Regions(
+            lines=tuple(
+                Line(line.name, (line.a[0] * sx, line.a[1] * sy), (line.b[0] * sx, line.b[1] * sy))
+                for line in REGIONS.lines
+            ),
+            zones=tuple(Zone(zone.name, tuple((x * sx, y * sy) for x, y in zone.points)) for zone in REGIONS.zones),
+        )
+
+
+DEFAULT_SHAPE = Shape("60s-720p25", 60.0, (1280, 720), 25.0, 24)
+"""The shape `make eval` tunes and reports on (every scene of both splits)."""
+
+SHAPES: tuple[Shape, ...] = (
+    DEFAULT_SHAPE,
+    Shape("60s-360p25", 60.0, (640, 360), 25.0, 12),
+    Shape("60s-1080p30", 60.0, (1920, 1080), 30.0, 12),
+    Shape("60s-720p60", 60.0, (1280, 720), 60.0, 12),
+    Shape("60s-720p10", 60.0, (1280, 720), 10.0, 12),
+    Shape("3min-360p25", 180.0, (640, 360), 25.0, 6),
+    Shape("5min-360p10", 300.0, (640, 360), 10.0, 4),
+    Shape("10min-360p25", 600.0, (640, 360), 25.0, 3),
+    Shape("10min-1080p30", 600.0, (1920, 1080), 30.0, 2),
+    Shape("60s-2160p30", 60.0, (3840, 2160), 30.0, 2),
+)
+"""Every shape `--shapes all` evaluates. The 60 s shapes share the default shape's seeds (the same scenes scaled, or
+at another rate); the 360p25 ladder (60 s, 3 min, 10 min) isolates length."""
+SHAPE_BY_NAME = {shape.name: shape for shape in SHAPES}
+QUICK_SCENES = 2
+"""Scenes per shape with `--quick`."""
 DEFAULT_MODEL = ROOT / "models" / "demo-yolo26n-int8.onnx"  # the demo default (runner.cli.DEMO_MODEL)
 
 
@@ -148,10 +209,11 @@ class SceneSpec:
     seed: int
     scenario: str
     knobs_hash: str
+    shape: Shape = DEFAULT_SHAPE
 
     @property
     def key(self) -> str:
-        return f"{self.seed}-{self.scenario}-{self.knobs_hash}-{SECONDS:g}s-{SIZE[0]}x{SIZE[1]}-{CODEC}"
+        return f"{self.seed}-{self.scenario}-{self.knobs_hash}-{self.shape.suffix}"
 
     @property
     def video(self) -> Path:
@@ -162,17 +224,18 @@ class SceneSpec:
         return self.video.with_suffix(".truth.json")
 
 
-def scenes_for(split: str, limit: int | None) -> list[SceneSpec]:
-    """The split's scenes, cycling through the scenarios from the first seed (the first N with ``limit``)."""
+def scenes_for(split: str, limit: int | None, shape: Shape = DEFAULT_SHAPE) -> list[SceneSpec]:
+    """The split's scenes of `shape`, cycling through the scenarios from the first seed (the first N with ``limit``;
+    the default shape's every seed, another shape's first `shape.scenes` without)."""
     from scenes.generator import FORMAT
     from scenes.scenarios import SCENARIOS
 
-    seeds = list(SPLITS[split])[:limit]
+    seeds = list(SPLITS[split])[: limit if limit is not None or shape == DEFAULT_SHAPE else shape.scenes]
     out = []
     for k, seed in enumerate(seeds):
         chosen = SCENARIOS[k % len(SCENARIOS)]
         knobs = hashlib.sha256(f"{FORMAT}|{chosen!r}".encode()).hexdigest()[:8]
-        out.append(SceneSpec(seed, chosen.name, knobs))
+        out.append(SceneSpec(seed, chosen.name, knobs, shape))
     return out
 
 
@@ -187,8 +250,8 @@ def ensure_scene(spec: SceneSpec) -> dict[str, Any]:
         partial_truth = spec.truth_path.with_name(f".{writer}-{spec.truth_path.name}")
         code = (
             "import sys; from scenes.generator import write_scene; from scenes.scenarios import scenario; "
-            f"write_scene(sys.argv[1], sys.argv[2], seed={spec.seed}, seconds={SECONDS!r}, fps={FPS!r}, "
-            f"size={SIZE!r}, codec={CODEC!r}, scenario=scenario({spec.scenario!r}))"
+            f"write_scene(sys.argv[1], sys.argv[2], seed={spec.seed}, seconds={spec.shape.seconds!r}, "
+            f"fps={spec.shape.fps!r}, size={spec.shape.size!r}, codec={CODEC!r}, scenario=scenario({spec.scenario!r}))"
         )
         run = measure([sys.executable, "-c", code, str(partial), str(partial_truth)])
         if run.returncode != 0:
@@ -213,7 +276,7 @@ def run_app(spec: SceneSpec, chunk_seconds: float, model: Path, env: dict[str, s
     args = [
         *(sys.executable, "-m", "runner", "analyze", str(spec.video), "--model", str(model), "--out", str(out)),
         *("--quiet", "--workers", "1", "--chunk-seconds", f"{chunk_seconds:g}"),
-        *region_args(REGIONS),
+        *region_args(spec.shape.regions),
     ]
     run = measure(args, env)
     if run.returncode != 0 or not out.is_file():
@@ -285,24 +348,26 @@ def evaluate_scene(
     env: dict[str, str],
     variant: str,
     chunks: Sequence[float] = CHUNKS,
-    script: bool = True,
+    trackers: Sequence[str] = tuple(TRACKERS),
 ) -> dict[str, Any]:
     """Every method on one scene, one after another (scenes run in parallel)."""
     started = time.perf_counter()
     truth = ensure_scene(spec)
     stride = round(truth["fps"] / SAMPLE_FPS)
     runs: dict[str, dict[str, Any]] = {}
-    for tracker in TRACKERS if script else ():
+    for tracker in trackers:
         runs[tracker] = run_ultralytics(spec, tracker, model, stride)
     for chunk_seconds in chunks:
         runs[app_key(chunk_seconds)] = run_app(spec, chunk_seconds, model, env, variant)
-    log(f"scene {spec.seed} ({spec.scenario}) done in {time.perf_counter() - started:.0f} s: {_brief(truth, runs)}")
+    log(f"scene {spec.key} done in {time.perf_counter() - started:.0f} s: {_brief(truth, runs)}")
     return {
         "seed": spec.seed,
         "scenario": spec.scenario,
         "video": str(spec.video.relative_to(ROOT)),
         "truth": {c: truth["unique"][c] for c in CLASSES},
-        "regions_truth": region_counts(truth, REGIONS, SAMPLE_FPS),
+        "shape": spec.shape.name,
+        "seconds": spec.shape.seconds,
+        "regions_truth": region_counts(truth, spec.shape.regions, SAMPLE_FPS),
         "runs": runs,
     }
 
@@ -323,10 +388,10 @@ def _brief(truth: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
 def _scene_or_error(spec: SceneSpec, model: Path, args: argparse.Namespace) -> dict[str, Any]:
     """One scene's record, or its error: a scene that cannot be rendered is reported, not the end of the run."""
     try:
-        return evaluate_scene(spec, model, args.env, args.variant, args.chunks, not args.no_script)
+        return evaluate_scene(spec, model, args.env, args.variant, args.chunks, args.trackers)
     except RuntimeError as error:
-        log(f"scene {spec.seed} ({spec.scenario}) failed: {error}")
-        return {"seed": spec.seed, "scenario": spec.scenario, "error": str(error)}
+        log(f"scene {spec.key} failed: {error}")
+        return {"seed": spec.seed, "scenario": spec.scenario, "shape": spec.shape.name, "error": str(error)}
 
 
 def aggregate(scenes: list[dict[str, Any]], failed_scenes: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
@@ -441,7 +506,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"### Count accuracy, {cfg['split']} split ({cfg['variant']})",
         "",
         f"`{cfg['command']}` — {agg['scenes']} scene(s) (seeds {cfg['seeds'][0]}-{cfg['seeds'][-1]}), "
-        f"{SECONDS:g} s, {SIZE[0]}x{SIZE[1]}, {FPS:g} fps, {CODEC}; model `{cfg['model']}` ({cfg['model_sha256']}), "
+        f"{cfg['seconds']:g} s, {cfg['size'][0]}x{cfg['size'][1]}, {cfg['fps']:g} fps, {CODEC}; "
+        f"model `{cfg['model']}` ({cfg['model_sha256']}), "
         f"{SAMPLE_FPS:g} fps sampling, conf {CONF:g}, imgsz {IMGSZ}. "
         f"App runs: `--workers 1`{', ' + env if env else ''}. "
         f"Code: {cfg['git']}. {cfg['cores']} cores; evaluation wall time {cfg['wall_s'] / 60:.1f} min "
@@ -534,6 +600,139 @@ def _regions_markdown(regions: dict[str, Any], labels: dict[str, str]) -> list[s
     return out
 
 
+def within_target(error: int, truth: int) -> bool:
+    """Issue 33's per-pair target: a class within max(1, 2% of its truth)."""
+    return abs(error) <= max(1.0, 0.02 * truth)
+
+
+def shape_metrics(scenes: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
+    """One method's accuracy and cost over complete scenes (of one shape or one length): errors, pairs within ±1 and
+    within the target, relative error per class (sum of |error| / sum of truth) and CPU seconds per video-minute."""
+    pairs = [(s["runs"][key]["unique"][c] - s["truth"][c], s["truth"][c]) for s in scenes for c in CLASSES]
+    minutes = sum(s["seconds"] for s in scenes) / 60.0
+    relative = {}
+    for c in CLASSES:
+        truth = sum(s["truth"][c] for s in scenes)
+        error = sum(abs(s["runs"][key]["unique"][c] - s["truth"][c]) for s in scenes)
+        relative[c] = error / truth if truth else None
+    return {
+        "abs_error": sum(abs(e) for e, _ in pairs),
+        "signed_error": sum(e for e, _ in pairs),
+        "pairs": len(pairs),
+        "within_1": sum(abs(e) <= 1 for e, _ in pairs) / len(pairs) if pairs else None,
+        "within_target": sum(within_target(e, t) for e, t in pairs) / len(pairs) if pairs else None,
+        "relative": relative,
+        "cpu_s_per_video_min": sum(s["runs"][key]["cpu_s"] for s in scenes) / minutes if minutes else None,
+    }
+
+
+def shapes_report(scenes: Sequence[dict[str, Any]], failed: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per shape and per length, the app (its default chunks if run, else its first chunking) and the script."""
+    complete = [s for s in scenes if not any("error" in run for run in s["runs"].values())]
+    keys = [m.key for m in methods_run(complete)]
+    app = app_key(APP_DEFAULT_CHUNK) if app_key(APP_DEFAULT_CHUNK) in keys else next(k for k in keys if "app" in k)
+    compared = [k for k in (app, "ultralytics") if k in keys]
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {"shape": {}, "length": {}}
+    for s in complete:
+        groups["shape"].setdefault(s["shape"], []).append(s)
+        groups["length"].setdefault(f"{s['seconds']:g} s", []).append(s)
+    tables = {
+        kind: {
+            name: {"scenes": len(rows), **{k: shape_metrics(rows, k) for k in compared}} for name, rows in by.items()
+        }
+        for kind, by in groups.items()
+    }
+    errors = [{"seed": s["seed"], "shape": s["shape"], "error": s["error"]} for s in failed] + [
+        {"seed": s["seed"], "shape": s["shape"], "method": key, "error": run["error"]}
+        for s in scenes
+        for key, run in s["runs"].items()
+        if "error" in run
+    ]
+    return {"app": app, "methods": compared, **tables, "failed": errors}
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _shape_row(name: str, row: dict[str, Any], app: str) -> str:
+    m, script = row[app], row.get("ultralytics")
+    relative = " / ".join(_percent(m["relative"][c]) for c in CLASSES)
+    cells = [name, str(row["scenes"]), f"{m['abs_error']} ({m['signed_error']:+d})"]
+    if script is None:
+        cells += ["-", "-"]
+    else:
+        ratio = f"{m['abs_error'] / script['abs_error']:.2f}" if script["abs_error"] else "-"
+        cells += [f"{script['abs_error']} ({script['signed_error']:+d})", ratio]
+    cells += [f"{_percent(m['within_1'])} of {m['pairs']}", _percent(m["within_target"]), relative]
+    cells.append("-" if script is None else " / ".join(_percent(script["relative"][c]) for c in CLASSES))
+    cells.append(f"{m['cpu_s_per_video_min']:.1f}")
+    cells.append("-" if script is None else f"{script['cpu_s_per_video_min']:.1f}")
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_shapes_markdown(report: dict[str, Any]) -> str:
+    """Issue 33's tables: per shape and per length, the app against the single-pass script; then every pair."""
+    cfg, shapes = report["config"], report["shapes"]
+    app = shapes["app"]
+    env = " ".join(f"--env {k}={v}" for k, v in cfg["env"].items())
+    lines = [
+        f"### Count accuracy by scene shape, {cfg['split']} split ({cfg['variant']})",
+        "",
+        f"`{cfg['command']}` — model `{cfg['model']}` ({cfg['model_sha256']}), {SAMPLE_FPS:g} fps sampling, conf "
+        f"{CONF:g}; the script at imgsz {IMGSZ}, `vid_stride` round(fps / {SAMPLE_FPS:g}). App runs: `--workers 1`, "
+        f"chunks {', '.join(f'{c:g} s' for c in cfg['chunks'])}{', ' + env if env else ''}; the app columns are "
+        f"`{app}`. Code: {cfg['git']}. {cfg['cores']} cores shared with other work; wall time "
+        f"{cfg['wall_s'] / 60:.1f} min. CPU s per video-minute: user + sys of the whole process tree (the script's "
+        "from its run, cached or not).",
+        "",
+        "Shapes: "
+        + "; ".join(
+            f"{s['name']}: {s['seconds']:g} s, {s['size'][0]}x{s['size'][1]}, {s['fps']:g} fps, "
+            f"seeds {', '.join(map(str, s['seeds']))}"
+            for s in cfg["shapes"]
+        )
+        + ".",
+        "",
+    ]
+    if shapes["failed"]:
+        lines += [
+            f"**{len(shapes['failed'])} run(s) failed:** "
+            + "; ".join(
+                f"{f['shape']} seed {f['seed']} {f.get('method', 'scene')}: {f['error'][-200:]}"
+                for f in shapes["failed"]
+            ),
+            "",
+        ]
+    header = (
+        "| {} | scenes | app error (signed) | script error (signed) | app / script | app pairs within ±1 | "
+        "app pairs within max(1, 2%) | app relative error car / person / bike | script relative error | "
+        "app CPU s per video-min | script CPU s per video-min |"
+    )
+    for kind in ("shape", "length"):
+        lines += [f"Per {kind}:", "", header.format(kind), "|---" * 11 + "|"]
+        lines += [_shape_row(name, row, app) for name, row in shapes[kind].items()]
+        lines.append("")
+    lines += [
+        "Per scene and class (bold: differs from the truth):",
+        "",
+        "| shape | seed | scenario | class | truth | app | script |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in report["scenes"]:
+        for c in CLASSES:
+            cells = []
+            for key in (app, "ultralytics"):
+                run = s["runs"].get(key)
+                cells.append(
+                    "-" if run is None else "error" if "error" in run else _cell(run["unique"][c], s["truth"][c])
+                )
+            lines.append(
+                f"| {s['shape']} | {s['seed']} | {s['scenario']} | {c} | {s['truth'][c]} | " + " | ".join(cells) + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def log(message: str) -> None:
     print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -567,6 +766,14 @@ def _chunk_lengths(text: str) -> tuple[float, ...]:
     return tuple(c for c in CHUNKS if c in chosen)
 
 
+def _shapes(text: str) -> tuple[Shape, ...]:
+    names = [shape.name for shape in SHAPES] if text == "all" else text.split(",")
+    unknown = [name for name in names if name not in SHAPE_BY_NAME]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"--shapes takes 'all' or names from {', '.join(SHAPE_BY_NAME)}, got {text!r}")
+    return tuple(SHAPE_BY_NAME[name] for name in names)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.eval_counts", description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune", help="tune (default) or heldout")
@@ -582,12 +789,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--chunks",
         type=_chunk_lengths,
-        default=CHUNKS,
         metavar="S,S,...",
-        help=f"app chunk lengths to run, a subset of {','.join(f'{c:g}' for c in CHUNKS)} (default: all); "
-        "seam changes need 1000 (one chunk)",
+        help=f"app chunk lengths to run, a subset of {','.join(f'{c:g}' for c in CHUNKS)} (default: all; "
+        f"{APP_DEFAULT_CHUNK:g} with --quick); seam changes need 1000 (one chunk)",
+    )
+    parser.add_argument(
+        "--shapes",
+        type=_shapes,
+        metavar="NAME,...|all",
+        help="evaluate these scene shapes (lengths, sizes, rates) and write eval-shapes-<split>...: "
+        f"{', '.join(SHAPE_BY_NAME)}, or all (default: none, the {DEFAULT_SHAPE.name} evaluation alone)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a short side-by-side run: {QUICK_SCENES} scenes per shape (--limit overrides), the app at its default "
+        f"{APP_DEFAULT_CHUNK:g} s chunks and the script with its default tracker only",
     )
     args = parser.parse_args(argv)
+    if args.chunks is None:
+        args.chunks = (APP_DEFAULT_CHUNK,) if args.quick else CHUNKS
+    args.trackers = () if args.no_script else ("ultralytics",) if args.quick else tuple(TRACKERS)
+    if args.quick and args.limit is None:
+        args.limit = QUICK_SCENES
     try:
         args.env = parse_env(args.env)
     except argparse.ArgumentTypeError as error:
@@ -604,47 +828,78 @@ def main(argv: list[str] | None = None) -> int:
     prepare_environment(EVAL / "config")
     started = time.perf_counter()
     model = args.model.resolve()
-    specs = scenes_for(args.split, args.limit)
+    shapes = args.shapes or (DEFAULT_SHAPE,)
+    specs = [spec for shape in shapes for spec in scenes_for(args.split, args.limit, shape)]
     log(f"{len(specs)} {args.split} scenes, variant {args.variant!r}, env {args.env}, {args.jobs} job(s)")
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         done = list(pool.map(lambda s: _scene_or_error(s, model, args), specs))
     scenes = [scene for scene in done if "error" not in scene]
+    failed = [scene for scene in done if "error" in scene]
     command = " ".join(["python -m bench.eval_counts", *(argv if argv is not None else sys.argv[1:])])
-    report = {
-        "config": {
-            "command": command,
-            "split": args.split,
-            "seeds": [spec.seed for spec in specs],
-            "variant": args.variant,
-            "env": args.env,
-            "model": str(model.relative_to(ROOT) if model.is_relative_to(ROOT) else model),
-            "model_sha256": file_hash(model),
-            "seconds": SECONDS,
-            "size": list(SIZE),
-            "fps": FPS,
-            "codec": CODEC,
-            "sample_fps": SAMPLE_FPS,
-            "conf": CONF,
-            "imgsz": IMGSZ,
-            "chunks": list(args.chunks),
-            "cores": len(os.sched_getaffinity(0)),
-            "jobs": args.jobs,
-            "git": _git_state(),
+    config: dict[str, Any] = {
+        "command": command,
+        "split": args.split,
+        "seeds": [spec.seed for spec in specs],
+        "variant": args.variant,
+        "env": args.env,
+        "model": str(model.relative_to(ROOT) if model.is_relative_to(ROOT) else model),
+        "model_sha256": file_hash(model),
+        "codec": CODEC,
+        "sample_fps": SAMPLE_FPS,
+        "conf": CONF,
+        "imgsz": IMGSZ,
+        "chunks": list(args.chunks),
+        "cores": len(os.sched_getaffinity(0)),
+        "jobs": args.jobs,
+        "git": _git_state(),
+    }
+    name = f"eval-{args.split}" if args.shapes is None else f"eval-shapes-{args.split}"
+    name += ("" if args.variant == "defaults" else f"-{args.variant}") + ("-quick" if args.quick else "")
+    name += "" if args.limit is None or (args.quick and args.limit == QUICK_SCENES) else f"-first{args.limit}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.shapes is not None:
+        shaped = [
+            {**asdict(shape), "size": list(shape.size), "seeds": [s.seed for s in specs if s.shape == shape]}
+            for shape in shapes
+        ]
+        finished = {
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_s": time.perf_counter() - started,
-        },
-        "aggregate": aggregate(scenes, [scene for scene in done if "error" in scene]),
-        "scenes": scenes,
-    }
-    name = f"eval-{args.split}" + ("" if args.variant == "defaults" else f"-{args.variant}")
-    name += "" if args.limit is None else f"-first{args.limit}"
-    args.out.mkdir(parents=True, exist_ok=True)
+        }
+        report: dict[str, Any] = {
+            "config": {**config, "shapes": shaped, **finished},
+            "shapes": shapes_report(scenes, failed),
+            "scenes": scenes,
+        }
+        markdown = render_shapes_markdown(report)
+        failures = report["shapes"]["failed"]
+    else:
+        report = _default_shape_report(config, scenes, failed, started)
+        markdown = render_markdown(report)
+        failures = report["aggregate"]["failed"]
     (args.out / f"{name}.json").write_text(json.dumps(round_floats(report, 3), indent=1) + "\n")
-    markdown = render_markdown(report)
     (args.out / f"{name}.md").write_text(markdown)
     print(markdown)
     log(f"wrote {args.out / name}.json and .md in {(time.perf_counter() - started) / 60:.1f} min")
-    return 1 if report["aggregate"]["failed"] else 0
+    return 1 if failures else 0
+
+
+def _default_shape_report(
+    config: dict[str, Any], scenes: list[dict[str, Any]], failed: list[dict[str, Any]], started: float
+) -> dict[str, Any]:
+    """The report of `make eval`: the default shape's aggregate, seams, regions and every scene."""
+    return {
+        "config": {
+            **config,
+            "seconds": DEFAULT_SHAPE.seconds,
+            "size": list(DEFAULT_SHAPE.size),
+            "fps": DEFAULT_SHAPE.fps,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "wall_s": time.perf_counter() - started,
+        },
+        "aggregate": aggregate(scenes, failed),
+        "scenes": scenes,
+    }
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bench import eval_counts
 from bench.__main__ import parse_args
 from bench.common import Context
 
@@ -23,3 +25,97 @@ def test_fewer_than_one_repeat_is_refused(capsys: pytest.CaptureFixture[str]) ->
         parse_args(["--repeats", "0"])
     assert exit_.value.code == 2
     assert "--repeats must be at least 1" in capsys.readouterr().err
+
+
+def test_eval_quick_runs_the_app_default_and_the_script_on_a_few_scenes_of_each_shape() -> None:
+    args = eval_counts.parse_args(["--shapes", "60s-360p25,5min-360p10", "--quick"])
+    assert [shape.name for shape in args.shapes] == ["60s-360p25", "5min-360p10"]
+    assert (args.chunks, args.trackers, args.limit) == ((10.0,), ("ultralytics",), eval_counts.QUICK_SCENES)
+    full = eval_counts.parse_args(["--shapes", "all"])
+    assert full.shapes == eval_counts.SHAPES and full.chunks == eval_counts.CHUNKS and full.limit is None
+    assert full.trackers == tuple(eval_counts.TRACKERS)
+    assert eval_counts.parse_args([]).shapes is None  # `make eval`: the default shape alone, as before
+
+
+def test_an_unknown_shape_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        eval_counts.parse_args(["--shapes", "60s-720p25,4k"])
+    assert "--shapes takes 'all' or names from 60s-720p25" in capsys.readouterr().err
+
+
+def test_shapes_cover_the_issues_sizes_rates_and_lengths_with_splits_apart() -> None:
+    shapes = eval_counts.SHAPES
+    assert {s.size[0] for s in shapes} >= {640, 1280, 1920} and {s.fps for s in shapes} >= {10.0, 25.0, 30.0, 60.0}
+    assert min(s.seconds for s in shapes) == 60 and max(s.seconds for s in shapes) >= 600
+    keys = set()
+    for shape in shapes:
+        tune = {spec.seed for spec in eval_counts.scenes_for("tune", None, shape)}
+        heldout = {spec.seed for spec in eval_counts.scenes_for("heldout", None, shape)}
+        assert tune and heldout and not tune & heldout
+        keys |= {spec.key for split in ("tune", "heldout") for spec in eval_counts.scenes_for(split, None, shape)}
+    assert len(keys) == sum(2 * (24 if s == eval_counts.DEFAULT_SHAPE else s.scenes) for s in shapes)
+    # The default shape's scenes keep the names they were cached and stored under before shapes existed.
+    assert eval_counts.scenes_for("tune", 1)[0].key.endswith("-60s-1280x720-h264")
+
+
+def test_regions_scale_with_the_frame() -> None:
+    small = eval_counts.SHAPE_BY_NAME["60s-360p25"].regions
+    assert small.lines[0].a == (320.0, 140.0) and small.lines[0].b == (320.0, 360.0)
+    assert small.zones[0].points[2] == (200.0, 360.0)
+    assert eval_counts.DEFAULT_SHAPE.regions == eval_counts.REGIONS
+
+
+def _scene(shape: str, seconds: float, truth: tuple[int, int, int], app: tuple[int, int, int], cpu: float) -> Any:
+    classes = eval_counts.CLASSES
+    return {
+        "seed": 1,
+        "scenario": "plain",
+        "shape": shape,
+        "seconds": seconds,
+        "truth": dict(zip(classes, truth, strict=True)),
+        "runs": {
+            "app_10": {"unique": dict(zip(classes, app, strict=True)), "cpu_s": cpu},
+            "ultralytics": {"unique": dict(zip(classes, (t + 2 for t in truth), strict=True)), "cpu_s": 2 * cpu},
+        },
+    }
+
+
+def test_shapes_report_per_shape_and_length() -> None:
+    scenes = [
+        _scene("60s-360p25", 60.0, (10, 5, 0), (11, 5, 0), 20.0),
+        _scene("60s-1080p30", 60.0, (10, 5, 0), (10, 3, 1), 40.0),
+        _scene("10min-360p25", 600.0, (100, 50, 20), (102, 50, 19), 300.0),
+    ]
+    report = eval_counts.shapes_report(scenes, [])
+    assert report["app"] == "app_10" and report["methods"] == ["app_10", "ultralytics"]
+    long = report["shape"]["10min-360p25"]["app_10"]
+    # 102 of 100 cars is within 2% of the truth, not within ±1.
+    assert (long["abs_error"], long["signed_error"], long["within_1"], long["within_target"]) == (3, 1, 2 / 3, 1.0)
+    assert long["relative"] == {"car": 0.02, "person": 0.0, "bike": 0.05}
+    assert long["cpu_s_per_video_min"] == 30.0
+    minute = report["length"]["60 s"]
+    assert minute["scenes"] == 2 and minute["app_10"]["abs_error"] == 4 and minute["ultralytics"]["abs_error"] == 12
+    assert minute["app_10"]["relative"]["bike"] is None  # no bike in the truth
+    assert minute["app_10"]["cpu_s_per_video_min"] == 30.0 and minute["ultralytics"]["cpu_s_per_video_min"] == 60.0
+    report["config"] = {}
+    markdown = eval_counts.render_shapes_markdown(
+        {
+            "config": {
+                "command": "python -m bench.eval_counts --shapes all",
+                "split": "heldout",
+                "variant": "defaults",
+                "env": {},
+                "model": "m.onnx",
+                "model_sha256": "abc",
+                "chunks": [10.0],
+                "git": "abc",
+                "cores": 2,
+                "wall_s": 60.0,
+                "shapes": [{"name": "60s-360p25", "seconds": 60.0, "size": [640, 360], "fps": 25.0, "seeds": [1]}],
+            },
+            "shapes": report,
+            "scenes": scenes,
+        }
+    )
+    assert "| 10min-360p25 | 1 | 3 (+1) | 6 (+6) | 0.50 | 67% of 3 | 100% | 2% / 0% / 5% |" in markdown
+    assert "| 60 s | 2 | 4 (+0) | 12 (+12) | 0.33 |" in markdown
