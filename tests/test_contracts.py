@@ -30,7 +30,7 @@ from videoanalysis.settings import Settings
 from videoanalysis.stats import ClassStats
 
 REF = BlobRef("videos", "clips/a.mp4")
-VIDEO = VideoInfo(25.0, 250, 10.0, 640, 360, "h264", 1000, 260)
+VIDEO = VideoInfo(25.0, 250, 10.0, 640, 360, "h264", 1000, 260, True, ((4_000, 6_000),))
 CHUNK = Chunk(1, 10_000, 20_000, 9_760)
 JOB = Job(REF, BlobRef("s", "analyses/x.json"), BlobRef("r", "a"), Settings(), StorageSpec(), BlobRef("s", "a"), "e1")
 OUTCOME = ChunkOutcome(1, "ok", None, 10_000, 20_000, 275, 50, Timing(1.0, 2.0, 0.5, 3.5))
@@ -49,6 +49,7 @@ RESULT = ChunkResult(
     OUTCOME.timing,
     "k",
     "d",
+    250,
 )
 PLAN = PlanResult("ok", None, VIDEO, BlobRef("r", "a/job.json"), (CHUNK,))
 
@@ -57,7 +58,7 @@ RECORDS: dict[str, tuple[Any, set[str]]] = {
     "StorageSpec azure": (StorageSpec(), {"kind", "access", "cache_mb"}),
     "StorageSpec local": (StorageSpec("local", containers={"videos": "/v"}), {"kind", "containers"}),
     "VideoInfo": (VIDEO, {"fps", "frame_count", "duration_s", "width", "height", "codec", "size_bytes",
-                          "claimed_frame_count"}),
+                          "claimed_frame_count", "untimed", "gaps"}),
     "Chunk": (CHUNK, {"index", "start_ms", "end_ms", "window_start_ms"}),
     "Job": (JOB, {"video", "summary", "results", "settings", "storage", "latest", "etag", "instance"}),
     "JobSpec": (JobSpec(JOB, VIDEO), {"job", "video"}),
@@ -66,7 +67,7 @@ RECORDS: dict[str, tuple[Any, set[str]]] = {
     "ChunkOutcome": (OUTCOME, {"index", "status", "error", "start_ms", "end_ms", "frames_decoded", "frames_analyzed",
                                "timing"}),
     "ChunkResult": (RESULT, {*OUTCOME.to_dict(), "window_start_ms", "classes", "thumbnails", "detections_key",
-                             "job_digest"}),
+                             "job_digest", "frames_owned"}),
     "SummarizeInput": (SummarizeInput(JOB, PLAN, (OUTCOME,), "2026-01-01T00:00:00+00:00"),
                        {"job", "plan", "chunks", "started_at"}),
     "AnalysisOutcome": (AnalysisOutcome("partial", "x", REF, REF, {"car": 2}, None),
@@ -88,8 +89,8 @@ def test_what_an_older_deployment_wrote_still_parses() -> None:
     and chunk results stored when chunks tracked (tracks and zone peaks, no thumbnails) still parse."""
     old_job = {k: v for k, v in JOB.to_dict().items() if k not in ("latest", "etag")}
     assert Job.from_dict(old_job).latest is None and Job.from_dict(old_job).etag is None
-    old_video = {k: v for k, v in VIDEO.to_dict().items() if k != "claimed_frame_count"}
-    assert VideoInfo.from_dict(old_video).claimed_frame_count is None
+    old_video = {k: v for k, v in VIDEO.to_dict().items() if k not in ("claimed_frame_count", "untimed", "gaps")}
+    assert VideoInfo.from_dict(old_video) == replace(VIDEO, claimed_frame_count=None, untimed=False, gaps=())
     assert Chunk.from_dict({**CHUNK.to_dict(), "window_end_ms": 22_000}) == CHUNK
     failed = {"index": 2, "status": "failed", "error": "decoder crashed"}  # what the orchestrator recorded
     assert ChunkOutcome.from_dict(failed) == ChunkOutcome.failed(2, "decoder crashed")
@@ -98,6 +99,7 @@ def test_what_an_older_deployment_wrote_still_parses() -> None:
     tracked = {k: v for k, v in RESULT.to_dict().items() if k != "thumbnails"}
     tracked |= {"tracks": [{"id": 1, "cls": "car", "boxes": {}}], "zone_peaks": {"yard": {"car": 2}}}
     assert ChunkResult.from_dict(tracked) == replace(RESULT, thumbnails={})
+    assert ChunkResult.from_dict({**RESULT.to_dict(), "frames_owned": None}).frames_owned is None
 
 
 def test_a_thumbnail_lies_beside_its_chunk_results() -> None:

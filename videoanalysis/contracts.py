@@ -75,13 +75,17 @@ class VideoInfo:
     codec: str
     size_bytes: int | None
     claimed_frame_count: int | None = None  # what the container says, where it differs from the decodable count
+    untimed: bool = False  # its frames carry no timestamps (a raw H.264 stream): frame i is at i / fps
+    gaps: tuple[tuple[int, int], ...] = ()  # [after_ms, before_ms): long spans with no frame, no chunk seeks into
 
     def to_dict(self) -> Json:
-        return asdict(self)
+        return {**asdict(self), "gaps": [list(gap) for gap in self.gaps]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VideoInfo:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values["gaps"] = tuple((int(a), int(b)) for a, b in values.get("gaps") or ())
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -331,6 +335,7 @@ class ChunkResult:
     timing: Timing = field(default_factory=Timing)
     detections_key: str | None = None
     job_digest: str | None = None  # what it was computed from (`analyze_chunk` reuses a result only for its own job)
+    frames_owned: int | None = None  # frames decoded in the core, sampled or not (None: a result written before it)
 
     @classmethod
     def from_outcome(cls, outcome: ChunkOutcome) -> ChunkResult:
@@ -348,6 +353,7 @@ class ChunkResult:
             "thumbnails": {str(crop_id): crop.to_json() for crop_id, crop in self.thumbnails.items()},
             "detections_key": self.detections_key,
             "job_digest": self.job_digest,
+            "frames_owned": self.frames_owned,
         }
 
     @classmethod
@@ -367,6 +373,7 @@ class ChunkResult:
             timing=outcome.timing,
             detections_key=data.get("detections_key"),
             job_digest=data.get("job_digest"),
+            frames_owned=_optional(int, data.get("frames_owned")),
         )
 
 
