@@ -15,8 +15,9 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -30,7 +31,6 @@ from videoanalysis.storage import PARTIAL_SUFFIX, LocalStorage
 
 if TYPE_CHECKING:
     from runner.local import ActivityPool
-    from runner.progress import ProgressBars
 
 EXIT_OK, EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # INT8: the fastest on CPU, and its held-out counts are the FP32 model's (README, Quantised model)
@@ -132,9 +132,16 @@ def _quiet_opencv() -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videoanalysis", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    analyze = commands.add_parser("analyze", help="analyse one video file: per-class counts, summary JSON and chart")
-    analyze.add_argument("video", type=Path)
+    analyze = commands.add_parser(
+        "analyze",
+        help="analyse video files and folders: per-class counts, a summary, chart and report per video, "
+        "and for many videos one table (batch.csv, batch.json, index.html)",
+    )
+    analyze.add_argument(
+        "paths", type=Path, nargs="+", metavar="PATH", help="a video file, or a folder searched recursively for videos"
+    )
     _add_analysis_options(analyze)
+    analyze.add_argument("--force", action="store_true", help="analyse every video again, even one done before")
     analyze.set_defaults(func=analyze_main)
     demo = commands.add_parser("demo", help="make a synthetic scene and analyse it with the bundled demo model")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for the scene and the results")
@@ -150,7 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model file (.pt, .onnx or export folder); default: MODEL_PATH")
     parser.add_argument(
-        "--out", type=Path, help="summary JSON path (chart and HTML report beside it); default: out/<video>.json"
+        "--out",
+        type=Path,
+        help="one video: its summary JSON (chart and HTML report beside it; default out/<video>.json); "
+        "many videos or a folder: the output folder (default out/)",
     )
     parser.add_argument("--chunk-seconds", type=float)
     parser.add_argument("--max-chunks", type=int)
@@ -222,10 +232,25 @@ def analyze_main(args: argparse.Namespace) -> int:
     environment = Settings.env_values()
     options = run_options(args)
     settings = Settings(**{**environment, **options})
-    out = args.out or Path("out") / f"{args.video.name}.json"
     auto_chunks = "chunk_seconds" not in environment and "chunk_seconds" not in options
-    outcome = analyze_file(args.video, out, settings, args.workers, not args.quiet, auto_chunks)
+    if len(args.paths) > 1 or args.paths[0].is_dir():
+        return batch_main(args, settings, auto_chunks)
+    video = args.paths[0]
+    out = args.out or Path("out") / f"{video.name}.json"
+    outcome = analyze_file(video, out, settings, args.workers, not args.quiet, auto_chunks)
     return report(outcome, out)
+
+
+def batch_main(args: argparse.Namespace, settings: Settings, auto_chunks: bool) -> int:
+    """Many videos into one folder; the exit code is 0 when every video succeeded, 1 when any did not."""
+    from runner.batch import analyze_batch, exit_code, problem_lines, table_lines
+
+    out = args.out or Path("out")
+    table = analyze_batch(args.paths, out, settings, args.workers, not args.quiet, args.force, auto_chunks)
+    print("\n".join(table_lines(table, out)))
+    for line in problem_lines(table):
+        print(line, file=sys.stderr)
+    return exit_code(table)
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -254,68 +279,100 @@ def analyze_file(
     ``auto_chunks`` sizes the chunks for the local workers (`chunk_seconds_for_workers`) instead of CHUNK_SECONDS,
     which is made for fanning out over many machines.
     """
+    if not video.is_file():
+        raise UsageError(f"no such video file: {video}")
+    check_model(settings)
+    check_out(out)
+    out = out.resolve()
+    with worker_pool(settings, workers, [out.parent, out.parent / f"{out.stem}.chunks"], out) as run:
+        from runner.progress import ProgressBars
+
+        with ProgressBars(enabled=progress) as bars:
+            return run.analyze(video, out, settings, auto_chunks, bars.status, bars.result)
+
+
+def check_model(settings: Settings) -> None:
+    if not Path(settings.model_path).exists():
+        raise UsageError(f"no model file {settings.model_path!r}: pass --model or set MODEL_PATH (never downloaded)")
+
+
+@dataclass
+class PoolRun:
+    """The worker pool of a run and what every video analysed on it shares: the tracker's import, and the folders
+    to clear of unfinished writes when the run ends."""
+
+    pool: ActivityPool
+    workers: int
+    tracker: threading.Thread
+    scratch: list[Path]
+
+    def analyze(
+        self,
+        video: Path,
+        out: Path,
+        settings: Settings,
+        auto_chunks: bool,
+        on_status: Callable[[Any], None],
+        on_result: Callable[[str, Any], None],
+    ) -> dict[str, Any]:
+        """Build the job and drive the app's orchestrator over the pool, planning and summarising in this process."""
+        from activities import plan_chunks, summarize
+        from orchestrators.analyze_video import analyze_video
+        from runner.local import LocalContext, run_orchestrator
+
+        if auto_chunks:
+            settings = _chunks_for_workers(video, settings, self.workers)
+        storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
+        job = Job(
+            video=BlobRef("videos", video.name),
+            summary=BlobRef("out", out.name),
+            results=BlobRef("out", f"{out.stem}.chunks"),
+            settings=settings,
+            storage=storage.spec(),
+        )
+
+        def summarize_when_imported(payload: dict[str, Any]) -> dict[str, Any]:
+            self.tracker.join()  # two threads importing Ultralytics at once can deadlock on its module locks
+            return summarize(payload)
+
+        inline = {"plan_chunks": plan_chunks, "summarize": summarize_when_imported}
+        context = LocalContext(job.to_dict(), self.pool, on_status=on_status, on_result=on_result, inline=inline)
+        return run_orchestrator(analyze_video, context)
+
+
+@contextmanager
+def worker_pool(settings: Settings, workers: int | None, scratch: list[Path], out: Path) -> Iterator[PoolRun]:
+    """Start the workers (each loads the model once) for every analysis of this run, and stop them at its end.
+
+    On Ctrl-C, SIGTERM or any error the pool kills its workers at once: nothing goes on writing after we exit. A
+    write that fails for want of space or rights ends the run with one line that names the file (`RunError`).
+    """
     from runner.local import activity_pool, default_workers
     from videoanalysis.models import WORKER_IMPORTS, offline_ultralytics, warm_up
 
-    if not video.is_file():
-        raise UsageError(f"no such video file: {video}")
-    if not Path(settings.model_path).exists():
-        raise UsageError(f"no model file {settings.model_path!r}: pass --model or set MODEL_PATH (never downloaded)")
-    check_out(out)
-    out = out.resolve()
     workers = workers or default_workers()
     threads = max(1, default_workers() // workers)
     preload = partial(warm_up, settings.model_path, settings.end2end, settings.backend)
     offline_ultralytics()  # before the workers' shared imports load Ultralytics
     pool = activity_pool(workers, "activities", threads, preload, WORKER_IMPORTS)
     try:
-        # On Ctrl-C, SIGTERM or any error the pool kills its workers at once: nothing goes on writing after we exit.
         with pool:
             # The workers' start-up is the longest step before the first chunk: import the rest while it runs,
             # including the chart library (about 1 s) for the summary, which this process writes at the end.
             import matplotlib.figure  # noqa: F401
 
-            from runner.progress import ProgressBars
-
-            with ProgressBars(enabled=progress) as bars:
-                return _orchestrate(video, out, settings, workers, auto_chunks, pool, bars)
+            # Planning and summarising need no model: planning runs here while the workers are still starting, and
+            # the summary here at the end. Its tracking pass needs Ultralytics' tracker, and with it torch (the
+            # workers need neither with an .onnx model): imported beside the chunks.
+            tracker = threading.Thread(
+                target=importlib.import_module, args=("videoanalysis.sampled_tracktrack",), daemon=True
+            )
+            tracker.start()
+            yield PoolRun(pool, workers, tracker, scratch)
     except OSError as error:
         raise _run_error(error, out) from error
     finally:
-        _remove_partials([out.parent, out.parent / f"{out.stem}.chunks"], [os.getpid(), *pool.started_pids])
-
-
-def _orchestrate(
-    video: Path, out: Path, settings: Settings, workers: int, auto_chunks: bool, pool: ActivityPool, bars: ProgressBars
-) -> dict[str, Any]:
-    """Build the job and drive the app's orchestrator over ``pool``, planning and summarising in this process."""
-    from activities import plan_chunks, summarize
-    from orchestrators.analyze_video import analyze_video
-    from runner.local import LocalContext, run_orchestrator
-
-    if auto_chunks:  # while the workers start
-        settings = _chunks_for_workers(video, settings, workers)
-    storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
-    job = Job(
-        video=BlobRef("videos", video.name),
-        summary=BlobRef("out", out.name),
-        results=BlobRef("out", f"{out.stem}.chunks"),
-        settings=settings,
-        storage=storage.spec(),
-    )
-    # Planning and summarising need no model: planning runs here while the workers are still starting, and the
-    # summary here at the end. Its tracking pass needs Ultralytics' tracker, and with it torch (the workers need
-    # neither with an .onnx model): imported beside the chunks, once the main thread has imported what it needs.
-    tracker = threading.Thread(target=importlib.import_module, args=("videoanalysis.sampled_tracktrack",), daemon=True)
-    tracker.start()
-
-    def summarize_when_imported(payload: dict[str, Any]) -> dict[str, Any]:
-        tracker.join()  # two threads importing Ultralytics at once can deadlock on its module locks
-        return summarize(payload)
-
-    inline = {"plan_chunks": plan_chunks, "summarize": summarize_when_imported}
-    context = LocalContext(job.to_dict(), pool, on_status=bars.status, on_result=bars.result, inline=inline)
-    return run_orchestrator(analyze_video, context)
+        _remove_partials(scratch, [os.getpid(), *pool.started_pids])
 
 
 KERNEL_FILESYSTEMS = (Path("/proc"), Path("/sys"))

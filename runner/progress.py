@@ -41,3 +41,43 @@ class ProgressBars:
             return
         self.chunks.update(1)
         self.frames.update(ChunkOutcome.from_dict(result).frames_analyzed)
+
+
+class BatchProgress:
+    """A batch's progress: a line per finished video on stdout, and on a terminal two bars, videos and chunks (the
+    chunks of the videos started so far, from each orchestration's custom status)."""
+
+    def __init__(self, videos: int, enabled: bool = True) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.total = videos
+        self.videos: tqdm | None = None
+        self.chunks: tqdm | None = None
+        self._planned: dict[str, int] = {}
+
+    def __enter__(self) -> BatchProgress:
+        if self.enabled:
+            self.videos = tqdm(desc="videos", unit="video", total=self.total, position=0, leave=True)
+            self.chunks = tqdm(desc="chunks", unit="chunk", position=1, leave=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in (self.chunks, self.videos):
+            if bar is not None:
+                bar.close()
+
+    def status(self, video: str, status: dict[str, Any]) -> None:
+        self._planned[video] = Progress.from_dict(status).chunks_total
+        if self.chunks is not None:
+            self.chunks.total = sum(self._planned.values())
+            self.chunks.refresh()
+
+    def result(self, activity: str, _result: Any) -> None:
+        if activity == "analyze_chunk" and self.chunks is not None:
+            self.chunks.update(1)
+
+    def video_done(self, line: str) -> None:
+        if self.videos is not None:
+            self.videos.write(line, file=sys.stdout)
+            self.videos.update(1)
+        else:
+            print(line, flush=True)
