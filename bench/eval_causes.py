@@ -13,6 +13,10 @@ most of its boxes overlap, and each scene/class error of `unique` is then exactl
 - **missed**: a truth object no counted object followed: "at an edge" when the video's start or end left it in view
   for under `EDGE_SECONDS`, else "too short" when the app tracked it, but for less than `MIN_TRACK_SECONDS`.
 
+`--shape` reads the runs of another scene shape (`bench.eval_counts --shapes`), and `--chunks 10` a run at 10 s chunks
+where no one-chunk run was made (`--quick`): one tracker sees the whole video at any chunking, so its tracks are the
+same.
+
 A report for deciding what to work on, not a score: the matching is by overlap alone, so two objects crossing each
 other can swap between split and merged.
 """
@@ -29,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
+from bench.eval_counts import CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS
 from bench.eval_restitch import retracked, stored_runs
 from scenes.boxes import iou_matrix
 from videoanalysis.regions import Box
@@ -160,10 +164,15 @@ def main() -> None:
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the recount")
     parser.add_argument("--list", action="store_true", help="also list every object behind an error, scene by scene")
+    parser.add_argument("--shape", choices=tuple(SHAPE_BY_NAME), default=DEFAULT_SHAPE.name, help="the scenes' shape")
+    parser.add_argument(
+        "--chunks", type=float, choices=CHUNKS, default=max(CHUNKS), help="the stored runs' chunk length (one chunk)"
+    )
     args = parser.parse_args()
     changes = dict(item.split("=", 1) for item in args.set)
     by_scenario: dict[str, Counter[str]] = {}
-    for run, truth_unique in stored_runs(args.variant, SPLITS[args.split], max(CHUNKS)):
+    shape = SHAPE_BY_NAME[args.shape]
+    for run, truth_unique in stored_runs(args.variant, SPLITS[args.split], args.chunks, shape):
         found = run_causes(run, truth_unique, changes)
         row = by_scenario.setdefault(found.scenario, Counter())
         for (_, cause), n in found.counts.items():

@@ -17,16 +17,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.eval_counts import CHUNKS, CLASSES, EVAL, SPLITS
+from bench.eval_counts import CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS, Shape
 from videoanalysis.contracts import ChunkResult, VideoInfo
 from videoanalysis.settings import Settings
 from videoanalysis.summary import video_objects
 from videoanalysis.video_tracks import VideoTracks, read_frames, track_chunks
 
 
-def stored_runs(variant: str, split_seeds: range, chunk_seconds: float) -> Iterator[tuple[Path, dict[str, int]]]:
-    """(run folder, the truth's `unique`) of each stored app run of `variant` at `chunk_seconds`, in seed order."""
-    for folder in sorted((EVAL / "runs" / variant).glob("*")):
+def stored_runs(
+    variant: str, split_seeds: range, chunk_seconds: float, shape: Shape = DEFAULT_SHAPE
+) -> Iterator[tuple[Path, dict[str, int]]]:
+    """(run folder, the truth's `unique`) of each stored app run of `variant` at `chunk_seconds` on scenes of
+    `shape`, in seed order."""
+    for folder in sorted((EVAL / "runs" / variant).glob(f"*-{shape.suffix}")):
         run = folder / f"chunks-{chunk_seconds:g}"
         if int(folder.name.split("-", 1)[0]) in split_seeds and (run / "summary.json").is_file():
             yield run, json.loads((EVAL / "scenes" / f"{folder.name}.truth.json").read_text())["unique"]
@@ -69,14 +72,16 @@ def main() -> None:
     parser.add_argument("--variant", default="defaults", help="the runs of `bench.eval_counts --variant`")
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the recount")
+    parser.add_argument("--shape", choices=tuple(SHAPE_BY_NAME), default=DEFAULT_SHAPE.name, help="the scenes' shape")
     args = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in args.set)
-    runs = stored_runs(args.variant, SPLITS[args.split], max(CHUNKS))
+    shape = SHAPE_BY_NAME[args.shape]
+    runs = stored_runs(args.variant, SPLITS[args.split], max(CHUNKS), shape)
     one_chunk = {run.parent: restitched(run, overrides) for run, _ in runs}
     rows: dict[float, dict[str, int]] = {}
     for chunk_seconds in CHUNKS:
         errors, changes = [], 0
-        for run, truth in stored_runs(args.variant, SPLITS[args.split], chunk_seconds):
+        for run, truth in stored_runs(args.variant, SPLITS[args.split], chunk_seconds, shape):
             unique = one_chunk[run.parent] if chunk_seconds == max(CHUNKS) else restitched(run, overrides)
             errors += [unique[cls] - truth[cls] for cls in CLASSES]
             if run.parent in one_chunk:

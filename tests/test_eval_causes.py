@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bench import eval_counts, eval_restitch
 from bench.eval_causes import SceneCauses, Truth, scene_causes
 from videoanalysis.regions import Box
 from videoanalysis.tracks import StitchedObject, TrackSegment
@@ -74,3 +79,19 @@ def test_a_box_of_another_class_or_too_far_off_does_not_match() -> None:
     shifted = [(t, (b[0] + 30, b[1], b[2] + 30, b[3])) for t, b in car]  # IoU 1/7 with the truth
     found = _causes([_object("bike", car), _object("car", shifted)], _truth_object(1, "car", car))
     assert found.counts == {("bike", "false"): 1, ("car", "false"): 1, ("car", "missed"): 1}
+
+
+def test_stored_runs_are_those_of_one_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A seed evaluated at two shapes has a run of each; the causes and recounts read one shape's at a time."""
+    monkeypatch.setattr(eval_restitch, "EVAL", tmp_path)
+    scenes = {shape: eval_counts.scenes_for("heldout", 1, shape)[0] for shape in eval_counts.SHAPES[:2]}
+    for shape, spec in scenes.items():
+        (tmp_path / "scenes").mkdir(exist_ok=True)
+        (tmp_path / "scenes" / f"{spec.key}.truth.json").write_text(json.dumps({"unique": {"car": shape.size[0]}}))
+        run = tmp_path / "runs" / "defaults" / spec.key / "chunks-10"
+        run.mkdir(parents=True)
+        (run / "summary.json").write_text("{}")
+    for shape, spec in scenes.items():
+        found = list(eval_restitch.stored_runs("defaults", eval_counts.SPLITS["heldout"], 10.0, shape))
+        assert found == [(tmp_path / "runs" / "defaults" / spec.key / "chunks-10", {"car": shape.size[0]})]
+    assert not list(eval_restitch.stored_runs("defaults", eval_counts.SPLITS["tune"], 10.0))
