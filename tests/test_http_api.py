@@ -301,3 +301,41 @@ def test_retry_failed_must_be_a_boolean(hub, app_storage) -> None:
     body = {"container": app_storage["videos"], "name": "a.mp4", "retry_failed": "yes"}
     response = _post(hub, json.dumps(body).encode())
     assert response.status_code == 400 and "retry_failed" in _body(response)["error"] and hub.calls == []
+
+
+HUGE = "9" * 400
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"container": "VIDEOS", "name": "a.mp4", "Lines": {}}', "unknown key 'Lines'"),
+        ('{"container": "VIDEOS", "name": "a.mp4", "regions": {}}', "unknown key 'regions'"),
+        ('{"container": "VIDEOS", "name": "a.mp4", "name": "b.mp4"}', "the key 'name' is given twice"),
+        (
+            '{"container": "VIDEOS", "name": "a.mp4", "lines": {"door": [[1, 0], [1, 9]], "door": [[2, 0], [2, 9]]}}',
+            "the key 'door' is given twice",
+        ),
+        ('{"container": "VIDEOS", "name": "a.mp4", "zones": {"yard": [[0, 0], [9, 0], [HUGE, 9]]}}', "zone 'yard'"),
+        ('{"container": "VIDEOS", "name": "a.mp4", "lines": {"door": [[HUGE, 0], [1, 9]]}}', "too large"),
+    ],
+    ids=["unknown-key", "unknown-regions", "duplicate-key", "duplicate-line", "huge-zone", "huge-line"],
+)
+def test_a_strict_schema_refuses_unknown_and_repeated_keys_and_huge_numbers(hub, app_storage, body, message) -> None:
+    text = body.replace("VIDEOS", app_storage["videos"]).replace("HUGE", HUGE)
+    response = _post(hub, text.encode())
+    assert response.status_code == 400 and hub.calls == []
+    error = _body(response)["error"]
+    assert message in error and "\n" not in error and len(error) < 300, error
+
+
+def test_a_body_over_the_cap_is_refused_before_it_is_parsed(hub, app_storage) -> None:
+    """Valid JSON just over the cap is a 413, and so is invalid JSON (which the parser would call a 400): the size is
+    checked first. At the cap, the same body is read and its name refused."""
+    for name in ("x" * http_api.MAX_BODY_BYTES + ".mp4", '"' * http_api.MAX_BODY_BYTES):
+        response = _post(hub, json.dumps({"container": app_storage["videos"], "name": name}).encode())
+        assert response.status_code == 413 and "over the limit of 1,048,576" in _body(response)["error"]
+    body = json.dumps({"container": app_storage["videos"], "name": "x" * 2000 + ".mp4"}).encode()
+    padded = body[:-1] + b" " * (http_api.MAX_BODY_BYTES - len(body)) + b"}"
+    assert len(padded) == http_api.MAX_BODY_BYTES
+    assert _post(hub, padded).status_code == 400 and hub.calls == []

@@ -88,6 +88,15 @@ def test_an_unknown_trigger_source_fails_indexing() -> None:
         blueprint({"BLOB_TRIGGER_SOURCE": "Polling"})
 
 
+def test_count_regions_with_a_huge_integer_fails_indexing_with_one_line() -> None:
+    """JSON integers have no size limit; one too large for a float was an OverflowError with a traceback."""
+    regions = '{"lines": {"door": [[' + "9" * 400 + ", 0], [1, 9]]}}"
+    with pytest.raises(ValueError) as caught:
+        blueprint({"COUNT_REGIONS": regions})
+    message = str(caught.value)
+    assert message == "setting COUNT_REGIONS: line 'door': coordinates must be finite numbers, got an integer too large"
+
+
 def test_host_json_refuses_to_restart_a_running_instance() -> None:
     durable = json.loads((ROOT / "host.json").read_text())["extensions"]["durableTask"]
     assert durable["overridableExistingInstanceStates"] == "NonRunningStates"

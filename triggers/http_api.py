@@ -45,8 +45,21 @@ REPORT_HEADERS = {
 """The report is a page of our own making but shows what users named: nothing in it may run, load or frame it."""
 
 
+MAX_BODY_BYTES = 2**20
+"""The largest request body read: every body the API takes is a few KiB (regions at their caps, a batch's names), and
+parsing tens of MiB of JSON would hold the worker's event loop for seconds before any check could refuse it."""
+
+ANALYSIS_KEYS = ("container", "name", "url", "lines", "zones", "retry_failed")
+
+
 class BadRequest(ValueError):
-    """A request we answer with 400 and this message."""
+    """A request we answer with `status` (400) and this message."""
+
+    status = 400
+
+
+class BodyTooLarge(BadRequest):
+    status = 413
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,7 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
     try:
         request = requested_analysis(req, settings)
     except BadRequest as error:
-        return _error(400, str(error))
+        return _error(error.status, str(error))
     video = request.video
     if request.regions is not None:
         settings = settings.replace(count_regions=request.regions)
@@ -152,12 +165,7 @@ async def _blob_response(
 def requested_analysis(req: func.HttpRequest, settings: Settings) -> AnalysisRequest:
     """The analysis a POST asks for, checked: a JSON object, a known container, a safe name with a video extension,
     and lines and zones that pass `videoanalysis.regions`' rules (all but the frame size, which planning checks)."""
-    try:
-        body = req.get_json()
-    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
-        raise BadRequest(f"the body is not JSON: {USAGE}") from None
-    if not isinstance(body, dict):
-        raise BadRequest(USAGE)
+    body = json_body(req, ANALYSIS_KEYS, USAGE)
     if isinstance(body.get("url"), str):
         container, name = split_blob_url(body["url"], blob_service().url)
     elif isinstance(body.get("container"), str) and isinstance(body.get("name"), str):
@@ -172,6 +180,39 @@ def requested_analysis(req: func.HttpRequest, settings: Settings) -> AnalysisReq
     if not isinstance(retry_failed, bool):
         raise BadRequest("retry_failed must be true or false")
     return AnalysisRequest(BlobRef(container, name), retry_failed, _requested_regions(body))
+
+
+def json_body(req: func.HttpRequest, keys: tuple[str, ...], usage: str) -> dict[str, Any]:
+    """The body as a JSON object, read under a strict schema: at most MAX_BODY_BYTES (413), no key given twice at any
+    depth (a line or zone named twice would otherwise keep the last one silently), and only the `keys` a route
+    knows (a misspelt "Lines" would otherwise be ignored, and the analysis run without its lines)."""
+    data = req.get_body()
+    if len(data) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"the body is {len(data):,} bytes, over the limit of {MAX_BODY_BYTES:,}")
+    try:
+        body = json.loads(data, object_pairs_hook=_unique_keys)
+    except DuplicateKey as error:
+        raise BadRequest(str(error)) from None
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        raise BadRequest(f"the body is not JSON: {usage}") from None
+    if not isinstance(body, dict):
+        raise BadRequest(usage)
+    if unknown := [key for key in body if key not in keys]:
+        raise BadRequest(f"unknown key {unknown[0]!r}: the keys are {', '.join(keys)}")
+    return body
+
+
+class DuplicateKey(ValueError):
+    """A JSON object that names one key twice (not a parse error: it is said as it is)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(f"the key {key!r} is given twice in one object")
+        result[key] = value
+    return result
 
 
 def _requested_regions(body: dict[str, Any]) -> Regions | None:

@@ -451,21 +451,22 @@ def _named(value: Any, key: str, form: str) -> Mapping[str, Any]:
 
 
 def _line_from_json(name: str, value: Any) -> Line:
-    points = _points(value)
+    points = _points(value, f"line {name!r}")
     if points is None or len(points) != 2:
         raise ValueError(f"line {name!r} must be [[x1, y1], [x2, y2]], got {_short(value)}")
     return Line(name, points[0], points[1])
 
 
 def _zone_from_json(name: str, value: Any) -> Zone:
-    points = _points(value)
+    points = _points(value, f"zone {name!r}")
     if points is None:
         raise ValueError(f"zone {name!r} must be [[x, y], ...], got {_short(value)}")
     return Zone(name, points)
 
 
-def _points(value: Any) -> tuple[Point, ...] | None:
-    """``[[x, y], ...]`` as points; None when it has another shape. Booleans are not numbers here."""
+def _points(value: Any, what: str) -> tuple[Point, ...] | None:
+    """``[[x, y], ...]`` as points; None when it has another shape. Booleans are not numbers here. JSON integers
+    have no size limit: one too large for a float is refused here, as an infinite coordinate is by the checks."""
     if not isinstance(value, list):
         return None
     points = []
@@ -474,7 +475,10 @@ def _points(value: Any) -> tuple[Point, ...] | None:
             return None
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair):
             return None
-        points.append((_number(float(pair[0])), _number(float(pair[1]))))
+        try:
+            points.append((_number(float(pair[0])), _number(float(pair[1]))))
+        except OverflowError:
+            raise ValueError(f"{what}: coordinates must be finite numbers, got an integer too large") from None
     return tuple(points)
 
 
