@@ -3,7 +3,9 @@
 A chunk owns the frames of its core [start_ms, end_ms). Its window starts one analysed frame earlier, the frame the
 camera's motion into the core is measured from; tracking runs at the fan-in over all chunks' detections
 (`videoanalysis.video_tracks`), so a chunk needs no more context than that. The last core is open-ended, so a
-duration estimate that is a little short never loses the end of the video.
+duration estimate that is a little short never loses the end of the video. The video's gaps (long spans without
+frames, `VideoInfo.gaps`) are not planned: chunks tile the seconds that hold frames, and a chunk that reaches a gap
+takes all of it, so no chunk starts inside one.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def plan_chunks(
     """Chunks of about `chunk_seconds`; at most `max_chunks` (longer chunks instead).
 
     A remainder shorter than half a chunk joins the last chunk instead of costing an activity of its own, so the
-    last core lasts between half and one and a half chunks.
+    last core lasts between half and one and a half chunks. Lengths count only the seconds that hold frames: a chunk
+    boundary that would fall in a gap is at its start (`_skipping_gaps`).
     """
     if not (math.isfinite(chunk_seconds) and chunk_seconds > 0):
         raise ValueError(f"chunk_seconds must be a positive number, got {chunk_seconds}")
@@ -40,20 +43,32 @@ def plan_chunks(
         raise ValueError(f"video duration must be a non-negative number, got {info.duration_s}")
     chunk_ms = max(1, round(chunk_seconds * 1000))
     lead = lead_ms(info, sample_fps)
-    duration_ms = round(info.duration_s * 1000)
+    duration_ms = round(info.duration_s * 1000) - sum(before - after for after, before in info.gaps)
     count = max(1, math.floor(duration_ms / chunk_ms + 0.5))
     if count > max_chunks:
         chunk_ms = math.ceil(duration_ms / max_chunks)
         count = math.ceil(duration_ms / chunk_ms)
+    starts = [_skipping_gaps(i * chunk_ms, info.gaps) for i in range(count)]
     return [
         Chunk(
             index=i,
-            start_ms=i * chunk_ms,
-            end_ms=(i + 1) * chunk_ms if i < count - 1 else None,
-            window_start_ms=max(0, i * chunk_ms - lead),
+            start_ms=start,
+            end_ms=starts[i + 1] if i < count - 1 else None,
+            window_start_ms=max(0, start - lead),
         )
-        for i in range(count)
+        for i, start in enumerate(starts)
     ]
+
+
+def _skipping_gaps(covered_ms: int, gaps: tuple[tuple[int, int], ...]) -> int:
+    """The time `covered_ms` into the seconds that hold frames; one that falls at a gap is the gap's start. A window
+    that starts at a gap's start has its frame before (a seek finds it), and reads on across the gap for free."""
+    t_ms = covered_ms
+    for after, before in gaps:
+        if t_ms <= after:
+            break
+        t_ms += before - after
+    return t_ms
 
 
 def chunk_seconds_for_workers(duration_s: float, workers: int) -> float:

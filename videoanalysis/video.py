@@ -1,7 +1,8 @@
 """Probe a video and iterate its frames by presentation time, with verified seeking and global sampling.
 
 Frames are identified by `t_ms`, OpenCV's CAP_PROP_POS_MSEC after a grab, rounded half up: it survives variable
-frame rates and inaccurate seeks, where frame numbers do not. OpenCV's seek can land on the wrong frame (it converts a
+frame rates and inaccurate seeks, where frame numbers do not. A frame that has no timestamp (OpenCV says 0 ms) is one
+frame interval after the one before it (`_Clock`). OpenCV's seek can land on the wrong frame (it converts a
 time to a frame number with the average fps and grabs forward from a keyframe; opencv issues 4890, 9053, 20227), so
 every seek is checked against the timestamp of the frame it actually lands on.
 """
@@ -13,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -38,12 +39,22 @@ seconds than its size allows has timestamps that cannot be right (a frame stampe
 MAX_FPS = 1_000.0
 """A container fps above this (or <= 0) is a time base, not a frame rate, and is not trusted."""
 
+GAP_MS = 10_000
+"""A span without frames at least this long (and GAP_INTERVALS frame intervals) is a gap: no chunk starts inside one,
+since a seek there finds no frame before its target and retries further and further back."""
+
+GAP_INTERVALS = 10
+
+MAX_GAPS = 32
+"""The longest gaps a probe records; a plan keeps its history small."""
+
 
 class VideoError(Exception):
     """A video that cannot be analysed, with a message fit for the user and a machine-readable `reason`.
 
-    reason: "missing" | "empty" | "unreadable" | "no_frames" | "too_large". The message names the source it was
-    opened from; `about(name)` says the same of the name the user knows (a blob, not the worker's cache path or a URL).
+    reason: "missing" | "empty" | "unreadable" | "no_frames" | "too_large" | "untimed". The message names the source
+    it was opened from; `about(name)` says the same of the name the user knows (a blob, not the worker's cache path or
+    a URL).
     """
 
     def __init__(self, template: str, reason: str, source: str) -> None:
@@ -108,13 +119,20 @@ def display_name(source: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+def covered_seconds(info: VideoInfo) -> float:
+    """The seconds of the video that hold frames: its duration less its gaps."""
+    return info.duration_s - sum(before - after for after, before in info.gaps) / 1000
+
+
 def implausible_duration(info: VideoInfo) -> str | None:
     """Why the probed duration cannot be trusted for planning, or None; planning on it would cut hours of chunks
-    that find no frames (hundreds of activities on Azure)."""
-    if not info.size_bytes or info.duration_s * MIN_BYTES_PER_SECOND <= info.size_bytes:
+    that find no frames (hundreds of activities on Azure). The gaps the probe found are not planned (`plan_chunks`),
+    so only the seconds that hold frames count."""
+    seconds = covered_seconds(info)
+    if not info.size_bytes or seconds * MIN_BYTES_PER_SECOND <= info.size_bytes:
         return None
     return (
-        f"its timestamps cannot be right: {info.frame_count} frames over {info.duration_s:.0f} s in "
+        f"its timestamps cannot be right: {info.frame_count} frames over {seconds:.0f} s in "
         f"{info.size_bytes} bytes (fewer than {MIN_BYTES_PER_SECOND} bytes per second)"
     )
 
@@ -152,6 +170,28 @@ def _pos_ms(cap: Capture) -> float:
     return cap.get(cv2.CAP_PROP_POS_MSEC)
 
 
+class _Clock:
+    """The time of each frame grabbed in turn: OpenCV's, except for a frame without a timestamp, which OpenCV reports
+    at 0 ms. A raw H.264 stream (Annex B, no container) has none at all, and in an AVI with B-frames the last frame
+    comes out of the decoder without one: such a frame, after the first, is one interval of the stream's frame rate
+    after its predecessor. `prev` is the time of the frame before the next one grabbed (None: that one is the first).
+    """
+
+    def __init__(self, cap: Capture, prev: float | None) -> None:
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.frame_ms = 1000 / fps if 0 < fps <= MAX_FPS else 0.0
+        self.prev = prev
+        self.untimed = 0  # frames it gave a time
+
+    def __call__(self, cap: Capture) -> float:
+        pos = _pos_ms(cap)
+        if pos == 0 and self.prev is not None:
+            pos = self.prev + self.frame_ms
+            self.untimed += 1
+        self.prev = pos
+        return pos
+
+
 def to_t_ms(pos_ms: float) -> int:
     """A frame's t_ms: its time rounded half up. The epsilon absorbs float noise, so a frame at exactly 500.5 ms
     (frame 15 at 29.97 fps) is 501 whether OpenCV computes 500.4999999 or 500.5000001."""
@@ -184,8 +224,10 @@ def _probe(source: str, max_pixels: int = 0) -> VideoInfo:
 
     Rule: decode the last TAIL_MS of the claimed length (a verified seek). The container's frame count is kept when
     the tail is constant-rate at the container fps and the last frame sits where that count puts it; otherwise
-    (VFR, a missing or estimated count, a truncated file) every frame is counted with grab(), which decodes but
-    skips colour conversion. Duration = last frame time + one frame interval.
+    (VFR, a missing or estimated count, a truncated file, a raw stream) every frame is counted with grab(), which
+    decodes but skips colour conversion, and the spans without frames (`GAP_MS`) are the video's gaps. Duration = last
+    frame time + one frame interval (the usual one where the last frame follows a gap). A stream whose frames carry no
+    timestamps is `untimed` (`_Clock`).
     """
     cap = open_capture(source)
     try:
@@ -207,39 +249,64 @@ def _probe(source: str, max_pixels: int = 0) -> VideoInfo:
         cap.release()
     fps_ok = 0 < fps <= MAX_FPS
     claimed_last_ms = (claimed - 1) * 1000 / fps if fps_ok and claimed > 0 else 0.0
-    times, from_start = _decode_times(source, claimed_last_ms - TAIL_MS)
+    times, from_start, untimed = _decode_times(source, claimed_last_ms - TAIL_MS)
     frame_ms = 1000 / fps if fps_ok else 0.0
-    gaps = np.diff(times)
-    cfr_tail = fps_ok and bool(np.all(np.abs(gaps - frame_ms) <= max(1.0, 0.01 * frame_ms)))
+    steps = np.diff(times)
+    cfr_tail = fps_ok and bool(np.all(np.abs(steps - frame_ms) <= max(1.0, 0.01 * frame_ms)))
+    gaps: tuple[tuple[int, int], ...] = ()
     if cfr_tail and claimed > 0 and abs(times[-1] - claimed_last_ms) <= frame_ms / 2:
         frame_count = claimed
     else:
         if not from_start:
-            times, _ = _decode_times(source, 0.0)
+            times, _, untimed = _decode_times(source, 0.0)
         frame_count = len(times)
-        gaps = np.diff(times)
-    last_gap = float(gaps[-1]) if len(gaps) else frame_ms
-    duration_s = (times[-1] + (frame_ms if cfr_tail else last_gap)) / 1000
-    if not fps_ok:
-        fps = frame_count / duration_s if duration_s > 0 else 0.0
+        steps = np.diff(times)
+        gaps = _gaps(times, steps)
+    if len(times) > 1 and times[-1] <= times[0]:
+        raise VideoError(
+            "{video} cannot be analysed: its frames carry no timestamps and its stream states no frame rate",
+            "untimed",
+            source,
+        )
+    last_step = float(steps[-1]) if len(steps) else frame_ms
+    if gaps and to_t_ms(times[-1]) == gaps[-1][1]:
+        last_step = float(np.median(steps))
+    duration_s = (times[-1] + (frame_ms if cfr_tail else last_step)) / 1000
     size = None if is_url(source) else os.path.getsize(source)
     claimed_count = claimed if claimed > 0 and claimed != frame_count else None
-    return VideoInfo(fps, frame_count, duration_s, width, height, codec, size, claimed_count)
+    info = VideoInfo(fps, frame_count, duration_s, width, height, codec, size, claimed_count, untimed, gaps)
+    if not fps_ok or gaps:  # a container's average rate counts the gaps' seconds
+        covered = covered_seconds(info)
+        info = replace(info, fps=frame_count / covered if covered > 0 else 0.0)
+    return info
 
 
-def _decode_times(source: str, from_ms: float) -> tuple[list[float], bool]:
-    """Timestamps of all frames from a verified position before `from_ms` to the end; and whether from the start."""
+def _gaps(times: list[float], steps: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """The longest MAX_GAPS spans without frames of at least GAP_MS and GAP_INTERVALS usual frame intervals, in time
+    order, each as [after_ms, before_ms): from one usual interval after the frame before it to the frame after it."""
+    if not len(steps):
+        return ()
+    usual = float(np.median(steps))
+    found = np.flatnonzero(steps >= max(GAP_MS, GAP_INTERVALS * usual))
+    longest = sorted(found[np.argsort(-steps[found], kind="stable")][:MAX_GAPS])
+    return tuple((to_t_ms(times[i] + usual), to_t_ms(times[i + 1])) for i in longest)
+
+
+def _decode_times(source: str, from_ms: float) -> tuple[list[float], bool, bool]:
+    """Timestamps of all frames from a verified position before `from_ms` to the end; whether from the start; and
+    whether the frames carry no timestamps (all but the first were given one)."""
     stats = DecodeStats()
     cap, landed = _position(source, round(from_ms), stats)
     try:
         times = [] if landed is None else [landed]
+        clock = _Clock(cap, landed)
         while cap.grab():
-            times.append(_pos_ms(cap))
+            times.append(clock(cap))
     finally:
         cap.release()
     if not times:
         raise _no_frames(source)
-    return times, stats.from_start
+    return times, stats.from_start, stats.from_start and len(times) > 1 and clock.untimed == len(times) - 1
 
 
 def _position(source: str, start_ms: int, stats: DecodeStats) -> tuple[Capture, float | None]:
@@ -247,11 +314,17 @@ def _position(source: str, start_ms: int, stats: DecodeStats) -> tuple[Capture, 
 
     A seek is trusted only if the frame it lands on is before the target; a landing at or after it (or on nothing)
     retries from twice as far back, and in the end reads from the start, where the landed time is None: the next
-    grabbed frame is the first frame of the video.
+    grabbed frame is the first frame of the video. A landing at 0 ms reads from the start at once: it is the first
+    frame, or one without a timestamp (in a raw stream every seek lands so).
+
+    OpenCV seeks to a frame number, the time times the container's average frame rate, and lands on the first frame at
+    or after that number's time. Where the video has gaps that rate is low (the gaps count), so the first try goes
+    back two of its frame intervals at least, and a frame after a gap is found at once.
     """
     t0 = time.perf_counter()
     cap = open_capture(source)
-    back = SEEK_MARGIN_MS
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    back = max(SEEK_MARGIN_MS, math.ceil(2000 / fps) if 0 < fps <= MAX_FPS else 0)
     try:
         while start_ms - back > 0:
             stats.seeks += 1
@@ -259,6 +332,8 @@ def _position(source: str, start_ms: int, stats: DecodeStats) -> tuple[Capture, 
             if cap.grab():
                 stats.frames_decoded += 1
                 landed = _pos_ms(cap)
+                if landed == 0:
+                    break
                 if to_t_ms(landed) < start_ms:  # a frame at 999.6 ms has t_ms 1000: it belongs to a window at 1000
                     return cap, landed
             back *= 2
@@ -305,10 +380,11 @@ class FrameReader:
         self.stats = stats = DecodeStats()
         cap, prev = _position(self.source, self.start_ms, stats)
         prev_ms = None if prev is None else to_t_ms(prev)
+        clock = _Clock(cap, prev)
         busy_since = time.perf_counter()
         try:
             while cap.grab():
-                t_ms = to_t_ms(_pos_ms(cap))
+                t_ms = to_t_ms(clock(cap))
                 stats.frames_decoded += 1
                 sampled = self._sampled(t_ms, prev_ms)
                 prev_ms = t_ms
