@@ -24,6 +24,7 @@ from scenes.generator import Actor, Scene
 from scenes.writer import write_video
 from tests.conftest import DEMO_ONNX, ROOT
 from tests.support import clips
+from videoanalysis.contracts import VideoInfo
 from videoanalysis.regions import Line, Regions, Zone
 from videoanalysis.settings import CHOICES, Settings
 
@@ -109,7 +110,8 @@ def test_the_schema_refuses_a_summary_that_drifted(crossing: dict[str, Any], cha
     assert _errors(drifted)
 
 
-def test_the_schema_names_every_setting_and_its_choices() -> None:
+def test_the_schema_names_every_field_of_the_video_and_every_setting_and_its_choices() -> None:
+    assert list(SCHEMA["$defs"]["video"]["properties"]) == ["name", *(field.name for field in fields(VideoInfo))]
     settings = SCHEMA["$defs"]["settings"]["properties"]
     assert list(settings) == [field.name for field in fields(Settings)]
     assert {name: tuple(settings[name]["enum"]) for name in CHOICES} == CHOICES
