@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from runner.local import ActivityPool
 
 EXIT_OK, EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-# INT8: the fastest on CPU, and its held-out counts are the FP32 model's (README, Quantised model)
+# INT8: the fastest on CPU, and its held-out counts are the FP32 model's (docs/decisions/2026-11-30-int8.md)
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-yolo26n-int8.onnx"
 
 
