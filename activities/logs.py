@@ -1,7 +1,7 @@
 """One structured log line per activity step, which Application Insights collects from Python logging as a trace.
 
 The line is `videoanalysis <step> <JSON>`: the JSON names the analysis (instance id), the video and the chunk, with
-the step's timings and counts, so a query can parse it (README, Logs).
+the step's timings and counts, so a query can parse it (docs/operations.md, Logs).
 """
 
 from __future__ import annotations
