@@ -3,7 +3,7 @@
 The zip is built once per test session with tools/package.py's own code, into out/test-package/ (its packages stay
 cached there, so a second session only re-adds the app files). The profile is requirements.txt without torch,
 torchvision and ultralytics: `make package` installs requirements-cpu.txt, whose +cpu builds of torch come only from
-PyTorch's own index, which this project's machines and CI cannot reach (README, Deploy to Azure). Everything else
+PyTorch's own index, which this project's machines and CI cannot reach (docs/deploy.md). Everything else
 (the Azure SDKs, OpenCV, ONNX Runtime, numpy) is installed by the same pip command for Linux x86_64 and CPython 3.11,
 so the app's own start-up and an ONNX detection run from the package in a clean interpreter.
 """
