@@ -137,7 +137,8 @@ def link_across_gaps(
     carries it (`videoanalysis.motion`).
 
     An object that left the view (`left_view`, given the frame's size) ends no link: what comes in there next is
-    another object, as such links mostly were on the evaluation's tuning scenes (docs/decisions/2026-12-01-cut-short-border-speed.md).
+    another object, as such links mostly were on the evaluation's tuning scenes
+    (docs/decisions/2026-12-01-cut-short-border-speed.md).
     """
 
     def candidate(i: int, j: int) -> float | None:
