@@ -3,9 +3,9 @@
 Ultralytics' TrackTrack confirms a track after `min_track_len` matches, and each match needs the boxes to overlap: its
 cost is one minus IoU times vertical IoU. A new track has no velocity yet. At a few analysed frames per second an
 object that moves more than about half its height between two of them, such as a car driving up or down the image,
-is then detected in every frame and confirmed in none (README, Counting accuracy). So a track that is not confirmed
-yet may also take the nearest detection of its class and size within `NEW_TRACK_REACH` box sizes; once confirmed,
-its Kalman filter has the velocity and TrackTrack's own cost follows it.
+is then detected in every frame and confirmed in none (docs/decisions/2026-11-30-sampled-tracktrack.md). So a track
+that is not confirmed yet may also take the nearest detection of its class and size within `NEW_TRACK_REACH` box
+sizes; once confirmed, its Kalman filter has the velocity and TrackTrack's own cost follows it.
 
 Imported by `videoanalysis.tracking.new_tracker` only: it imports Ultralytics, and with it torch.
 """
@@ -22,7 +22,7 @@ from videoanalysis.motion import reaches
 
 NEW_TRACK_REACH = 1.0
 """How far an object may move between two analysed frames, in sizes of its box (the square root of its area), and
-still continue a track seen once. Chosen by `make eval` on the tuning split (README, Counting accuracy)."""
+still continue a track seen once. Chosen by `make eval` on the tuning split (its decision record, above)."""
 
 SIZE_RATIO = 1.5
 """The largest ratio between the sizes of two boxes that can be one object in consecutive analysed frames."""
