@@ -68,11 +68,12 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_summary(storage: Storage, ref: BlobRef, document: bytes, png: bytes, report: bytes) -> BlobRef:
-    """The summary JSON, its chart and its report beside it; returns the chart's address."""
-    storage.write_bytes(ref, document, "application/json")
+    """The summary JSON, its chart and its report beside it; returns the chart's address. The JSON goes last: it
+    says how the analysis went, so a write that fails (a full disk, an outage) never leaves it without the others."""
     chart = BlobRef(ref.container, str(Path(ref.name).with_suffix(".png")))
     storage.write_bytes(chart, png, "image/png")
     storage.write_bytes(report_ref(ref), report, "text/html; charset=utf-8")
+    storage.write_bytes(ref, document, "application/json")
     return chart
 
 

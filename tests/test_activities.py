@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import os
+import resource
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,7 +20,7 @@ import pytest
 
 from activities import analyze_chunk, plan_chunks, summarize
 from scenes.generator import write_scene
-from tests.conftest import DEMO_ONNX
+from tests.conftest import DEMO_ONNX, ROOT
 from tests.support import clips
 from tests.support.worker import app_containers
 from triggers.start import job_for
@@ -242,3 +246,41 @@ def test_a_chunk_whose_detections_cannot_be_read_fails_in_the_summary(tmp_path: 
     assert outcome.status == "partial" and summary["failed_chunks"] == [1]
     assert "chunk 1: chunk detections unreadable" in summary["error"]
     assert all(obj["chunks"] != [1] for obj in summary["objects"])
+
+
+def test_a_disk_that_fills_up_while_the_report_is_written_leaves_no_summary_saying_succeeded(tmp_path: Path) -> None:
+    """Summarising in a process whose files may not grow past a size between the chart's and the report's (EFBIG, as
+    a full disk's ENOSPC): the summary JSON, which says how the analysis went, must not be left without its report."""
+    (tmp_path / "videos").mkdir()
+    clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 25)
+    job = _job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=10.0))
+    plan = PlanResult.from_dict(plan_chunks(job.to_dict()))
+    outcomes = tuple(ChunkOutcome.from_dict(analyze_chunk(payload)) for payload in _chunk_inputs(job))
+    request = SummarizeInput(job, plan, outcomes, "2026-01-01T00:00:00+00:00").to_dict()
+    assert AnalysisOutcome.from_dict(summarize(request)).status == "succeeded"
+    written = {suffix: tmp_path / "out" / f"v.{suffix}" for suffix in ("json", "png", "html")}
+    sizes = {suffix: path.stat().st_size for suffix, path in written.items()}
+    assert max(sizes["json"], sizes["png"]) < sizes["html"], sizes
+    for path in written.values():
+        path.unlink()
+    limit = (max(sizes["json"], sizes["png"]) + sizes["html"]) // 2
+    script = (
+        "import json, sys\n"
+        "from activities import summarize\n"
+        "try:\n"
+        "    summarize(json.loads(sys.argv[1]))\n"
+        "except OSError as error:\n"
+        "    print(error.errno, error.filename)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(request)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)),
+        check=True,
+    )
+    assert result.stdout.split() == [str(errno.EFBIG), str(written["html"])], result
+    assert not written["json"].exists(), "no summary that says how it went without its report"
+    assert not list((tmp_path / "out").glob(".*.partial"))
