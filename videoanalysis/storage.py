@@ -10,10 +10,11 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Protocol
 
 from videoanalysis.contracts import BlobRef, StorageSpec
@@ -31,9 +32,22 @@ class StorageError(Exception):
     """A blob or file that should be there is not, or cannot be read."""
 
 
+class VideoReplaced(StorageError):
+    """The video no longer holds the version an analysis started with, and this reader has no copy of that version:
+    final, since no retry brings the old bytes back (the new version gets its own analysis)."""
+
+    def __init__(self, name: str, etag: str | None = None) -> None:
+        version = f" (ETag {etag})" if etag else ""
+        super().__init__(
+            f"{name} was replaced during this analysis, which can no longer read the version it started with{version}"
+        )
+
+
 class Storage(Protocol):
-    def video_source(self, ref: BlobRef) -> AbstractContextManager[str]:
-        """A local path or URL that OpenCV's FFmpeg backend can open, valid inside the `with` block."""
+    def video_source(self, ref: BlobRef, version: str | None = None) -> AbstractContextManager[str]:
+        """A local path or URL that OpenCV's FFmpeg backend can open, valid inside the `with` block. With a `version`
+        (an `etag`), everything read there is of that version, or `VideoReplaced` is raised, at the latest when the
+        block ends."""
 
     def size(self, ref: BlobRef) -> int: ...
 
@@ -71,11 +85,12 @@ class LocalStorage:
         return path
 
     @contextmanager
-    def video_source(self, ref: BlobRef) -> Iterator[str]:
+    def video_source(self, ref: BlobRef, version: str | None = None) -> Iterator[str]:
         path = self.path(ref)
         if not path.is_file():
             raise StorageError(f"video not found: {path}")
-        yield str(path)
+        with unchanged(lambda: self.etag(ref), version, lambda: VideoReplaced(str(path))):
+            yield str(path)
 
     def describe(self, ref: BlobRef) -> str:
         return str(self.path(ref))
@@ -135,6 +150,9 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 CACHE_GRACE_S = 120.0
 """A cached video used this recently is never evicted: a chunk of another process may be about to open it."""
+
+STALE_PARTIAL_S = 3600.0
+"""A download not written to for this long was abandoned (its worker was killed): the cache removes its file."""
 
 
 class BlobStorage:
@@ -203,28 +221,48 @@ class BlobStorage:
         return str(self._properties(ref).etag).strip('"')
 
     @contextmanager
-    def video_source(self, ref: BlobRef) -> Iterator[str]:
+    def video_source(self, ref: BlobRef, version: str | None = None) -> Iterator[str]:
+        """Streamed, the URL reads whatever the blob holds (FFmpeg sends no conditions), so the ETag is compared
+        before and after the reads; cached, the copy is of `version` by construction."""
         if self.access == "stream":
-            yield self.read_url(ref)
+            with unchanged(lambda: self.etag(ref), version, lambda: VideoReplaced(self.describe(ref), version)):
+                yield self.read_url(ref)
         else:
-            yield str(self.cached_copy(ref))
+            yield str(self.cached_copy(ref, version))
 
-    def cached_copy(self, ref: BlobRef) -> Path:
-        """Local copy of the blob, downloaded at most once per process for a given ETag."""
-        etag = self.etag(ref)
-        version = hashlib.sha256(etag.encode()).hexdigest()[:12]
-        path = self.cache_dir / f"{self._cache_prefix(ref)}-{version}{Path(ref.name).suffix.lower()}"
+    def cached_copy(self, ref: BlobRef, version: str | None = None) -> Path:
+        """Local copy of the blob's `version` (default: its current one), downloaded at most once per process. A copy
+        of that version already here is used even if the blob has changed since: its bytes are that version's."""
+        etag = version or self.etag(ref)
+        key = hashlib.sha256(etag.encode()).hexdigest()[:12]
+        path = self.cache_dir / f"{self._cache_prefix(ref)}-{key}{Path(ref.name).suffix.lower()}"
         with self._download_lock:
             if path.exists():
                 path.touch()  # recently used
             else:
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
-                partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-                with partial.open("wb") as file, self._about(ref, "downloading"):
-                    self._blob(ref).download_blob(etag=etag, match_condition=_if_match()).readinto(file)
-                partial.replace(path)
+                self._download(ref, etag, path)
             self._evict(keep=path)
         return path
+
+    def _download(self, ref: BlobRef, etag: str, path: Path) -> None:
+        """Every range is requested on the condition that the blob is still `etag` (a replaced blob is refused, not
+        mixed in), and the copy is checked to be whole before it takes its name; a failed download leaves nothing."""
+        from azure.core.exceptions import ResourceModifiedError
+
+        partial = partial_path(path, os.getpid())
+        try:
+            with partial.open("wb") as file, self._about(ref, "downloading"):
+                download = self._blob(ref).download_blob(etag=etag, match_condition=_if_match())
+                written = download.readinto(file)
+            if written != download.size:
+                raise StorageError(f"download of {self.describe(ref)} ended after {written} of {download.size} bytes")
+            partial.replace(path)
+        except BaseException as error:
+            partial.unlink(missing_ok=True)
+            if isinstance(error, ResourceModifiedError):
+                raise VideoReplaced(self.describe(ref), etag) from error
+            raise
 
     def release(self, ref: BlobRef) -> None:
         """Drop this worker's cached copies of `ref` (any version): its analysis is done."""
@@ -236,11 +274,16 @@ class BlobStorage:
         return hashlib.sha256(f"{ref.container}/{ref.name}".encode()).hexdigest()[:20]
 
     def _evict(self, keep: Path) -> None:
-        """Least recently used copies first, until the cache fits `cache_bytes`."""
-        stats = ((path.stat(), path) for path in self.cache_dir.iterdir() if _is_copy(path))
-        copies = sorted((stat.st_mtime, stat.st_size, path) for stat, path in stats)
-        total = sum(size for _, size, _ in copies)
+        """Least recently used copies first, until the cache fits `cache_bytes`. Downloads in progress count (they
+        take the space), and those abandoned (`STALE_PARTIAL_S` without a write: their process died) are removed."""
         now = time.time()
+        entries = _files(self.cache_dir)
+        for path, stat in list(entries.items()):
+            if path.name.endswith(PARTIAL_SUFFIX) and now - stat.st_mtime >= STALE_PARTIAL_S:
+                path.unlink(missing_ok=True)
+                del entries[path]
+        total = sum(stat.st_size for stat in entries.values())
+        copies = sorted((stat.st_mtime, stat.st_size, path) for path, stat in entries.items() if _is_copy(path))
         for used, size, path in copies:
             if total <= self.cache_bytes:
                 break
@@ -318,6 +361,39 @@ def open_storage(spec: StorageSpec) -> LocalStorage | BlobStorage:
     return BlobStorage.from_env(access=spec.access, cache_mb=spec.cache_mb)
 
 
+def _files(folder: Path) -> dict[Path, os.stat_result]:
+    """The files of `folder` with their stats, less those another process removed or renamed meanwhile."""
+    found = {}
+    for path in folder.iterdir():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        if S_ISREG(stat.st_mode):
+            found[path] = stat
+    return found
+
+
 def _is_copy(path: Path) -> bool:
     """A cached video, not a download in progress (those are hidden `.partial` files)."""
-    return path.is_file() and not path.name.startswith(".")
+    return not path.name.startswith(".")
+
+
+@contextmanager
+def unchanged(etag: Callable[[], str], version: str | None, replaced: Callable[[], VideoReplaced]) -> Iterator[None]:
+    """Reads inside the block are all of `version` when the source's ETag is that version before and after them: an
+    ETag is never reused, so an unchanged one means no write came between. Otherwise `replaced()` is raised, also in
+    place of what the block raised (torn reads of two versions can look like a damaged video)."""
+    if version is None:
+        yield
+        return
+    if etag() != version:
+        raise replaced()
+    try:
+        yield
+    except Exception as error:
+        if etag() != version:
+            raise replaced() from error
+        raise
+    if etag() != version:
+        raise replaced()
