@@ -29,14 +29,17 @@ def plan_chunks(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plan(job: Job, storage: Storage) -> PlanResult:
+    """The stored spec pins the version planned (the trigger's ETag, or the video's now when none came): every chunk
+    reads that version or fails saying it was replaced, so no summary mixes two uploads of one name."""
     settings = job.settings
     try:
+        job = replace(job, etag=job.etag or storage.etag(job.video))
         size = storage.size(job.video)
         if size > settings.max_video_mb * 2**20:
             return PlanResult.failed(
                 f"video is {size / 2**20:.0f} MiB, over the MAX_VIDEO_MB limit of {settings.max_video_mb:g}"
             )
-        with storage.video_source(job.video) as source:
+        with storage.video_source(job.video, job.etag) as source:
             info = probe(source, settings.max_pixels)
     except VideoError as error:
         return PlanResult.failed(error.about(storage.describe(job.video)))
@@ -84,10 +87,12 @@ def _analyze(storage: Storage, spec: JobSpec, chunk: Chunk, digest: str) -> Chun
     job = spec.job
     detections_ref = job.chunk_ref(chunk.index, "jsonl")
     try:
-        with storage.video_source(job.video) as source:
+        with storage.video_source(job.video, job.etag) as source:
             window = analyze_window(source, spec.video, chunk, job.settings)
     except VideoError as error:  # bad data: a retry would fail the same way
         return ChunkOutcome.failed(chunk.index, error.about(storage.describe(job.video)))
+    except StorageError as error:  # the video was replaced or deleted: the same
+        return ChunkOutcome.failed(chunk.index, str(error))
     except ModelError as error:  # configuration: the same
         return ChunkOutcome.failed(chunk.index, str(error))
     result = replace(window.result, detections_key=detections_ref.name, job_digest=digest)
