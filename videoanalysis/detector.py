@@ -2,8 +2,8 @@
 
 `BACKEND` chooses: ONNX Runtime straight (`videoanalysis.onnx_model`, no torch) or Ultralytics' predictor (PyTorch
 `.pt` files, export directories, and ONNX if asked). `auto` picks ONNX Runtime for `.onnx` files: the same boxes
-at the same speed without importing torch and torchvision for detection, so a worker starts sooner (README,
-Performance). Models come from `videoanalysis.models`, loaded once per process.
+at the same speed without importing torch and torchvision for detection, so a worker starts sooner
+(docs/decisions/2026-11-25-onnx-runtime.md). Models come from `videoanalysis.models`, loaded once per process.
 """
 
 from __future__ import annotations
