@@ -42,7 +42,7 @@ class Tracker:
     TrackTrack reports a new track only once it has matched it in `min_track_len` analysed frames (3), so the object
     was seen in two frames before its first report: their boxes come with it (`TrackedBox.before`). An object's span
     then starts where the tracker first saw it, and so does linking across a gap, which is where the new track of a
-    walker that stopped or started again begins (README, Counting accuracy)."""
+    walker that stopped or started again begins (docs/decisions/2026-12-01-fragment-rule.md)."""
 
     def __init__(self, tracker: Any, track_buffer: int):
         self._tracker = tracker
@@ -133,13 +133,13 @@ def new_tracker(frame_rate: float, settings: Settings) -> Tracker:
 CAMERA_SHIFT_SHARE = 0.0016
 """How far the background must move between two analysed frames, as a share of the frame's width, for the camera to
 count as moving (2 px at 1280 px): on the evaluation's tuning scenes a fixed camera's background stays well under it,
-and a shaking or panning camera moves it several times as far (README, Fixed cameras)."""
+and a shaking or panning camera moves it several times as far (docs/decisions/2026-11-30-gmc-auto.md)."""
 
 _PROBE_WIDTH = 320
 _PROBE_STEP = 24
 """The shift is measured at `_PROBE_WIDTH` px on a grid of points `_PROBE_STEP` px apart: about a hundred points, whose
 median ignores the objects moving over the background. A denser grid decides the same on all but a few frames at
-the threshold, at several times the cost (README, Fixed cameras)."""
+the threshold, at several times the cost (docs/decisions/2026-12-01-motion-grid.md)."""
 
 
 class CameraMotion:
