@@ -5,7 +5,7 @@ instances that are Completed, Failed or Terminated and were created before the r
 client's purge API (one request to the host, which deletes in the task hub). Running and pending analyses are never
 touched, whatever their age. The summaries are blobs and stay; a purged analysis's status is gone from
 `GET /api/analyses/{id}` (404), its summary is still at `summaries/analyses/{id}.json`. The results container's
-per-chunk files are for a lifecycle rule of the storage account (README, Housekeeping).
+per-chunk files are for a lifecycle rule of the storage account (docs/operations.md, Housekeeping).
 No `from __future__ import annotations`: the worker reads the parameter types, as in blob_trigger.py.
 """
 
