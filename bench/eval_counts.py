@@ -499,7 +499,7 @@ def _cell(found: int, truth: int) -> str:
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    """Tables that can be pasted into the README: summary, seams, per scenario, per scene and class."""
+    """Tables that can be pasted into the docs (docs/counting.md): summary, seams, per scenario, per scene and class."""
     agg, cfg = report["aggregate"], report["config"]
     env = " ".join(f"--env {k}={v}" for k, v in cfg["env"].items())
     lines = [
