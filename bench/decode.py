@@ -401,7 +401,7 @@ def _s(ms: int | None) -> str:
 
 
 def render_section(results: dict[str, Any]) -> list[str]:
-    """The three tables (markdown, ready for the README), each with what it measured."""
+    """The three tables (markdown, ready for docs/performance.md), each with what it measured."""
     video, win = results["video"], results["window"]
     span = f"[{_s(win['window'][0])}, {_s(win['window'][1])}) s (core [{_s(win['core'][0])}, {_s(win['core'][1])}))"
     n = results["repeats"]
