@@ -5,7 +5,7 @@ ended by a NUL byte), so it needs no websocket library, no port and no browser d
 user would (`file://`, under its own Content-Security-Policy); scripts the test runs through `Runtime.evaluate`
 are the debugger's and are not subject to the page's policy.
 
-    python -m tests.support.browser report.html shot.png   # a full-page screenshot (how the README's was made)
+    python -m tests.support.browser report.html shot.png   # a full-page screenshot (how docs/img/report.png was made)
 """
 
 from __future__ import annotations
