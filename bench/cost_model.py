@@ -13,7 +13,7 @@ Nothing here runs the pipeline. The model combines three kinds of input and says
   published maximum throughputs. Left out and said so with the table: queue polling after an idle period, Event Grid
   delivery, platform instance allocation, blob round trips.
 
-The arithmetic is in `estimate`; `markdown` prints the README's tables.
+The arithmetic is in `estimate`; `markdown` prints the tables of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def estimate(
 
 
 def default_plans(settings: Mapping[str, Any]) -> list[Plan]:
-    """2048 MB running one chunk at a time (README: Deploy to Azure), and 4096 MB at host.json's concurrency."""
+    """2048 MB running one chunk at a time (docs/deploy.md, Plan), and 4096 MB at host.json's concurrency."""
     slots = int(settings["max_concurrent_activities"] or 1)
     return [
         Plan(2048, PUBLISHED["cores_2048"].value, 1),
