@@ -9,7 +9,7 @@ CEILING_SHARE = 0.85
 COLD_START_S = 1.5
 REPLAY_1000_CPU_S = 1.0
 LINEAR_TOLERANCE = 0.15  # history size per chunk may drift this much and still count as linear growth
-CPU_BACKEND = "onnx"  # BACKEND=auto runs the .onnx export (the README's CPU model) straight on ONNX Runtime
+CPU_BACKEND = "onnx"  # BACKEND=auto runs an .onnx export on ONNX Runtime (docs/decisions/2026-11-25-onnx-runtime.md)
 
 
 def _count_error(unique: dict[str, int], truth: dict[str, int]) -> int:
