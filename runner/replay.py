@@ -4,12 +4,16 @@ The Functions host cannot run here, so this plays its part the way the host does
 `Orchestrator.handle` (the SDK's replay engine), read the tasks the orchestrator opened, run them, append their
 TaskScheduled/TaskCompleted/TaskFailed and TimerCreated/TimerFired events, and replay again until the orchestration
 is done. Retries follow the SDK's protocol (a timer task, then a rescheduled task, with one extra timer after the
-last attempt). Only the event delivery (how many completions per episode) is a choice of ours.
+last attempt). A durable timer fires at its time: the episode that delivers it starts no earlier. `continue_as_new`
+ends the execution as the host does: its history is set aside (`Replay.generations`), events still due to it are
+dropped, and a new execution starts from a fresh history with the new input. Only the event delivery (how many
+completions per episode) is a choice of ours.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -19,8 +23,10 @@ from typing import Any
 
 from azure.durable_functions import Orchestrator
 from azure.durable_functions.models import DurableOrchestrationContext
+from azure.durable_functions.models.actions.ActionType import ActionType
 from azure.durable_functions.models.actions.CallActivityAction import CallActivityAction
 from azure.durable_functions.models.actions.CallActivityWithRetryAction import CallActivityWithRetryAction
+from azure.durable_functions.models.actions.CreateTimerAction import CreateTimerAction
 from azure.durable_functions.models.history.HistoryEventType import HistoryEventType as Event
 from azure.durable_functions.models.Task import RetryAbleTask
 
@@ -35,6 +41,9 @@ class Replay:
     episodes: list[dict] = field(default_factory=list)  # the orchestrator state JSON returned by each replay
     statuses: list[Any] = field(default_factory=list)  # custom status after each episode
     calls: list[tuple[str, Any]] = field(default_factory=list)  # activity invocations, retries included
+    generations: list[list[dict]] = field(default_factory=list)  # histories of executions ended by continue_as_new
+    inputs: list[Any] = field(default_factory=list)  # each execution's input, the first one included
+    episode_cpu_s: list[float] = field(default_factory=list)  # process time of each replay (the SDK's work)
 
     @property
     def scheduled_per_episode(self) -> list[list[str]]:
@@ -63,18 +72,25 @@ class ReplayHost:
     def run(self, input_: Any, max_episodes: int = 100_000) -> Replay:
         replay = Replay()
         self.clock = START
-        self.handled: set[int] = set()
-        self.outbox: deque[dict] = deque()
-        self._append(replay, Event.ORCHESTRATOR_STARTED)
-        self._append(replay, Event.EXECUTION_STARTED, Name="orchestrator", Version="", Input=json.dumps(input_))
+        self._start_execution(replay, input_)
         for _ in range(max_episodes):
+            started = time.process_time()
             try:
                 context, state = self.replay_once(replay.history, input_)
             except Exception as error:  # the SDK re-raises what the orchestrator raised: the host fails the instance
                 replay.error = str(error).split("$OutOfProcData$")[0].strip()
                 return replay
+            finally:
+                replay.episode_cpu_s.append(time.process_time() - started)
             replay.episodes.append(state)
             replay.statuses.append(state.get("customStatus"))
+            if (renewal := _continue_as_new(state)) is not None:
+                self._append(replay, Event.ORCHESTRATOR_COMPLETED)
+                replay.generations.append(replay.history)
+                replay.history, input_ = [], json.loads(renewal["input"])
+                self.clock += timedelta(seconds=1)
+                self._start_execution(replay, input_)
+                continue
             if state.get("isDone") or state.get("error"):
                 replay.output, replay.error = state.get("output"), state.get("error")
                 return replay
@@ -82,11 +98,20 @@ class ReplayHost:
             self._append(replay, Event.ORCHESTRATOR_COMPLETED)
             if not self.outbox:
                 raise RuntimeError("orchestrator is waiting on nothing: it would hang")
-            self.clock += timedelta(seconds=1)
+            due = [self.outbox.popleft() for _ in range(min(self.completions_per_episode, len(self.outbox)))]
+            fire_times = [datetime.fromisoformat(event["FireAt"]) for event in due if "FireAt" in event]
+            self.clock = max([self.clock + timedelta(seconds=1), *fire_times])
             self._append(replay, Event.ORCHESTRATOR_STARTED)
-            for _ in range(min(self.completions_per_episode, len(self.outbox))):
-                replay.history.append(self._event(**self.outbox.popleft()))
+            replay.history.extend(self._event(**event) for event in due)
         raise RuntimeError(f"orchestration not done after {max_episodes} episodes")
+
+    def _start_execution(self, replay: Replay, input_: Any) -> None:
+        """A new execution: the first, or the next after continue_as_new (nothing of the previous one is due)."""
+        self.handled: set[int] = set()
+        self.outbox: deque[dict] = deque()
+        replay.inputs.append(input_)
+        self._append(replay, Event.ORCHESTRATOR_STARTED)
+        self._append(replay, Event.EXECUTION_STARTED, Name="orchestrator", Version="", Input=json.dumps(input_))
 
     def replay_once(self, history: list[dict], input_: Any) -> tuple[DurableOrchestrationContext, dict]:
         """One orchestrator episode, exactly as the host runs it: a fresh context from the history JSON."""
@@ -108,6 +133,11 @@ class ReplayHost:
                 continue
             action = parent.actions if isinstance(parent, RetryAbleTask) else task.action_repr
             action = action[0] if isinstance(action, list) else action  # replay schema V1 wraps actions in lists
+            if isinstance(action, CreateTimerAction):
+                fire_at = action.fire_at.isoformat()
+                self._append(replay, Event.TIMER_CREATED, EventId=task_id, FireAt=fire_at)
+                self.outbox.append({"EventType": Event.TIMER_FIRED, "TimerId": task_id, "FireAt": fire_at})
+                continue
             if not isinstance(action, CallActivityAction | CallActivityWithRetryAction):
                 raise NotImplementedError(f"action {type(action).__name__} is not supported by this test host")
             self._append(replay, Event.TASK_SCHEDULED, EventId=task_id, Name=action.function_name, Input=action.input_)
@@ -137,3 +167,12 @@ class ReplayHost:
 
     def _append(self, replay: Replay, event_type: Event, EventId: int = -1, **fields: Any) -> None:
         replay.history.append(self._event(event_type, EventId, **fields))
+
+
+def _continue_as_new(state: dict) -> dict | None:
+    """The episode's ContinueAsNew action (its "input" is the new input as JSON), or None."""
+    for group in state.get("actions", []):
+        for action in group if isinstance(group, list) else [group]:
+            if action.get("actionType") == ActionType.CONTINUE_AS_NEW:
+                return action
+    return None

@@ -7,11 +7,13 @@ return in shape; tests/test_pipeline.py runs the same orchestrator with the real
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
+from azure.durable_functions.models.history.HistoryEventType import HistoryEventType as Event
 
 from orchestrators.analyze_video import PROGRESS_UPDATES, analyze_video
-from runner.replay import Replay, ReplayHost
+from runner.replay import START, Replay, ReplayHost
 from tests.conftest import ROOT
 from videoanalysis.contracts import (
     AnalysisOutcome,
@@ -171,3 +173,25 @@ def test_an_in_flight_orchestration_of_the_previous_deployment_still_replays() -
         _, state = host.replay_once(history[:end], input_)
         assert not state.get("error"), (end, state.get("error"))
     assert state["isDone"] and AnalysisOutcome.from_dict(state["output"]).status == "succeeded"
+
+
+def _countdown(context):
+    """Waits on a durable timer, then starts again with the next number, until 3."""
+    number = context.get_input()
+    if number >= 3:
+        return {"number": number, "at": context.current_utc_datetime.isoformat()}
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=30))
+    context.continue_as_new(number + 1)
+
+
+def test_the_replay_host_fires_timers_at_their_time_and_continues_as_new_with_a_fresh_history() -> None:
+    replay = ReplayHost(_countdown, {}).run(0)
+    assert replay.error is None and replay.inputs == [0, 1, 2, 3] and replay.output["number"] == 3
+    assert datetime.fromisoformat(replay.output["at"]) >= START + timedelta(seconds=90), "3 timers of 30 s"
+    events = [event for history in replay.generations for event in history]
+    assert len(replay.generations) == 3
+    assert all(history[1]["EventType"] == Event.EXECUTION_STARTED for history in replay.generations)
+    assert [json.loads(history[1]["Input"]) for history in [*replay.generations, replay.history]] == [0, 1, 2, 3]
+    created = [event["FireAt"] for event in events if event["EventType"] == Event.TIMER_CREATED]
+    fired = [event["FireAt"] for event in events if event["EventType"] == Event.TIMER_FIRED]
+    assert len(created) == 3 and created == fired

@@ -6,7 +6,9 @@ before the start skips an instance that exists and did not fail (a completed one
 it). The host's de-duplication (`overridableExistingInstanceStates: NonRunningStates` in host.json) refuses a start
 on an instance that another event started a moment earlier (pending or running), and a second look turns that
 refusal into "already started". A failed or terminated analysis of the same version may be started again; a new
-ETag is a new analysis.
+ETag is a new analysis. A batch (`triggers.batch_client`) starts and finds its videos' analyses here too, so a
+video that the trigger started, or analysed already, is one analysis whoever asked; its `force` starts a completed
+analysis again, never a pending or running one (that one is the analysis asked for).
 """
 
 from __future__ import annotations
@@ -58,15 +60,22 @@ def latest_summary_ref(video_name: str, settings: Settings) -> BlobRef:
 
 
 async def start_analysis(
-    client: df.DurableOrchestrationClient, video: BlobRef, etag: str, settings: Settings, retry_failed: bool = False
+    client: df.DurableOrchestrationClient,
+    video: BlobRef,
+    etag: str,
+    settings: Settings,
+    retry_failed: bool = False,
+    force: bool = False,
 ) -> tuple[str, bool]:
     """Start the analysis of this version of the video unless it exists; returns (instance id, started now).
 
     `retry_failed` starts a completed analysis again when its summary is partial or failed: the same instance, so
     `analyze_chunk` finds the chunks that completed and reuses them, and only the failed ones are analysed again.
+    `force` starts a completed analysis again whatever its summary says (chunks of the same job, model and library
+    are still reused: their results would be the same).
     """
     instance = analysis_id(video, etag, settings.count_regions)
-    if not await _startable(client, instance, retry_failed):
+    if not await _startable(client, instance, retry_failed, force):
         return instance, False
     try:
         await client.start_new(ORCHESTRATOR, instance, job_for(video, instance, etag, settings).to_dict())
@@ -77,11 +86,17 @@ async def start_analysis(
     return instance, True
 
 
-async def _startable(client: df.DurableOrchestrationClient, instance: str, retry_failed: bool) -> bool:
+async def _startable(
+    client: df.DurableOrchestrationClient, instance: str, retry_failed: bool, force: bool = False
+) -> bool:
     status = await client.get_status(instance)
     if not status or status.runtime_status in RESTARTABLE:
         return True
-    if not retry_failed or status.runtime_status != OrchestrationRuntimeStatus.Completed:
+    if status.runtime_status != OrchestrationRuntimeStatus.Completed:
+        return False
+    if force:
+        return True
+    if not retry_failed:
         return False
     output = json.loads(status.output) if isinstance(status.output, str) else status.output
     return isinstance(output, dict) and output.get("status") in ("partial", "failed")
