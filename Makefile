@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export YOLO_OFFLINE := 1
 
-.PHONY: setup demo test lint format bench eval azurite clean package smoke
+.PHONY: setup demo test lint format bench eval azurite clean package smoke docs
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -46,10 +46,14 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The deployment zip (README, Deploy to Azure); PACKAGE_REQUIREMENTS=requirements.txt for PyPI's CUDA build of torch.
+# The deployment zip (docs/deploy.md); PACKAGE_REQUIREMENTS=requirements.txt for PyPI's CUDA build of torch.
 PACKAGE_REQUIREMENTS ?= requirements-cpu.txt
 package: setup
 	$(BIN)/python tools/package.py --requirements $(PACKAGE_REQUIREMENTS)
+
+# The docs site, strict: a broken link or anchor, or a page missing from the nav, fails it (out/site/index.html).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: setup
 	$(BIN)/python -m bench
