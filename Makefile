@@ -55,6 +55,12 @@ package: setup
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
+# The deployed app's smoke test (docs/deploy.md): after `azd up`, with azd's outputs and a function key from az.
+smoke: setup
+	set -a && eval "$$(azd env get-values)" && set +a && \
+	FUNCTION_KEY="$$(az functionapp keys list -g "$$AZURE_RESOURCE_GROUP" -n "$$AZURE_FUNCTION_APP_NAME" \
+		--query functionKeys.default -o tsv)" $(BIN)/python tools/smoke.py $(SMOKE_ARGS)
+
 bench: setup
 	$(BIN)/python -m bench
 
