@@ -85,6 +85,7 @@ def test_a_window_stores_each_core_frame_for_the_fan_in(tmp_path) -> None:
     window = analyze_window(str(video), info, chunk, settings)
     frames = list(read_frames(0, window.detections_jsonl))
     assert [f.t_ms for f in frames] == list(range(0, 3000, 200)) and window.result.frames_analyzed == 15
+    assert window.result.frames_owned == info.frame_count, "every frame of the core was read, if not analysed"
     assert sum(len(f.boxes) for f in frames) == sum(c.detections for c in window.result.classes.values())
     crops = window.result.thumbnails
     assert crops and set(crops) == set(window.thumbnails)

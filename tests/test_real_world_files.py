@@ -4,7 +4,8 @@ ships (imageio-ffmpeg): each is probed, planned and read in chunks, and every fr
 - a raw H.264 elementary stream (Annex B, no container, no timestamps), as `.h264` and renamed `.mp4`;
 - MPEG-4 Part 2 in AVI with B-frames, whose last frame OpenCV reports at 0 ms;
 - a stream-copied trim (`-ss ... -c copy`), an MP4 whose edit list hides the frames before the cut;
-- a normal file whose last frame is stamped hours after the others.
+- a normal file whose last frame is stamped hours after the others;
+- a file whose decoder gives up part way, though its index promises every frame.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ import subprocess
 from pathlib import Path
 
 import imageio_ffmpeg
+import numpy as np
 import pytest
 
+from tests.conftest import DEMO_ONNX
 from tests.support.clips import FPS, frame_index, write_numbered
+from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import plan_chunks
+from videoanalysis.settings import Settings
+from videoanalysis.summary import build_summary
 from videoanalysis.video import FrameReader, implausible_duration, probe
+from videoanalysis.video_tracks import VideoTracks
 
 N = 100  # 4 s at 25 fps
 FRAME_MS = round(1000 / FPS)
@@ -105,3 +112,26 @@ def test_a_gap_of_hours_is_neither_planned_nor_decoded(
         seen += [(frame.t_ms, frame_index(frame.image)) for frame in reader if frame.owned]
         assert reader.stats.seeks <= 6 and reader.stats.frames_decoded <= N and not reader.stats.ended_early
     assert seen == [(times[i], i) for i in range(N) if i % 5 == 0 or times[i] - times[i - 1] > 1000]
+
+
+@pytest.mark.timeout(120)
+def test_a_video_whose_decoder_gives_up_early_is_not_a_success(tmp_path: Path) -> None:
+    """Noise a third into an H.264 file whose index is whole: the probe finds its 300 frames where the container puts
+    them, but the decoder gives up at the damage. The chunk analysed what it read, and the summary says partial, why,
+    and how many frames are missing."""
+    data = bytearray(write_numbered(tmp_path / "whole.mp4", "h264", 300).read_bytes())
+    noise = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    data[len(data) // 3 : len(data) // 3 + len(noise)] = noise
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(data)
+    info = probe(str(path))
+    settings = Settings(model_path=str(DEMO_ONNX), sample_fps=5.0)
+    results = [analyze_window(str(path), info, chunk, settings).result for chunk in plan_chunks(info, 10.0, 1, 5.0)]
+
+    summary = build_summary(info.to_dict(), {"sample_fps": 5.0}, results, VideoTracks(), wall_s=None)
+
+    read = sum(result.frames_owned or 0 for result in results)
+    assert info.frame_count == 300 and 0 < read < 300
+    assert summary["status"] == "partial"
+    (warning,) = summary["warnings"]
+    assert warning.startswith(f"only {read} of the 300 frames the video holds were read ({300 - read} missing: ")

@@ -460,3 +460,20 @@ def test_no_name_is_read_as_markup_in_the_chart(tmp_path: Path, mpl_config: None
     assert [text.get_text() for text in counts.get_legend().get_texts()] == [name]
     assert [text.get_text() for text in crossings.get_legend().get_texts()] == [f"{name} in", f"{name} out"]
     assert render_timeline_png(summary, tmp_path / "t.png").read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize(("owned", "status"), [((255, 255, 128), "succeeded"), ((255, 100, 128), "partial")])
+def test_chunks_that_read_fewer_frames_than_the_video_holds_are_not_a_success(owned: tuple, status: str) -> None:
+    """The video holds 638 frames; the chunks' cores must read them all, sampled or not."""
+    chunks = [replace(c, frames_owned=n) for c, n in zip(three_chunks(), owned, strict=True)]
+    summary = summary_of(chunks)
+    assert summary["status"] == status
+    if status == "partial":
+        (warning,) = summary["warnings"]
+        assert warning.startswith("only 483 of the 638 frames the video holds were read (155 missing")
+        assert summary["error"] == warning
+
+
+def test_chunk_results_written_before_they_counted_their_frames_say_nothing() -> None:
+    chunks = [replace(c, frames_owned=n) for c, n in zip(three_chunks(), (255, None, 1), strict=True)]
+    assert summary_of(chunks)["status"] == "succeeded"

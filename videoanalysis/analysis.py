@@ -150,6 +150,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         frames_analyzed=stats.frames_sampled_owned,
         classes=dict(sorted(classes.items())),
         thumbnails=dict(crops.crops),
+        frames_owned=stats.frames_owned,
         timing=Timing(
             decode_s=round(stats.decode_s, 3),
             infer_s=round(infer_s, 3),

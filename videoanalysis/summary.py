@@ -59,6 +59,23 @@ def video_warnings(video: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def frames_warnings(video: Mapping[str, Any], chunks: Sequence[ChunkResult]) -> list[str]:
+    """What the chunks say is wrong when they all succeeded: together they read fewer frames than the probe found
+    (each counts the frames of its own core, so they add up to the video's). Counts from part of the frames are not
+    a success, whatever stopped the rest: damaged data the decoder gave up on, timestamps that skip back or repeat.
+    Chunk results written before they counted their frames say nothing."""
+    expected = video.get("frame_count")
+    if not expected or not chunks or any(c.status != "ok" or c.frames_owned is None for c in chunks):
+        return []
+    read = sum(c.frames_owned or 0 for c in chunks)
+    if read >= expected:
+        return []
+    return [
+        f"only {read} of the {expected} frames the video holds were read ({expected - read} missing: damaged data or "
+        "timestamps out of order stopped the decoder early); the counts cover the frames read"
+    ]
+
+
 def _status_and_error(chunks: Sequence[ChunkResult], error: str | None) -> tuple[str, str | None]:
     if not chunks:
         return "failed", error or "no chunks were analysed"
@@ -89,13 +106,13 @@ def build_summary(
     """Aggregate chunk results and the video's tracks into the summary dict (JSON-ready).
 
     `error` is a run-level problem the chunks do not show, and `warnings` what the video says of itself (it ended
-    early); both are reported first and make an otherwise clean run "partial". Classes detected in no successful
-    chunk are absent: the summary does not know the model's class list. `thumbnail` names each object's crop (none
-    without it).
+    early) or the chunks say of it (they read fewer frames than it holds); both are reported first and make an
+    otherwise clean run "partial". Classes detected in no successful chunk are absent: the summary does not know the
+    model's class list. `thumbnail` names each object's crop (none without it).
     """
     chunks = sorted(chunks, key=lambda c: c.index)
     ok_chunks = [c for c in chunks if c.status == "ok"]
-    warnings = video_warnings(video)
+    warnings = video_warnings(video) + frames_warnings(video, chunks)
     status, message = _status_and_error(chunks, "; ".join(filter(None, [error, *warnings])) or None)
 
     totals: dict[str, ClassStats] = {}
