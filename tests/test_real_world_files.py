@@ -10,6 +10,7 @@ ships (imageio-ffmpeg): each is probed, planned and read in chunks, and every fr
 
 from __future__ import annotations
 
+import math
 import subprocess
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from tests.support.clips import FPS, frame_index, write_numbered
 from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import plan_chunks
 from videoanalysis.settings import Settings
-from videoanalysis.summary import build_summary
+from videoanalysis.summary import build_summary, video_warnings
 from videoanalysis.video import FrameReader, implausible_duration, probe
 from videoanalysis.video_tracks import VideoTracks
 
@@ -135,3 +136,24 @@ def test_a_video_whose_decoder_gives_up_early_is_not_a_success(tmp_path: Path) -
     assert summary["status"] == "partial"
     (warning,) = summary["warnings"]
     assert warning.startswith(f"only {read} of the 300 frames the video holds were read ({300 - read} missing: ")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("cut_s", ["1.3", "2"])
+def test_a_stream_copied_trim_is_whole_and_a_cut_file_is_not(source: Path, tmp_path: Path, cut_s: str) -> None:
+    """`-ss` with `-c copy` keeps the samples from the keyframe before the cut (frame 0 here) and hides those before
+    the cut with an edit list: the file presents the frames from the cut on, and nothing is missing. The same file
+    cut short still says it ended early."""
+    trim = tmp_path / "trim.mp4"
+    ffmpeg("-ss", cut_s, "-i", str(source), "-c", "copy", "-movflags", "+faststart", str(trim))
+    first = math.ceil(float(cut_s) * FPS)  # the first frame at or after the cut
+
+    info = probe(str(trim))
+
+    assert (info.frame_count, info.claimed_frame_count) == (N - first, None)
+    assert video_warnings(info.to_dict()) == []
+    assert read_all(trim, 1.0) == [(i * FRAME_MS, first + i) for i in range(N - first)]
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(trim.read_bytes()[: trim.stat().st_size * 4 // 5])
+    (warning,) = video_warnings(probe(str(cut)).to_dict())
+    assert "the video ended early" in warning

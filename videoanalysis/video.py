@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 
+from videoanalysis.container import presented_seconds
 from videoanalysis.contracts import VideoInfo
 
 OPEN_TIMEOUT_MS = 30_000
@@ -222,7 +223,8 @@ def _probe_file(path: str, size: int, mtime_ns: int, max_pixels: int) -> VideoIn
 def _probe(source: str, max_pixels: int = 0) -> VideoInfo:
     """Video facts, with frame count and duration checked by decoding.
 
-    Rule: decode the last TAIL_MS of the claimed length (a verified seek). The container's frame count is kept when
+    Rule: decode the last TAIL_MS of the claimed length (a verified seek); an MP4's claim is what its edit list
+    presents (`container.presented_seconds`). The container's frame count is kept when
     the tail is constant-rate at the container fps and the last frame sits where that count puts it; otherwise
     (VFR, a missing or estimated count, a truncated file, a raw stream) every frame is counted with grab(), which
     decodes but skips colour conversion, and the spans without frames (`GAP_MS`) are the video's gaps. Duration = last
@@ -248,6 +250,8 @@ def _probe(source: str, max_pixels: int = 0) -> VideoInfo:
     finally:
         cap.release()
     fps_ok = 0 < fps <= MAX_FPS
+    if fps_ok and claimed > 0 and not is_url(source):
+        claimed = _presented_count(source, claimed, fps)
     claimed_last_ms = (claimed - 1) * 1000 / fps if fps_ok and claimed > 0 else 0.0
     times, from_start, untimed = _decode_times(source, claimed_last_ms - TAIL_MS)
     frame_ms = 1000 / fps if fps_ok else 0.0
@@ -279,6 +283,13 @@ def _probe(source: str, max_pixels: int = 0) -> VideoInfo:
         covered = covered_seconds(info)
         info = replace(info, fps=frame_count / covered if covered > 0 else 0.0)
     return info
+
+
+def _presented_count(path: str, claimed: int, fps: float) -> int:
+    """The frames the file presents, where its edit list hides one or more of the `claimed` (a trim)."""
+    shown = presented_seconds(path)
+    frames = claimed if shown is None else shown * fps + 1e-3
+    return math.floor(frames) if frames <= claimed - 1 else claimed
 
 
 def _gaps(times: list[float], steps: np.ndarray) -> tuple[tuple[int, int], ...]:
