@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -21,7 +22,11 @@ from runner.cli import UsageError
 from scenes.generator import write_scene
 from tests.conftest import DEMO_ONNX, ROOT
 from tests.support import clips
+from tests.support.browser import INSTALL_HINT, Browser, find_chromium
 from tests.test_runner_faults import _buffered, _descendants, _one_line, _wait_for_exit, _wait_until
+
+BROKEN = "<b>broken<b> & <script>alert(1)<script>.mp4"
+"""A file that is no video, named as markup: its row must fail with the reason, and the index show its name as text."""
 
 COMMAND = [sys.executable, "-m", "runner", "analyze"]
 OPTIONS = ["--model", str(DEMO_ONNX), "--workers", "2", "--quiet"]
@@ -43,7 +48,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for seed, site in ((31, "site-a"), (32, "site-b")):
         (root / site).mkdir(parents=True)
         write_scene(root / site / "cam.mp4", seed=seed, seconds=4.0, size=(640, 360), codec="h264")
-    clips.write_text(root / "site-b" / "broken.mp4")
+    clips.write_text(root / "site-b" / BROKEN)
     (root / "site-b" / "notes.txt").write_text("not a video extension: never listed")
     return root
 
@@ -58,11 +63,11 @@ def batch(folder: Path) -> dict[str, Any]:
 def test_a_folder_gives_one_row_per_video_and_a_failed_row_for_a_bad_file(batch: dict[str, Any]) -> None:
     done, rows = batch["done"], batch["rows"]
     assert done.returncode == 1, done.stderr  # one video failed
-    assert [row["video"] for row in rows] == ["site-a/cam.mp4", "site-b/broken.mp4", "site-b/cam.mp4"]
+    assert [row["video"] for row in rows] == ["site-a/cam.mp4", f"site-b/{BROKEN}", "site-b/cam.mp4"]
     assert [row["status"] for row in rows] == ["succeeded", "failed", "succeeded"]
     broken = rows[1]
     assert broken["error"] and "\n" not in broken["error"] and broken["duration_s"] == ""
-    assert _one_line(done.stderr).startswith("error: site-b/broken.mp4: failed: ")
+    assert _one_line(done.stderr).startswith(f"error: site-b/{BROKEN}: failed: ")
     assert "3 videos: 2 succeeded, 1 failed" in done.stdout.splitlines()
     header = next(csv.reader(io.StringIO((batch["out"] / "batch.csv").read_text())))
     assert header[:4] == ["video", "status", "duration_s", "error"] and len(header) > 4
@@ -78,6 +83,23 @@ def test_each_video_gets_its_own_summary_chart_and_report_and_the_index_links_th
     assert document["statuses"] == {"succeeded": 2, "partial": 0, "failed": 1}
     index = (out / "index.html").read_text()
     assert 'href="site-a/cam.mp4.html"' in index and 'href="site-b/cam.mp4.html"' in index
+
+
+def test_chromium_shows_the_index_with_names_as_text_and_links_that_reach_each_report(batch: dict[str, Any]) -> None:
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail(f"no Chromium to render the index in: {INSTALL_HINT}")
+    with Browser(chromium) as browser:
+        browser.open((batch["out"] / "index.html").as_uri())
+        cells = browser.evaluate("Array.from(document.querySelectorAll('tbody tr'), r => r.cells[0].textContent)")
+        links = browser.evaluate("Array.from(document.links, a => a.href)")
+        markup = browser.evaluate("document.querySelectorAll('b, script').length")
+        failed = browser.evaluate("document.querySelector('tr.failed').textContent")
+        log = browser.log_entries()
+    assert f"site-b/{BROKEN}" in cells and markup == 0
+    assert len(links) == 3 and all(Path(unquote(urlsplit(url).path)).is_file() for url in links)
+    assert "Cannot read" in failed or "cannot" in failed.lower()
+    assert not [entry for entry in log if "Content Security Policy" in entry.get("text", "")]
 
 
 def test_counts_in_a_batch_equal_each_videos_own_run(folder: Path, batch: dict[str, Any]) -> None:
