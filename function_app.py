@@ -18,7 +18,7 @@ from orchestrators import bp as orchestrators
 from triggers import bp as triggers
 from triggers.housekeeping import bp as housekeeping
 
-ACTIVITY_NAMES = ("plan_chunks", "analyze_chunk", "summarize")
+ACTIVITY_NAMES = ("plan_chunks", "analyze_chunk", "summarize", "list_videos", "write_batch")
 """The keys of `activities.ACTIVITIES`, without importing it (tests/test_app.py checks that they match)."""
 
 

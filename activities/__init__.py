@@ -5,9 +5,16 @@ workers import azure.durable_functions (which they do not use and would pay for 
 instance that only serves the HTTP API imports OpenCV and the analysis library.
 """
 
+from activities.batch import list_videos, write_batch
 from activities.chunks import analyze_chunk, plan_chunks
 from activities.summary import summarize
 
-ACTIVITIES = {"plan_chunks": plan_chunks, "analyze_chunk": analyze_chunk, "summarize": summarize}
+ACTIVITIES = {
+    "plan_chunks": plan_chunks,
+    "analyze_chunk": analyze_chunk,
+    "summarize": summarize,
+    "list_videos": list_videos,
+    "write_batch": write_batch,
+}
 
-__all__ = ["ACTIVITIES", "analyze_chunk", "plan_chunks", "summarize"]
+__all__ = ["ACTIVITIES", "analyze_chunk", "list_videos", "plan_chunks", "summarize", "write_batch"]

@@ -1,4 +1,5 @@
-"""The app's entry points besides the orchestration: the blob trigger and the HTTP API, on one blueprint.
+"""The app's entry points besides the orchestration: the blob trigger, the HTTP API, and the batch's two activities
+that hold a durable client (`triggers.batch_client`), on one blueprint.
 
 The handlers stay plain async functions (tests call them as the host would); registration adds the bindings. The
 blob trigger's container (VIDEO_CONTAINER) and event source (BLOB_TRIGGER_SOURCE) are settings read when the worker
@@ -14,6 +15,8 @@ from collections.abc import Callable, Mapping
 import azure.durable_functions as df
 import azure.functions as func
 
+from triggers.batch_api import get_batch, get_batch_file, post_batch
+from triggers.batch_client import poll_videos, start_videos
 from triggers.blob_trigger import on_video_uploaded
 from triggers.http_api import get_analysis, get_analysis_summary, get_video_summary, post_analysis
 from videoanalysis.settings import Settings
@@ -57,6 +60,22 @@ def blueprint(environ: Mapping[str, str] | None = None) -> df.Blueprint:
         get_video_summary,
         bp.route(route="videos/{*path}", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION),
     )
+    _decorate(
+        post_batch,
+        bp.route(route="batches", methods=[func.HttpMethod.POST], auth_level=func.AuthLevel.FUNCTION),
+        bp.durable_client_input(client_name="client"),
+    )
+    _decorate(
+        get_batch,
+        bp.route(route="batches/{batch_id}", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION),
+        bp.durable_client_input(client_name="client"),
+    )
+    _decorate(
+        get_batch_file,
+        bp.route(route="batches/{batch_id}/{leaf}", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION),
+    )
+    for activity in (start_videos, poll_videos):  # activities that start and look at analyses: they need the client
+        _decorate(activity, bp.activity_trigger(input_name="payload"), bp.durable_client_input(client_name="client"))
     return bp
 
 

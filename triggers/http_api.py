@@ -84,7 +84,7 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
     try:
         request = requested_analysis(req, settings)
     except BadRequest as error:
-        return _error(error.status, str(error))
+        return error_response(error.status, str(error))
     video = request.video
     if request.regions is not None:
         settings = settings.replace(count_regions=request.regions)
@@ -92,10 +92,10 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
     try:
         properties = await asyncio.to_thread(blob.get_blob_properties)
     except ResourceNotFoundError:
-        return _error(404, f"no blob {video.container}/{video.name}")
+        return error_response(404, f"no blob {video.container}/{video.name}")
     etag = str(properties.etag).strip('"')
     instance, started = await start_analysis(client, video, etag, settings, request.retry_failed)
-    root = _api_root(req)
+    root = api_root(req)
     status_url = f"{root}/analyses/{instance}"
     body = {
         "id": instance,
@@ -106,7 +106,7 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
         "latest_summary_url": _summary_url(root, video.name),
         "latest_report_url": _summary_url(root, video.name, "report"),
     }
-    return _json(202, body, {"Location": status_url, "Retry-After": "10"})
+    return json_response(202, body, {"Location": status_url, "Retry-After": "10"})
 
 
 async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -114,18 +114,18 @@ async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCli
     instance = req.route_params.get("instance_id", "")
     status = await _analysis_status(client, instance)
     if not status:
-        return _error(404, f"no analysis {instance!r}")
-    return _json(200, status_payload(status, _api_root(req)))
+        return error_response(404, f"no analysis {instance!r}")
+    return json_response(200, status_payload(status, api_root(req)))
 
 
 async def get_analysis_summary(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/analyses/{instance_id}/summary: this analysis's own summary, whatever was uploaded since."""
     instance = req.route_params.get("instance_id", "")
     status = await _analysis_status(client, instance)
-    job = _parsed(Job, _json_value(status.input_)) if status else None
+    job = _parsed(Job, json_value(status.input_)) if status else None
     if job is None:
-        return _error(404, f"no analysis {instance!r}")
-    return await _blob_response(job.summary, f"no summary of analysis {instance!r} yet: it is running or failed")
+        return error_response(404, f"no analysis {instance!r}")
+    return await blob_response(job.summary, f"no summary of analysis {instance!r} yet: it is running or failed")
 
 
 async def _analysis_status(client: df.DurableOrchestrationClient, instance: str) -> DurableOrchestrationStatus | None:
@@ -139,26 +139,26 @@ async def get_video_summary(req: func.HttpRequest) -> func.HttpResponse:
     settings = Settings.from_env()
     name, _, leaf = req.route_params.get("path", "").rpartition("/")
     if leaf not in ("summary", "report") or not name:
-        return _error(
+        return error_response(
             404, "no such resource; a video's summary is at /api/videos/{name}/summary, its report at .../report"
         )
     if problem := video_name_problem(name, settings.video_extensions):
-        return _error(400, problem)
+        return error_response(400, problem)
     missing = f"no {leaf} for {name!r} yet: the analysis is running, has not started, or failed"
     summary = latest_summary_ref(name, settings)
     if leaf == "report":
-        return await _blob_response(report_ref(summary), missing, "text/html", REPORT_HEADERS)
-    return await _blob_response(summary, missing)
+        return await blob_response(report_ref(summary), missing, "text/html", REPORT_HEADERS)
+    return await blob_response(summary, missing)
 
 
-async def _blob_response(
+async def blob_response(
     ref: BlobRef, missing: str, mimetype: str = "application/json", headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
     blob = blob_service().get_blob_client(ref.container, ref.name)
     try:
         data = await asyncio.to_thread(lambda: blob.download_blob().readall())
     except ResourceNotFoundError:
-        return _error(404, missing)
+        return error_response(404, missing)
     return func.HttpResponse(data, status_code=200, mimetype=mimetype, headers=headers)
 
 
@@ -179,7 +179,7 @@ def requested_analysis(req: func.HttpRequest, settings: Settings) -> AnalysisReq
     retry_failed = body.get("retry_failed", False)
     if not isinstance(retry_failed, bool):
         raise BadRequest("retry_failed must be true or false")
-    return AnalysisRequest(BlobRef(container, name), retry_failed, _requested_regions(body))
+    return AnalysisRequest(BlobRef(container, name), retry_failed, requested_regions(body))
 
 
 def json_body(req: func.HttpRequest, keys: tuple[str, ...], usage: str) -> dict[str, Any]:
@@ -215,7 +215,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _requested_regions(body: dict[str, Any]) -> Regions | None:
+def requested_regions(body: dict[str, Any]) -> Regions | None:
     """The body's "lines" and "zones", which replace COUNT_REGIONS for this analysis; None when it gives neither."""
     given = {key: body[key] for key in ("lines", "zones") if key in body}
     if not given:
@@ -239,10 +239,10 @@ def split_blob_url(url: str, service_url: str) -> tuple[str, str]:
 
 def status_payload(status: DurableOrchestrationStatus, api_root: str) -> dict[str, Any]:
     """What a poller needs, from the durable status: never the status object itself (its input holds settings)."""
-    job = _json_value(status.input_)
+    job = json_value(status.input_)
     video = _parsed(BlobRef, job.get("video") if isinstance(job, dict) else None)
-    progress = _parsed(Progress, _json_value(status.custom_status))
-    output = _json_value(status.output)
+    progress = _parsed(Progress, json_value(status.custom_status))
+    output = json_value(status.output)
     outcome = _parsed(AnalysisOutcome, output)
     runtime = status.runtime_status
     payload: dict[str, Any] = {
@@ -277,7 +277,7 @@ def _parsed(record: Any, value: Any) -> Any:
         return None
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """The host returns input, custom status and output as JSON values or as JSON text, depending on who wrote them."""
     if isinstance(value, str):
         try:
@@ -291,19 +291,20 @@ def _iso(moment: Any) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _api_root(req: func.HttpRequest) -> str:
-    """The API's base URL as the caller reached it (route prefix included), without the query: `?code=` stays out."""
+def api_root(req: func.HttpRequest, collection: str = "analyses") -> str:
+    """The API's base URL as the caller reached it (route prefix included), without the query: `?code=` stays out.
+    `collection` is the route's first segment ("analyses", "batches")."""
     parts = urlsplit(req.url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path[: parts.path.rfind('/analyses')]}"
+    return f"{parts.scheme}://{parts.netloc}{parts.path[: parts.path.rfind('/' + collection)]}"
 
 
 def _summary_url(api_root: str, video_name: str, leaf: str = "summary") -> str:
     return f"{api_root}/videos/{quote(video_name, safe='/')}/{leaf}"
 
 
-def _json(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> func.HttpResponse:
+def json_response(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body), status_code=status_code, headers=headers, mimetype="application/json")
 
 
-def _error(status_code: int, message: str) -> func.HttpResponse:
-    return _json(status_code, {"error": message})
+def error_response(status_code: int, message: str) -> func.HttpResponse:
+    return json_response(status_code, {"error": message})
