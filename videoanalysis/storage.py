@@ -89,7 +89,7 @@ class LocalStorage:
         path = self.path(ref)
         if not path.is_file():
             raise StorageError(f"video not found: {path}")
-        with unchanged(lambda: self.etag(ref), version, lambda: VideoReplaced(str(path))):
+        with _unchanged(lambda: self.etag(ref), version, lambda: VideoReplaced(str(path))):
             yield str(path)
 
     def describe(self, ref: BlobRef) -> str:
@@ -225,7 +225,7 @@ class BlobStorage:
         """Streamed, the URL reads whatever the blob holds (FFmpeg sends no conditions), so the ETag is compared
         before and after the reads; cached, the copy is of `version` by construction."""
         if self.access == "stream":
-            with unchanged(lambda: self.etag(ref), version, lambda: VideoReplaced(self.describe(ref), version)):
+            with _unchanged(lambda: self.etag(ref), version, lambda: VideoReplaced(self.describe(ref), version)):
                 yield self.read_url(ref)
         else:
             yield str(self.cached_copy(ref, version))
@@ -380,7 +380,7 @@ def _is_copy(path: Path) -> bool:
 
 
 @contextmanager
-def unchanged(etag: Callable[[], str], version: str | None, replaced: Callable[[], VideoReplaced]) -> Iterator[None]:
+def _unchanged(etag: Callable[[], str], version: str | None, replaced: Callable[[], VideoReplaced]) -> Iterator[None]:
     """Reads inside the block are all of `version` when the source's ETag is that version before and after them: an
     ETag is never reused, so an unchanged one means no write came between. Otherwise `replaced()` is raised, also in
     place of what the block raised (torn reads of two versions can look like a damaged video)."""
