@@ -157,3 +157,25 @@ def test_a_stream_copied_trim_is_whole_and_a_cut_file_is_not(source: Path, tmp_p
     cut.write_bytes(trim.read_bytes()[: trim.stat().st_size * 4 // 5])
     (warning,) = video_warnings(probe(str(cut)).to_dict())
     assert "the video ended early" in warning
+
+
+@pytest.mark.timeout(60)
+def test_a_packet_stamped_hours_late_out_of_order_is_a_gap_not_a_negative_duration(
+    source: Path, tmp_path: Path
+) -> None:
+    """The last packet in decode order, stamped at 10 hours: with B-frames it is not the last frame shown, so the
+    times go back after it (which made the duration negative). It counts where its time puts it."""
+    late = tmp_path / "late.mp4"
+    last = f"eq(N\\,{N - 1})"
+    setts = f"setts=pts=if({last}\\,36000/TB\\,PTS):dts=if({last}\\,36000/TB-1\\,DTS)"
+    ffmpeg("-i", str(source), "-c", "copy", "-bsf:v", setts, str(late))
+
+    info = probe(str(late))
+
+    assert (info.frame_count, info.duration_s, info.gaps) == (N, 36_000 + 1 / FPS, ((N * FRAME_MS, 36_000_000),))
+    chunks = plan_chunks(info, 1.0, sample_fps=0.0)
+    seen = []
+    for chunk in chunks:
+        reader = FrameReader(str(late), chunk.window_start_ms, chunk.end_ms, 0.0, chunk.start_ms, chunk.end_ms)
+        seen += [frame_index(frame.image) for frame in reader if frame.owned]
+    assert sorted(seen) == list(range(N))

@@ -253,7 +253,7 @@ def _probe(source: str, max_pixels: int = 0) -> VideoInfo:
     if fps_ok and claimed > 0 and not is_url(source):
         claimed = _presented_count(source, claimed, fps)
     claimed_last_ms = (claimed - 1) * 1000 / fps if fps_ok and claimed > 0 else 0.0
-    times, from_start, untimed = _decode_times(source, claimed_last_ms - TAIL_MS)
+    times, from_start, untimed = _decode_times(source, claimed_last_ms - TAIL_MS, seeks=1)
     frame_ms = 1000 / fps if fps_ok else 0.0
     steps = np.diff(times)
     cfr_tail = fps_ok and bool(np.all(np.abs(steps - frame_ms) <= max(1.0, 0.01 * frame_ms)))
@@ -263,6 +263,7 @@ def _probe(source: str, max_pixels: int = 0) -> VideoInfo:
     else:
         if not from_start:
             times, _, untimed = _decode_times(source, 0.0)
+        times = sorted(times)  # a frame stamped out of order (hours late, say) counts where its time puts it
         frame_count = len(times)
         steps = np.diff(times)
         gaps = _gaps(times, steps)
@@ -303,11 +304,11 @@ def _gaps(times: list[float], steps: np.ndarray) -> tuple[tuple[int, int], ...]:
     return tuple((to_t_ms(times[i] + usual), to_t_ms(times[i + 1])) for i in longest)
 
 
-def _decode_times(source: str, from_ms: float) -> tuple[list[float], bool, bool]:
+def _decode_times(source: str, from_ms: float, seeks: int = 0) -> tuple[list[float], bool, bool]:
     """Timestamps of all frames from a verified position before `from_ms` to the end; whether from the start; and
-    whether the frames carry no timestamps (all but the first were given one)."""
+    whether the frames carry no timestamps (all but the first were given one). `seeks`: see `_position`."""
     stats = DecodeStats()
-    cap, landed = _position(source, round(from_ms), stats)
+    cap, landed = _position(source, round(from_ms), stats, seeks)
     try:
         times = [] if landed is None else [landed]
         clock = _Clock(cap, landed)
@@ -320,7 +321,7 @@ def _decode_times(source: str, from_ms: float) -> tuple[list[float], bool, bool]
     return times, stats.from_start, stats.from_start and len(times) > 1 and clock.untimed == len(times) - 1
 
 
-def _position(source: str, start_ms: int, stats: DecodeStats) -> tuple[Capture, float | None]:
+def _position(source: str, start_ms: int, stats: DecodeStats, seeks: int = 0) -> tuple[Capture, float | None]:
     """Open `source` positioned on a frame strictly before `start_ms`; return it and that frame's time.
 
     A seek is trusted only if the frame it lands on is before the target; a landing at or after it (or on nothing)
@@ -330,14 +331,16 @@ def _position(source: str, start_ms: int, stats: DecodeStats) -> tuple[Capture, 
 
     OpenCV seeks to a frame number, the time times the container's average frame rate, and lands on the first frame at
     or after that number's time. Where the video has gaps that rate is low (the gaps count), so the first try goes
-    back two of its frame intervals at least, and a frame after a gap is found at once.
+    back two of its frame intervals at least, and a frame after a gap is found at once. With `seeks` (0: no limit)
+    it reads from the start after that many: the probe, which decodes from the start anyway when its tail does not
+    land, spends no more tries on a claimed end that lies in a gap or past a truncated file's data.
     """
     t0 = time.perf_counter()
     cap = open_capture(source)
     fps = cap.get(cv2.CAP_PROP_FPS)
     back = max(SEEK_MARGIN_MS, math.ceil(2000 / fps) if 0 < fps <= MAX_FPS else 0)
     try:
-        while start_ms - back > 0:
+        while start_ms - back > 0 and not (seeks and stats.seeks >= seeks):
             stats.seeks += 1
             cap.set(cv2.CAP_PROP_POS_MSEC, start_ms - back)
             if cap.grab():
