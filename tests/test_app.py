@@ -28,9 +28,25 @@ def _functions() -> dict[str, dict[str, tuple[str, str]]]:
 
 def test_app_indexes_orchestrator_and_activities() -> None:
     functions = _functions()
-    assert functions["analyze_video"] == {"context": ("orchestrationTrigger", "IN")}
-    for activity in ("plan_chunks", "analyze_chunk", "summarize"):
+    for orchestrator in ("analyze_video", "analyze_batch"):
+        assert functions[orchestrator] == {"context": ("orchestrationTrigger", "IN")}
+    for activity in ("plan_chunks", "analyze_chunk", "summarize", "list_videos", "write_batch"):
         assert functions[activity] == {"payload": ("activityTrigger", "IN")}
+
+
+def test_the_batch_activities_that_start_analyses_get_a_durable_client() -> None:
+    """An activity function may hold a `durableClient` input binding; the DFApp builds the client for it from the
+    binding JSON as for the HTTP routes (the middleware is what the worker calls)."""
+    import inspect
+
+    from tests.support.worker import indexed
+
+    for activity in ("start_videos", "poll_videos"):
+        function = indexed()[activity]
+        bindings = {binding.name: binding.type for binding in function.get_bindings()}
+        assert bindings == {"payload": "activityTrigger", "client": "durableClient"}
+        middleware = function.get_user_function()
+        assert inspect.iscoroutinefunction(middleware) and middleware.__annotations__["client"] is str
 
 
 def test_importing_the_app_loads_no_model_and_no_torch() -> None:
