@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
 import threading
 from collections.abc import Iterable, Sequence
@@ -102,7 +103,8 @@ def previous_rows(out: Path) -> dict[str, BatchRow]:
 
 def reusable(row: BatchRow | None, version: str, digest: str, out: Path) -> bool:
     """A previous row stands when it succeeded on the same content with the same settings and its summary is still
-    there. A partial or failed video is analysed again: its completed chunks are reused, its failures retried."""
+    there. A partial or failed video is analysed again: its completed chunks are reused, its failures retried
+    (`--force` analyses every chunk again)."""
     return (
         row is not None
         and row.status == "succeeded"
@@ -165,7 +167,10 @@ class BatchRun:
             check_out(summary)
         except UsageError as error:
             return self._identified(BatchRow.failed(video.name, str(error)), version), False
-        run.scratch += [summary.parent, summary.parent / f"{summary.stem}.chunks"]
+        chunks = summary.parent / f"{summary.stem}.chunks"
+        if self.force:  # every chunk analysed again, not only the summary made again from stored chunks
+            shutil.rmtree(chunks, ignore_errors=True)
+        run.scratch += [summary.parent, chunks]
         try:
             run.analyze(
                 video.path, summary, self.settings, self.auto_chunks, partial(bars.status, video.name), bars.result

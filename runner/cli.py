@@ -10,6 +10,7 @@ import argparse
 import errno
 import importlib
 import json
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -90,7 +91,12 @@ def entry_point() -> NoReturn:
 
 def _exit_now(code: int) -> NoReturn:
     """End the process once the clean-up is done (workers dead, temp files removed, output flushed), skipping the
-    interpreter's teardown of native libraries: 0.2-1 s on a busy machine, which also keeps a stop within 2 s."""
+    interpreter's teardown of native libraries: 0.2-1 s on a busy machine, which also keeps a stop within 2 s.
+
+    multiprocessing's exit hook is skipped with it, so its finalizers run here: they remove its temp folder (the fork
+    server's socket, `$TMPDIR/pymp-*`), which would otherwise be left behind by every run."""
+    with suppress(Exception):
+        multiprocessing.util._run_finalizers()  # type: ignore[attr-defined]  # the exit hook's own clean-up
     for stream in (sys.stdout, sys.stderr):
         with suppress(Exception):
             stream.flush()

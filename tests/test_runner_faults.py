@@ -190,8 +190,11 @@ def runs() -> Iterator[list[Run]]:
 def test_a_finished_run_has_printed_and_written_everything_and_leaves_no_process(
     video: Path, tmp_path: Path, runs: list[Run]
 ) -> None:
-    """The runner ends without the interpreter's teardown (`entry_point`): nothing may be lost to that."""
-    run = _start(video, tmp_path / "s.json")
+    """The runner ends without the interpreter's teardown (`entry_point`): nothing may be lost to that, and nothing
+    left behind that the teardown would have removed (multiprocessing's temp folder with the fork server's socket)."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    run = _start(video, tmp_path / "s.json", {"TMPDIR": str(temp)})
     runs.append(run)
     run.wait_for_work()
     assert run.process.wait(timeout=240) == 0, run.stderr
@@ -200,6 +203,7 @@ def test_a_finished_run_has_printed_and_written_everything_and_leaves_no_process
     assert run.out.with_suffix(".png").is_file() and run.out.with_suffix(".html").is_file()
     assert not _partials(tmp_path)
     _wait_for_exit(run.seen)
+    assert not list(temp.glob("pymp-*")), "multiprocessing's temp folder is removed"
 
 
 # --- 1. a worker dies ----------------------------------------------------------------------------------------------
