@@ -2,7 +2,7 @@
 
 Sections (all by default, in this order): throughput, ceiling, backends, cold_start, footprint, replay, profile,
 int8 (also `python -m bench.int8`; its table is bench/results/int8.md), decode (also `python -m bench.decode`;
-bench/results/decode.md), activity_threads.
+bench/results/decode.md), activity_threads, batch (also `python -m bench.batch`; bench/results/batch.md).
 Every section of one run uses the same video, model files, thresholds and sampling; --repeats N takes the medians of
 wall times over N runs instead of 3, for a noisy machine. --quick is a smoke run
 (a 20 s scene, one repetition, fewer frames and chunks): its numbers are not for comparison.
@@ -25,6 +25,7 @@ from typing import Any
 from bench import (
     activity_threads,
     backends,
+    batch,
     ceiling,
     cold_start,
     decode,
@@ -39,7 +40,7 @@ from bench.report import render, targets
 
 SECTIONS = (
     "throughput", "ceiling", "backends", "cold_start", "footprint", "replay", "profile", "int8", "decode",
-    "activity_threads",
+    "activity_threads", "batch",
 )  # fmt: skip
 NEEDS_SCENE = {"throughput", "ceiling", "backends", "cold_start", "profile", "decode", "activity_threads"}
 VERSIONS = ("torch", "ultralytics", "onnxruntime", "opencv-python", "numpy", "azure-functions-durable")
@@ -109,6 +110,8 @@ def run_section(name: str, ctx: Context, results: dict[str, Any]) -> Any:
         return decode.run(ctx, out=None if ctx.quick else RESULTS)
     if name == "activity_threads":
         return activity_threads.run(ctx)
+    if name == "batch":
+        return batch.run(ctx, out=None if ctx.quick else RESULTS)
     return profiling.run(ctx)
 
 

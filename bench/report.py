@@ -253,6 +253,12 @@ def _decode(section: dict[str, Any]) -> list[str]:
     return render_section(section)
 
 
+def _batch(section: dict[str, Any]) -> list[str]:
+    from bench.batch import render_section
+
+    return render_section(section)
+
+
 def _activity_threads(section: dict[str, Any]) -> list[str]:
     rows = [[name, row["wall_s"], row["cpu_s"]] for name, row in section["rows"].items()]
     return [
@@ -273,6 +279,7 @@ RENDERERS = {
     "profile": _profile,
     "decode": _decode,
     "activity_threads": _activity_threads,
+    "batch": _batch,
 }
 
 
