@@ -10,6 +10,7 @@ so the app's own start-up and an ONNX detection run from the package in a clean 
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -143,3 +144,52 @@ def test_a_second_build_reuses_the_packages(built: package.Package, profile: Pat
     assert time.monotonic() - started < 30
     assert again.files == built.files
     assert len(list((built.path.parent / "cache").glob("site-packages-*.zip"))) == 1
+
+
+# --- when pip cannot build the profile: one line, no traceback ----------------------------------------------------
+
+
+@pytest.fixture
+def unreachable_profile(tmp_path: Path) -> Path:
+    """A CPU profile whose extra index is a local port nothing listens on (as PyTorch's index is from here)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    requirements = tmp_path / "requirements-cpu.txt"
+    requirements.write_text(f"--extra-index-url http://127.0.0.1:{port}/whl/cpu\ntorch==2.14.1+cpu\n")
+    return requirements
+
+
+def test_an_unreachable_index_stops_make_package_at_once_in_one_line_naming_the_alternative(
+    unreachable_profile: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    assert package.main(["--requirements", str(unreachable_profile), "--out", str(tmp_path / "out")]) == 1
+    assert time.monotonic() - started < 15  # pip itself would retry for about two minutes first
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("error: PyTorch's package index, where ")
+    assert "gets the CPU build of torch, cannot be reached (" in line and "refused" in line
+    assert line.endswith(f"build with PyPI's torch instead: {package.CUDA_ALTERNATIVE} ({package.CUDA_SIZE})")
+    assert not (tmp_path / "out" / "cache").exists()
+
+
+def test_pip_that_cannot_connect_gives_the_same_line(unreachable_profile: Path, tmp_path: Path) -> None:
+    """If the index answers the check but fails pip (a flaky network), pip's output says so: the same one line."""
+    failing = [sys.executable, "-c", "print('WARNING: Retrying after Failed to establish a new connection'); exit(1)"]
+    with pytest.raises(package.PackageError) as raised:
+        package.run_pip(failing, unreachable_profile, tmp_path / "pip.log")
+    assert "\n" not in str(raised.value) and package.CUDA_ALTERNATIVE in str(raised.value)
+    assert "Failed to establish" in (tmp_path / "pip.log").read_text()
+
+
+def test_any_other_pip_failure_is_pips_last_error_in_one_line(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("nothing-by-this-name==9\n")
+    failing = [sys.executable, "-c", "print('ERROR: one\\nERROR: No matching distribution found for x==9'); exit(1)"]
+    with pytest.raises(package.PackageError) as raised:
+        package.run_pip(failing, requirements, tmp_path / "pip.log")
+    assert str(raised.value) == (
+        f"pip failed: No matching distribution found for x==9 (pip's output: {tmp_path / 'pip.log'})"
+    )

@@ -17,6 +17,11 @@ Three changes to what pip installs, for the Functions Linux image:
   worker could never write them, and would compile every module it imports on every cold start; hash-checked ones
   stay valid whatever timestamps the zip keeps.
 
+When pip cannot build the profile, the error is one line: where PyTorch's index (requirements-cpu.txt's
+--extra-index-url) cannot be reached, at once, before pip's minutes of retries, naming the alternative
+(`make package PACKAGE_REQUIREMENTS=requirements.txt`, PyPI's CUDA build of torch); otherwise pip's last error, with
+its whole output kept in `<out>/cache/pip.log`.
+
 The packages are installed once per requirements profile: the site-packages part of the zip is cached under
 `<out>/cache/`, keyed by a digest of the requirement files and the pip options, and a second build only adds the
 app files to a copy of it. pip's own cache keeps the downloads.
@@ -144,12 +149,13 @@ def profile_key(requirements: Path) -> str:
 
 def install_packages(requirements: Path, target: Path, log: Callable[[str], None]) -> None:
     pip = [sys.executable, "-m", "pip", "install", "--quiet", *pip_options(), "--target", str(target)]
-    run_pip([*pip, "-r", str(requirements)], requirements)
+    pip_log = target.parent.parent / "pip.log"  # beside the cache's zips: kept after the build folder is deleted
+    run_pip([*pip, "-r", str(requirements)], requirements, pip_log)
     for name, headless in HEADLESS.items():
         version = remove_distribution(target, name)
         if version is not None:
             log(f"replacing {name} {version} with {headless} {version}")
-            run_pip([*pip, "--no-deps", f"{headless}=={version}"], requirements)
+            run_pip([*pip, "--no-deps", f"{headless}=={version}"], requirements, pip_log)
     for name in NOT_DEPLOYED:
         if remove_distribution(target, name) is not None:
             log(f"leaving out {name}, which the app does not use")
@@ -161,17 +167,64 @@ def install_packages(requirements: Path, target: Path, log: Callable[[str], None
         log(f"not compiling the packages: this is Python {sys.version_info[0]}.{sys.version_info[1]}")
 
 
-def run_pip(command: list[str], requirements: Path) -> None:
+def run_pip(command: list[str], requirements: Path, log_file: Path) -> None:
+    """Run pip; on failure, one line: pip's own last error, or that PyTorch's index cannot be reached. pip's whole
+    output goes to `log_file`."""
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if result.returncode != 0:
-        hint = ""
-        if any("+cpu" in path.read_text() for path in requirement_files(requirements)):
-            hint = (
-                "\nThe +cpu builds of torch and torchvision come only from PyTorch's own package index (the "
-                "--extra-index-url in requirements-cpu.txt): check that it can be reached, or choose another "
-                "profile with --requirements."
-            )
-        raise PackageError(f"pip failed ({result.returncode}): {' '.join(command)}\n{result.stdout.strip()}{hint}")
+    if result.returncode == 0:
+        return
+    log_file.write_text(f"{' '.join(command)}\n{result.stdout}")
+    if any(sign in result.stdout for sign in UNREACHABLE) and any(extra_index_urls(requirements).values()):
+        raise PackageError(unreachable_message(requirements, "pip could not connect"))
+    errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR:")]
+    reason = errors[-1].removeprefix("ERROR:").strip() if errors else f"exit status {result.returncode}"
+    raise PackageError(f"pip failed: {reason} (pip's output: {_relative(log_file)})")
+
+
+UNREACHABLE = ("Failed to establish a new connection", "Name or service not known", "Network is unreachable")
+"""What pip's output says when an index cannot be reached (it retries five times first, about two minutes)."""
+CUDA_ALTERNATIVE = "make package PACKAGE_REQUIREMENTS=requirements.txt"
+CUDA_SIZE = "about 3.1 GiB zipped against about 484 MiB: PyPI's CUDA build of torch"
+"""The CUDA profile's package size, from the wheel sizes pip resolves for it (docs/deploy.md, The package)."""
+
+
+def extra_index_urls(requirements: Path) -> dict[Path, list[str]]:
+    """The --extra-index-url / --index-url lines of the requirement files, by file."""
+    found: dict[Path, list[str]] = {}
+    for path in requirement_files(requirements):
+        urls = []
+        for line in path.read_text().splitlines():
+            words = line.split("#", 1)[0].replace("=", " ", 1).split()
+            if len(words) == 2 and words[0] in ("--extra-index-url", "--index-url", "-i"):
+                urls.append(words[1])
+        found[path] = urls
+    return found
+
+
+def check_indexes(requirements: Path, timeout: float = 10.0) -> None:
+    """Fail at once, in one line, when an extra index of the profile cannot be reached (pip would retry for minutes
+    and then report the first package it could not find, which need not be torch)."""
+    import urllib.error
+    import urllib.request
+
+    for url in (url for urls in extra_index_urls(requirements).values() for url in urls):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+                pass
+        except urllib.error.HTTPError:
+            continue  # it answered
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise PackageError(unreachable_message(requirements, str(reason))) from None
+
+
+def unreachable_message(requirements: Path, reason: str) -> str:
+    files = [path for path, urls in extra_index_urls(requirements).items() if urls]
+    named = ", ".join(_relative(path) for path in files)
+    return (
+        f"PyTorch's package index, where {named} gets the CPU build of torch, cannot be reached ({reason}); "
+        f"build with PyPI's torch instead: {CUDA_ALTERNATIVE} ({CUDA_SIZE})"
+    )
 
 
 def remove_distribution(target: Path, name: str) -> str | None:
@@ -206,6 +259,7 @@ def packages_zip(requirements: Path, cache: Path, log: Callable[[str], None]) ->
     if cached.exists():
         log(f"packages: {_relative(cached)} (cached)")
         return cached
+    check_indexes(requirements)
     cache.mkdir(parents=True, exist_ok=True)
     log(f"packages: pip install -r {_relative(requirements)} for Linux x86_64, CPython {PYTHON_VERSION} ...")
     started = time.monotonic()
