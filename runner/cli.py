@@ -381,8 +381,9 @@ def worker_pool(settings: Settings, workers: int | None, scratch: list[Path], ou
         _remove_partials(scratch, [os.getpid(), *pool.started_pids])
 
 
-KERNEL_FILESYSTEMS = (Path("/proc"), Path("/sys"))
-"""Folders whose files are the kernel's, not ours: writing there fails, or worse, does something."""
+KERNEL_FILESYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))
+"""Folders whose files are the kernel's, not ours: writing there fails, or worse, does something (`/dev/stdout` and
+`/proc/self/fd/1` name whatever the output is, a file that the summary's atomic write would unlink from under it)."""
 
 
 def check_out(out: Path) -> None:
@@ -393,7 +394,7 @@ def check_out(out: Path) -> None:
     writing will create folders in.
     """
     try:
-        problem = _out_problem(out.resolve())
+        problem = _kernel_problem(Path(os.path.abspath(out))) or _out_problem(out.resolve())
     except OSError as error:  # e.g. a folder on the way that we may not search
         problem = error.strerror or str(error)
     if problem:
@@ -412,14 +413,21 @@ def _out_problem(out: Path) -> str | None:
     folder = next(parent for parent in out.parents if parent.exists())
     if not folder.is_dir():
         return f"{folder} is not a folder"
-    for root in KERNEL_FILESYSTEMS:
-        if folder == root or root in folder.parents:
-            return f"{root} belongs to the kernel, not a place for results"
+    if problem := _kernel_problem(folder):
+        return problem
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".videoanalysis-probe-"):
             return None
     except OSError as error:
         return f"cannot create files in {folder}: {error.strerror or error}"
+
+
+def _kernel_problem(path: Path) -> str | None:
+    """Checked on the path as given and as resolved: a link in /proc or /dev may resolve to an ordinary file."""
+    for root in KERNEL_FILESYSTEMS:
+        if path == root or root in path.parents:
+            return f"{root} belongs to the kernel, not a place for results"
+    return None
 
 
 NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}

@@ -368,6 +368,22 @@ def test_a_bad_out_is_refused_before_any_work_with_one_line(bad: Callable[[Path]
     assert _snapshot(folder) == before, "nothing written: no summary, chart, chunk folder or temp file"
 
 
+@pytest.mark.parametrize("out", ["/proc/self/fd/1", "/dev/stdout"])
+def test_an_out_that_names_the_output_stream_is_refused_before_any_work(out: str, video: Path, tmp_path: Path) -> None:
+    """With stdout a file, such an --out resolves to that file: the runner analysed the video, replaced the file by
+    the summary (unlinking what stdout wrote to) and ended in a traceback."""
+    log = tmp_path / "stdout.log"
+    command = [sys.executable, "-m", "runner", "analyze", str(video), "--out", out, "--model", str(DEMO_ONNX)]
+    with log.open("w") as stdout:
+        done = subprocess.run(command, cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert (
+        _one_line(done.stderr)
+        == f"error: --out {out}: /{out.split('/')[1]} belongs to the kernel, not a place for results"
+    )
+    assert log.read_text() == "" and log.is_file()
+
+
 # --- 5. the disk fills up ------------------------------------------------------------------------------------------
 
 
