@@ -1,3 +1,3 @@
-from runner.cli import entry_point
+from runner.entry import main
 
-entry_point()
+main()

@@ -288,6 +288,19 @@ def test_an_interrupted_run_stops_within_2s_and_leaves_nothing_behind(
     assert not run.out.exists() and not run.out.with_suffix(".png").exists()
 
 
+@pytest.mark.parametrize(("signum", "line"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")])
+def test_a_stop_while_the_runner_is_still_importing_prints_one_line(signum: int, line: str, video: Path) -> None:
+    """Before: a Ctrl-C in the first second, while OpenCV and numpy were importing, printed a KeyboardInterrupt
+    traceback from inside an import. The signal is sent once numpy is being loaded (its library is mapped)."""
+    command = [sys.executable, "-m", "runner", "analyze", str(video), "--model", str(DEMO_ONNX), "--quiet"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    maps = Path(f"/proc/{process.pid}/maps")
+    _wait_until(lambda: process.poll() is not None or "numpy" in maps.read_text(), 30, "numpy to load")
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 128 + signum and _one_line(stderr) == line
+
+
 def test_a_runner_killed_with_sigkill_takes_all_its_children_with_it(
     video: Path, tmp_path: Path, runs: list[Run]
 ) -> None:
