@@ -453,13 +453,14 @@ def _remove_partials(folders: Iterable[Path], pids: Iterable[int]) -> None:
 
 def _chunks_for_workers(video: Path, settings: Settings, workers: int) -> Settings:
     from videoanalysis.chunking import chunk_seconds_for_workers
-    from videoanalysis.video import VideoError, probe
+    from videoanalysis.video import VideoError, covered_seconds, probe
 
     try:
-        duration_s = probe(str(video), settings.max_pixels).duration_s  # planning's probe then finds it cached
+        info = probe(str(video), settings.max_pixels)  # planning's probe then finds it cached
     except VideoError:  # the orchestration reports it, with a summary
         return settings
-    return settings.replace(chunk_seconds=chunk_seconds_for_workers(duration_s, workers))
+    # the seconds that hold frames: chunks are cut over those only, and a gap of hours would make one chunk of all
+    return settings.replace(chunk_seconds=chunk_seconds_for_workers(covered_seconds(info), workers))
 
 
 def report(outcome: dict[str, Any], out: Path) -> int:

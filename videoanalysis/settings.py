@@ -30,7 +30,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 NO_REGIONS = Regions()
 """COUNT_REGIONS' default: no lines, no zones, nothing traced."""
 
-DEFAULT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts")
+DEFAULT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".h264", ".264")
 
 
 @dataclass(frozen=True)
