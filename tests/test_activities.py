@@ -163,7 +163,7 @@ def test_regions_outside_the_frame_fail_the_plan_and_the_summary_says_so(tmp_pat
 
 
 def test_every_step_logs_one_structured_line_with_the_analysis_the_video_and_the_chunk(tmp_path: Path, caplog) -> None:
-    """What Application Insights collects and the README's queries parse."""
+    """What Application Insights collects and the queries in docs/operations.md parse."""
     (tmp_path / "videos").mkdir()
     clips.write_numbered(tmp_path / "videos" / "v.mp4", "mp4v", 50)
     job = replace(_job(tmp_path, Settings(model_path=str(DEMO_ONNX), chunk_seconds=10.0)), instance="v.mp4-0123")
