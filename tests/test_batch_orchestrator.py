@@ -108,7 +108,7 @@ def post_batch(hub: FakeTaskHub, body: dict) -> dict:
     return json.loads(response.get_body())
 
 
-def run_batch(hub: FakeTaskHub, body: dict, analysis: Analysis) -> tuple[str, Replay]:
+def run_batch(hub: FakeTaskHub, body: dict, analysis: Analysis, max_episodes: int = 10_000) -> tuple[str, Replay]:
     """POST the batch, run its orchestration to the end, and leave the hub holding what the host would."""
     batch_id = post_batch(hub, body)["id"]
     orchestration = hub.instances[batch_id]
@@ -116,7 +116,7 @@ def run_batch(hub: FakeTaskHub, body: dict, analysis: Analysis) -> tuple[str, Re
     from orchestrators import analyze_batch
 
     host = ReplayHost(analyze_batch, batch_activities(hub, analysis), instance_id=batch_id)
-    replay = host.run(orchestration.input)
+    replay = host.run(orchestration.input, max_episodes)
     assert replay.error is None, replay.error
     hub.advance(batch_id, "Completed", replay.statuses[-1], replay.output)
     return batch_id, replay
@@ -277,3 +277,38 @@ def test_names_that_collide_stay_apart(hub, app_storage, blob_service) -> None:
     started = set(analyses(hub))
     assert len(started) == 3 and len({i.split("-")[-1] for i in started}) == 3
     assert len({row["summary"] for row in rows[:3]}) == 3
+
+
+def test_an_analysis_purged_after_the_batch_found_it_is_read_from_its_own_summary(
+    hub, app_storage, blob_service
+) -> None:
+    """Housekeeping purged the completed analysis between the batch's start (which found it) and its poll: the host
+    answers "not found", as for a start not yet picked up; the analysis's own summary is its row."""
+    videos = app_storage["videos"]
+    _upload(blob_service, videos, "a.mp4", b"a")
+    complete = fake_analysis(hub, blob_service)
+    call("on_video_uploaded", video=trigger_blob_client(videos, "a.mp4"), client=hub.binding())
+    (a_id,) = hub.starts
+    complete(a_id, hub.instances[a_id])
+
+    def purged(instance_id: str, instance: Instance) -> None:
+        pytest.fail("nothing is to be analysed")
+
+    activities = batch_activities(hub, purged)
+    start = activities["start_videos"]
+
+    def start_then_purge(payload: dict) -> dict:
+        started = start(payload)
+        del hub.instances[a_id]
+        return started
+
+    activities["start_videos"] = start_then_purge
+    batch_id = post_batch(hub, {"names": ["a.mp4"]})["id"]
+    from orchestrators import analyze_batch
+
+    host = ReplayHost(analyze_batch, activities, instance_id=batch_id)
+    replay = host.run(hub.instances[batch_id].input, max_episodes=300)
+    assert replay.error is None and replay.output["counts"]["succeeded"] == 1
+    hub.advance(batch_id, "Completed", replay.statuses[-1], replay.output)
+    (row,) = table(hub, batch_id)["rows"]
+    assert row["video"] == "a.mp4" and row["unique"] == {"car": 5, "person": 1}

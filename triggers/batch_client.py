@@ -15,10 +15,19 @@ from typing import Any
 import azure.durable_functions as df
 
 from triggers.http_api import json_value
-from triggers.start import start_analysis
-from videoanalysis.batch_run import FINISHED, BatchRef, BatchSpec, InFlight, VideoVersion, finished_row, merge_rows
+from triggers.start import own_summary_ref, start_analysis
+from videoanalysis.batch_run import (
+    FINISHED,
+    BatchRef,
+    BatchSpec,
+    InFlight,
+    VideoVersion,
+    finished_row,
+    merge_rows,
+    summary_row,
+)
 from videoanalysis.contracts import BlobRef, StorageSpec
-from videoanalysis.storage import open_storage
+from videoanalysis.storage import Storage, StorageError, open_storage
 
 STORAGE = StorageSpec(kind="azure")
 
@@ -46,8 +55,19 @@ async def poll_videos(payload: dict[str, Any], client: df.DurableOrchestrationCl
     rows = {}
     for video, status in zip(videos, statuses, strict=True):
         runtime = status.runtime_status.value if status and status.runtime_status else None
-        if runtime in FINISHED:  # not found is "not found or pending" to the host: a start not yet picked up
+        if runtime is not None and runtime in FINISHED:
             output = json_value(status.output)
             rows[video.video.index] = await asyncio.to_thread(finished_row, video, runtime, output, storage.read_bytes)
+        elif not status and (summary := await asyncio.to_thread(_own_summary, storage, video, batch)) is not None:
+            rows[video.video.index] = summary_row(video, summary)
     await asyncio.to_thread(merge_rows, storage, batch.rows(int(payload["generation"])), rows)
     return {"finished": [{"index": index, "status": row.status} for index, row in rows.items()]}
+
+
+def _own_summary(storage: Storage, video: InFlight, batch: BatchRef) -> dict[str, Any] | None:
+    """ "Not found" is what the host answers for a start not yet picked up, and for an analysis that housekeeping
+    purged since the batch found it completed: that one's own summary is still there, and is its row."""
+    try:
+        return json.loads(storage.read_bytes(own_summary_ref(video.instance, batch.container)))
+    except StorageError:
+        return None

@@ -35,7 +35,7 @@ def job_for(video: BlobRef, instance: str, etag: str, settings: Settings) -> Job
     summary (named after the video) is written too while this version is still the blob's current one."""
     return Job(
         video=video,
-        summary=BlobRef(settings.summary_container, f"analyses/{instance}.json"),
+        summary=own_summary_ref(instance, settings.summary_container),
         results=BlobRef(settings.results_container, f"{video.name}/{instance}"),
         settings=settings,
         storage=StorageSpec(kind="azure", access=settings.video_access, cache_mb=settings.video_cache_mb),
@@ -43,6 +43,11 @@ def job_for(video: BlobRef, instance: str, etag: str, settings: Settings) -> Job
         etag=etag,
         instance=instance,
     )
+
+
+def own_summary_ref(instance: str, summary_container: str) -> BlobRef:
+    """Where an analysis writes its own summary, whatever is uploaded since (a batch reads it there too)."""
+    return BlobRef(summary_container, f"analyses/{instance}.json")
 
 
 def analysis_id(video: BlobRef, etag: str, regions: Regions) -> str:

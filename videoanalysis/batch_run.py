@@ -279,11 +279,15 @@ def finished_row(
         error = str(output).strip() if output else f"the analysis ended {runtime_status.lower()}"
         return replace(BatchRow.failed(video.video.name, error), version=video.video.etag)
     try:
-        outcome = AnalysisOutcome.from_dict(output)
-        summary = json.loads(read_summary(outcome.summary))
+        summary = json.loads(read_summary(AnalysisOutcome.from_dict(output).summary))
     except (TypeError, KeyError, ValueError, StorageError) as error:
         reason = f"no summary of analysis {video.instance}: {error}"
         return replace(BatchRow.failed(video.video.name, reason), version=video.video.etag)
+    return summary_row(video, summary)
+
+
+def summary_row(video: InFlight, summary: Mapping[str, Any]) -> BatchRow:
+    """The row of an analysis's own summary, linked to it and to the video's report."""
     row = BatchRow.from_summary(
         video.video.name, summary, f"analyses/{video.instance}/summary", report_path(video.video.name)
     )
