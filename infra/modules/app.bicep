@@ -19,7 +19,7 @@ param summaryContainer string
 param retentionDays int
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption exists in some regions only and bills always-ready instances in every zone; an interrupted analysis resumes from its stored chunk results
+  // checkov:skip=CKV_AZURE_225: Flex Consumption offers zone redundancy in some regions only, and the template must deploy to any Flex region; an interrupted analysis resumes from its stored chunk results (set zoneRedundant: true here where your region has it)
   name: planName
   location: location
   tags: tags
