@@ -402,3 +402,15 @@ def test_azd_deploys_the_package_of_make_package() -> None:
     assert dist and f"out/package/{package.ZIP_NAME} {dist.group(1)}" in hook and "make package" in hook
     assert "run: infra/hooks/prepackage.sh" in service
     assert "run: infra/hooks/postdeploy.sh" in azure_yaml.split("services:", 1)[0] + azure_yaml.split("\nhooks:", 1)[1]
+
+
+def test_every_check_checkov_skips_says_why() -> None:
+    """`make lint` runs checkov on infra/; a skip is a comment on the resource it concerns, with its reason."""
+    skips = [
+        (path.name, match)
+        for path in bicep.bicep_files()
+        for match in re.findall(r"//\s*checkov:skip=([A-Z0-9_]+)(:[^\n]*)?", path.read_text())
+    ]
+    assert skips, "no skipped check: then this test and docs/deploy.md's sentence about skips can go"
+    for name, (check, reason) in skips:
+        assert len(reason.strip(": ")) > 40, f"{name}: {check} is skipped without a reason"
