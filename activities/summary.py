@@ -15,11 +15,12 @@ from typing import Any
 
 from activities import logs
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Chunk, ChunkOutcome, ChunkResult, Job, SummarizeInput
+from videoanalysis.detections_file import FrameRecord, read_frames
 from videoanalysis.report import render_report, report_ref
 from videoanalysis.settings import NO_REGIONS
 from videoanalysis.storage import LocalStorage, Storage, StorageError, open_storage
 from videoanalysis.summary import ThumbnailName, build_summary, failed_summary, render_timeline_png
-from videoanalysis.video_tracks import FrameRecord, read_frames, track_chunks
+from videoanalysis.tracking.video_pass import track_chunks
 
 BLOB_READERS = 8
 """Blobs read at once: two per chunk (its result and its detections) and one per thumbnail in the report, hundreds

@@ -1,7 +1,7 @@
 """`python -m bench.eval_causes`: where an evaluation's count errors come from, object by object.
 
 A scene's truth has every object's box in every frame. Each object the app counted in a stored one-chunk run
-(tracked again with this code, `bench.eval_restitch.retracked`) is matched to the truth object of its class that
+(tracked again with this code, `bench.eval_refanin.retracked`) is matched to the truth object of its class that
 most of its boxes overlap, and each scene/class error of `unique` is then exactly
 
     split + false - merged - missed
@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 
 from bench.eval_counts import CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS
-from bench.eval_restitch import retracked, stored_runs
+from bench.eval_refanin import retracked, stored_runs
 from scenes.boxes import iou_matrix
 from videoanalysis.regions import Box
 from videoanalysis.summary import video_objects
-from videoanalysis.tracks import StitchedObject
+from videoanalysis.tracking.objects import TrackedObject
 
 MATCH_IOU = 0.3
 """How much a tracked box must overlap a truth box of its class to be that object in that frame."""
@@ -108,9 +108,9 @@ class Truth:
         return at_edge and obj["visible_frames"] < EDGE_SECONDS * self.fps
 
 
-def scene_causes(truth: Truth, objects: Sequence[StitchedObject]) -> SceneCauses:
+def scene_causes(truth: Truth, objects: Sequence[TrackedObject]) -> SceneCauses:
     found = SceneCauses(truth.scenario)
-    matched: dict[int, list[StitchedObject]] = {}
+    matched: dict[int, list[TrackedObject]] = {}
     followed: set[int] = set()
     tracked: set[int] = set()  # truth objects an uncounted object followed
     for obj in objects:
@@ -141,7 +141,7 @@ def scene_causes(truth: Truth, objects: Sequence[StitchedObject]) -> SceneCauses
     return found
 
 
-def _span(obj: StitchedObject) -> str:
+def _span(obj: TrackedObject) -> str:
     return f"{obj.first_ms / 1000:.1f}-{obj.last_ms / 1000:.1f} s"
 
 

@@ -78,7 +78,7 @@ def main(argv: list[str]) -> None:
     if kind in PRODUCT_BACKENDS:
         from videoanalysis.detector import Detections
         from videoanalysis.settings import Settings
-        from videoanalysis.tracking import new_tracker
+        from videoanalysis.tracking.tracker import new_tracker
 
         rows = found[0]
         new_tracker(5.0, Settings()).update(Detections(rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int64)), frame)

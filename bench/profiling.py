@@ -22,12 +22,15 @@ CATEGORIES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("imports", (("_find_and_load", ""),)),
     ("model load + warm-up", (("load_detection_model", "videoanalysis/models.py"),)),
     ("decode + seek (OpenCV)", (("", "videoanalysis/video.py"),)),
-    ("tracking (Ultralytics tracker)", (("", "ultralytics/trackers/"), ("update", "videoanalysis/tracking.py"))),
+    (
+        "tracking (Ultralytics tracker)",
+        (("", "ultralytics/trackers/"), ("update", "videoanalysis/tracking/adapter.py")),
+    ),
     ("inference: preprocess", (("preprocess", "ultralytics/engine/predictor.py"), ("letterbox", "onnx_model.py"))),
     ("inference: model forward", (("inference", "ultralytics/engine/predictor.py"), ("", "onnxruntime/"))),
     ("inference: postprocess + results", (("postprocess", ""), ("", "ultralytics/engine/results.py"))),
     ("inference: other (blob, Ultralytics engine)", (("", "ultralytics/engine/"), ("predict", "onnx_model.py"))),
-    ("summarize (stitch, chart)", (("summarize", "activities/summary.py"),)),
+    ("summarize (tracking pass, chart)", (("summarize", "activities/summary.py"),)),
     ("chunk results (JSON lines, stats)", (("", "videoanalysis/analysis.py"),)),
     ("process pool, pickling", (("", "concurrent/futures/"), ("", "multiprocessing/"))),
 )

@@ -371,7 +371,7 @@ def worker_pool(settings: Settings, workers: int | None, scratch: list[Path], ou
             # the summary here at the end. Its tracking pass needs Ultralytics' tracker, and with it torch (the
             # workers need neither with an .onnx model): imported beside the chunks.
             tracker = threading.Thread(
-                target=importlib.import_module, args=("videoanalysis.sampled_tracktrack",), daemon=True
+                target=importlib.import_module, args=("videoanalysis.tracking.adapter",), daemon=True
             )
             tracker.start()
             yield PoolRun(pool, workers, tracker, scratch)

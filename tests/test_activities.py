@@ -36,10 +36,10 @@ from videoanalysis.contracts import (
     StorageSpec,
     SummarizeInput,
 )
+from videoanalysis.detections_file import FrameRecord, frame_line
 from videoanalysis.regions import Line, Regions, Zone
 from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
-from videoanalysis.video_tracks import FrameRecord, frame_line
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ from videoanalysis.analysis import (
 )
 from videoanalysis.chunking import plan_chunks
 from videoanalysis.contracts import Crop
+from videoanalysis.detections_file import read_frames
 from videoanalysis.detector import Detections
 from videoanalysis.regions import Line, Regions
 from videoanalysis.settings import Settings
 from videoanalysis.video import probe
-from videoanalysis.video_tracks import read_frames
 
 
 def test_a_thumbnail_is_the_box_with_a_margin_clipped_to_the_frame() -> None:

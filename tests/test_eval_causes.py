@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bench import eval_counts, eval_restitch
+from bench import eval_counts, eval_refanin
 from bench.eval_causes import SceneCauses, Truth, scene_causes
 from videoanalysis.regions import Box
-from videoanalysis.tracks import StitchedObject, TrackSegment
+from videoanalysis.tracking.objects import TrackedObject, TrackSegment
 
 FPS = 5.0
 
@@ -33,12 +33,12 @@ def _truth_object(ident: int, cls: str, boxes: list[tuple[int, Box]], visible: i
     }
 
 
-def _object(cls: str, boxes: list[tuple[int, Box]], counted: bool = True) -> StitchedObject:
+def _object(cls: str, boxes: list[tuple[int, Box]], counted: bool = True) -> TrackedObject:
     segment = TrackSegment(1, cls, boxes[0], boxes[-1], len(boxes), boxes=tuple(boxes))
-    return StitchedObject(cls, boxes[0][0], boxes[-1][0], len(boxes), counted, segments=(segment,))
+    return TrackedObject(cls, boxes[0][0], boxes[-1][0], len(boxes), counted, segments=(segment,))
 
 
-def _causes(objects: list[StitchedObject], *truth_objects: dict[str, Any]) -> SceneCauses:
+def _causes(objects: list[TrackedObject], *truth_objects: dict[str, Any]) -> SceneCauses:
     truth = {"scenario": "test", "fps": FPS, "duration_ms": 60_000, "objects": list(truth_objects)}
     return scene_causes(Truth(truth), objects)
 
@@ -83,7 +83,7 @@ def test_a_box_of_another_class_or_too_far_off_does_not_match() -> None:
 
 def test_stored_runs_are_those_of_one_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A seed evaluated at two shapes has a run of each; the causes and recounts read one shape's at a time."""
-    monkeypatch.setattr(eval_restitch, "EVAL", tmp_path)
+    monkeypatch.setattr(eval_refanin, "EVAL", tmp_path)
     scenes = {shape: eval_counts.scenes_for("heldout", 1, shape)[0] for shape in eval_counts.SHAPES[:2]}
     for shape, spec in scenes.items():
         (tmp_path / "scenes").mkdir(exist_ok=True)
@@ -92,6 +92,6 @@ def test_stored_runs_are_those_of_one_shape(tmp_path: Path, monkeypatch: pytest.
         run.mkdir(parents=True)
         (run / "summary.json").write_text("{}")
     for shape, spec in scenes.items():
-        found = list(eval_restitch.stored_runs("defaults", eval_counts.SPLITS["heldout"], 10.0, shape))
+        found = list(eval_refanin.stored_runs("defaults", eval_counts.SPLITS["heldout"], 10.0, shape))
         assert found == [(tmp_path / "runs" / "defaults" / spec.key / "chunks-10", {"car": shape.size[0]})]
-    assert not list(eval_restitch.stored_runs("defaults", eval_counts.SPLITS["tune"], 10.0))
+    assert not list(eval_refanin.stored_runs("defaults", eval_counts.SPLITS["tune"], 10.0))

@@ -74,3 +74,66 @@ def test_console_script_is_installed() -> None:
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert all(command in result.stdout for command in ("analyze", "synth", "demo", "upload"))
+
+
+PRODUCT = (*APP_LAYERS, "videoanalysis", "scenes", "bench", "tools")
+TRACKER_INTERNALS = "ultralytics.trackers"
+ADAPTER = Path("videoanalysis/tracking/adapter.py")
+TRACKING = "videoanalysis.tracking"
+
+
+def _python_files(root: Path, tops: tuple[str, ...]) -> list[Path]:
+    return sorted(
+        path
+        for top in tops
+        for path in ([root / f"{top}.py"] if (root / f"{top}.py").is_file() else sorted((root / top).rglob("*.py")))
+    )
+
+
+def _is_under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(f"{prefix}.")
+
+
+def tracker_internals_users(root: Path = ROOT) -> list[str]:
+    """Files other than the tracking adapter that import Ultralytics' trackers (tests may, to compare against them)."""
+    return [
+        f"{path.relative_to(root)} imports {module}"
+        for path in _python_files(root, PRODUCT)
+        if path.relative_to(root) != ADAPTER
+        for module in sorted(imported_modules(path, root))
+        if _is_under(module, TRACKER_INTERNALS)
+    ]
+
+
+def private_tracking_importers(root: Path = ROOT) -> list[str]:
+    """Files outside `videoanalysis/tracking` that import one of its private (`_`-named) modules."""
+    return [
+        f"{path.relative_to(root)} imports {module}"
+        for path in _python_files(root, (*PRODUCT, "tests"))
+        if not path.relative_to(root).is_relative_to("videoanalysis/tracking")
+        for module in sorted(imported_modules(path, root))
+        if _is_under(module, TRACKING) and any(part.startswith("_") for part in module.split(".")[2:])
+    ]
+
+
+def test_only_the_tracking_adapter_touches_ultralytics_trackers() -> None:
+    assert tracker_internals_users() == []
+
+
+def test_nothing_outside_the_tracking_package_imports_its_private_modules() -> None:
+    assert private_tracking_importers() == []
+
+
+def test_the_tracking_rules_see_a_stray_import(tmp_path: Path) -> None:
+    """The checkers themselves: a tracker import beside the adapter, and a private module reached from outside."""
+    (tmp_path / "videoanalysis" / "tracking").mkdir(parents=True)
+    (tmp_path / "videoanalysis" / "tracking" / "adapter.py").write_text("import ultralytics.trackers.track\n")
+    (tmp_path / "videoanalysis" / "tracking" / "objects.py").write_text(
+        "from ultralytics.trackers.basetrack import TrackState\nfrom . import _inner\n"
+    )
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "probe.py").write_text("from videoanalysis.tracking._inner import cost\n")
+    assert tracker_internals_users(tmp_path) == [
+        "videoanalysis/tracking/objects.py imports ultralytics.trackers.basetrack"
+    ]
+    assert private_tracking_importers(tmp_path) == ["bench/probe.py imports videoanalysis.tracking._inner"]

@@ -24,8 +24,8 @@ from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import plan_chunks
 from videoanalysis.settings import Settings
 from videoanalysis.summary import build_summary, video_warnings
+from videoanalysis.tracking.video_pass import VideoTracks
 from videoanalysis.video import FrameReader, implausible_duration, probe
-from videoanalysis.video_tracks import VideoTracks
 
 N = 100  # 4 s at 25 fps
 FRAME_MS = round(1000 / FPS)

@@ -47,7 +47,7 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`videoanalysis analyze V --out S.json` on a 6 s scene in three chunks, so objects are stitched across seams,
+    """`videoanalysis analyze V --out S.json` on a 6 s scene in three chunks, so objects are tracked across seams,
     with a line and a zone."""
     folder = tmp_path_factory.mktemp("report")
     video = folder / NAME

@@ -24,8 +24,8 @@ from videoanalysis.summary import (
     render_timeline_png,
     timeline_figure,
 )
-from videoanalysis.tracks import TrackSegment
-from videoanalysis.video_tracks import VideoTracks
+from videoanalysis.tracking.objects import TrackSegment
+from videoanalysis.tracking.video_pass import VideoTracks
 
 VIDEO = {"name": "street.mp4", "fps": 25.0, "frame_count": 638, "duration_s": 25.5, "width": 640, "height": 360}
 SETTINGS = {"sample_fps": 5.0, "chunk_seconds": 10.0}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from importlib.metadata import version
 from itertools import pairwise
 
 import cv2
@@ -10,9 +12,20 @@ import pytest
 
 from scenes.generator import Scene
 from scenes.scenarios import scenario
+from tests.conftest import ROOT
 from videoanalysis.detector import Detections
 from videoanalysis.settings import CHOICES, Settings
-from videoanalysis.tracking import CameraMotion, Tracker, background_shift, new_tracker
+from videoanalysis.tracking.adapter import WRITTEN_FOR, Tracker
+from videoanalysis.tracking.camera_motion import CameraMotion, background_shift
+from videoanalysis.tracking.tracker import new_tracker
+
+
+def test_the_adapter_was_written_for_the_ultralytics_installed_and_pinned() -> None:
+    """The adapter relies on Ultralytics' private API (its docstring lists what): an upgrade of the pin in
+    requirements.txt fails here until the adapter is checked against the new release and `WRITTEN_FOR` moves."""
+    pinned = re.search(r"^ultralytics==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert pinned is not None, "requirements.txt pins no ultralytics version"
+    assert (version("ultralytics"), pinned.group(1)) == (WRITTEN_FOR, WRITTEN_FOR)
 
 
 @pytest.mark.parametrize("kind", CHOICES["tracker"])

@@ -11,8 +11,8 @@ Counting: a plain single-pass `model.track(frame, persist=True)` over the frames
 pipeline's time-based rule; default 5 = the SAMPLE_FPS default; 0 = every frame), with Ultralytics' default tracker
 (TrackTrack in 8.4) or `--tracker bytetrack.yaml` etc.; each track id is counted once, under its most frequent
 class, and compared with the truth's `unique`. A second count uses
-`videoanalysis.tracking.new_tracker` fed with `Detector` output on the same frames and, like the pipeline's
-MIN_TRACK_SECONDS, drops tracks seen for less than `--min-track-seconds` (chunking and stitching are not involved).
+`videoanalysis.tracking.tracker.new_tracker` fed with `Detector` output on the same frames and, like the pipeline's
+MIN_TRACK_SECONDS, drops tracks seen for less than `--min-track-seconds` (chunking and linking are not involved).
 Exit status 0 iff per class precision and recall >= 0.95 and every plain-tracking count is within 1 of the truth.
 
     .venv/bin/python tools/eval_demo_model.py                  # seeds 0-7, tracking at 5 fps
@@ -106,7 +106,8 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     from ultralytics import YOLO
 
     from videoanalysis.detector import Detector
-    from videoanalysis.tracking import CameraMotion, new_tracker
+    from videoanalysis.tracking.camera_motion import CameraMotion
+    from videoanalysis.tracking.tracker import new_tracker
 
     scene = Scene(seed, args.seconds, args.fps, args.size)
     truth = scene.truth()

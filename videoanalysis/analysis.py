@@ -2,8 +2,9 @@
 
 Per-class statistics use raw detections on the frames the chunk owns (its core), so they add up across chunks to
 exactly what one sequential pass computes. Tracking is not the chunk's: the fan-in runs one tracker over every
-chunk's stored detections (`videoanalysis.video_tracks`), so the chunk stores, per core frame, its detections and the
-camera's motion since the analysed frame before it. The window starts one analysed frame before the core for that.
+chunk's stored detections (`videoanalysis.tracking.video_pass`), so the chunk stores, per core frame, its detections
+and the camera's motion since the analysed frame before it. The window starts one analysed frame before the core
+for that.
 
 The chunk crops each object's most confident box while the frame is decoded (there is no second pass): the
 thumbnails a person checks the count against. Each crop names the detection it shows and each stored detection its
@@ -24,13 +25,13 @@ import cv2
 import numpy as np
 
 from videoanalysis.contracts import Chunk, ChunkResult, Crop, Timing, VideoInfo
+from videoanalysis.detections_file import FrameRecord, frame_line, rounded_box
 from videoanalysis.detector import Detections, Detector
-from videoanalysis.motion import reaches
 from videoanalysis.settings import NO_REGIONS, Settings
 from videoanalysis.stats import ClassStats
-from videoanalysis.tracking import CameraMotion
+from videoanalysis.tracking.camera_motion import CameraMotion
+from videoanalysis.tracking.gaps import reaches
 from videoanalysis.video import Frame, FrameReader
-from videoanalysis.video_tracks import FrameRecord, frame_line, rounded_box
 
 _T = TypeVar("_T")
 
@@ -60,8 +61,8 @@ class _Crops:
     the next (or the one after, up to CROP_RUN_FRAMES).
 
     The runs only keep the crops few, about one per object. They need not be objects: the fan-in's objects each take
-    the best crop of a detection of their own (`videoanalysis.video_tracks`), so a run that joins two objects still
-    shows each its own, and one cut in two costs a crop more.
+    the best crop of a detection of their own (`videoanalysis.tracking.video_pass`), so a run that joins two objects
+    still shows each its own, and one cut in two costs a crop more.
     """
 
     crops: dict[int, Crop] = field(default_factory=dict)

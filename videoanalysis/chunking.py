@@ -2,7 +2,7 @@
 
 A chunk owns the frames of its core [start_ms, end_ms). Its window starts one analysed frame earlier, the frame the
 camera's motion into the core is measured from; tracking runs at the fan-in over all chunks' detections
-(`videoanalysis.video_tracks`), so a chunk needs no more context than that. The last core is open-ended, so a
+(`videoanalysis.tracking.video_pass`), so a chunk needs no more context than that. The last core is open-ended, so a
 duration estimate that is a little short never loses the end of the video. The video's gaps (long spans without
 frames, `VideoInfo.gaps`) are not planned: chunks tile the seconds that hold frames, and a chunk that reaches a gap
 takes all of it, so no chunk starts inside one.

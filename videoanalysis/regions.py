@@ -24,7 +24,7 @@ not its extension. Its time is that first frame on the new side. An object that 
 each way; one that stops on the line, or jitters across it by less than the margin, counts nothing until it is
 clearly on the other side.
 
-**Crossings out of sight.** Tracks that `videoanalysis.tracks` links into one object (`LINK_GAP_SECONDS`) join
+**Crossings out of sight.** Tracks that `videoanalysis.tracking.objects` links into one object (`LINK_GAP_SECONDS`) join
 their traces like any other: a crossing while the object was hidden is found between them. Between tracks that stay
 apart, a crossing is still found when a track ends on one side of a line and a track of the same class begins on the
 other side at most `LINK_GAP_SECONDS` later, near where the first one's motion carries it (`motion.within_reach`
@@ -54,7 +54,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from videoanalysis.motion import Point, Sighting, gap_links, within_reach
+from videoanalysis.tracking.gaps import Point, Sighting, gap_links, within_reach
 
 Box = tuple[float, float, float, float]
 Direction = Literal["in", "out"]
@@ -240,7 +240,8 @@ def box_size(box: Box) -> float:
 
 
 def sighting(t_ms: int, box: Box) -> Sighting:
-    """Where a box puts its object at `t_ms`, for `videoanalysis.motion`: the point that counts, and the box's size."""
+    """Where a box puts its object at `t_ms`, for `videoanalysis.tracking.gaps`: the point that counts, and the
+    box's size."""
     return Sighting(t_ms, anchor(box), box_size(box))
 
 
@@ -287,7 +288,7 @@ def _crossing(line: Line, old: Sided, new: Sided) -> tuple[Crossing, ...]:
 
 @dataclass(frozen=True)
 class TrackLine:
-    """One track (a stitched object) as `gap_crossings` sees it: its class, its first and last frame, its trace."""
+    """One object (its linked segments) as `gap_crossings` sees it: its class, its first and last frame, its trace."""
 
     cls: str
     first_ms: int

@@ -2,10 +2,10 @@
 
 Per-class frame statistics are merged from the chunks (each counts only the sampled frames of its own core, so the
 merge equals one sequential pass); unique object counts come from the fan-in's tracking pass over the whole video
-(`videoanalysis.video_tracks`), its tracks joined into objects (`videoanalysis.tracks`). The schema is versioned
-because summaries outlive the code that wrote them.
+(`videoanalysis.tracking.video_pass`), its tracks joined into objects (`videoanalysis.tracking.objects`). The schema
+is versioned because summaries outlive the code that wrote them.
 
-Lines and zones count stitched objects that count, as `unique` does (a fragment's crossings are listed on its row of
+Lines and zones count the objects that count, as `unique` does (a fragment's crossings are listed on its row of
 `objects` but not added up): an object's crossings are its segments' line traces joined in time order
 (`videoanalysis.regions`), plus the crossings out of sight between one object and another that was not linked to it
 (`regions.gap_crossings`). A zone's `peak` is the most tracked boxes of a class inside it in one analysed frame, any
@@ -24,8 +24,8 @@ from typing import Any
 from videoanalysis.contracts import ChunkResult
 from videoanalysis.regions import EMPTY, Crossing, Line, LineTrace, Regions, TrackLine, Zone, gap_crossings, join
 from videoanalysis.stats import ClassStats
-from videoanalysis.tracks import StitchedObject, StitchResult, stitch
-from videoanalysis.video_tracks import VideoTracks
+from videoanalysis.tracking.objects import TrackedObject, VideoObjects, join_segments
+from videoanalysis.tracking.video_pass import VideoTracks
 
 SCHEMA_VERSION = 1
 
@@ -119,8 +119,8 @@ def build_summary(
     for chunk in ok_chunks:
         for name, stats in chunk.classes.items():
             totals.setdefault(name, ClassStats()).merge(stats)
-    stitched = video_objects(video, settings, tracks)
-    unique = stitched.unique
+    found = video_objects(video, settings, tracks)
+    unique = found.unique
     length = _timeline_length(video, totals)
 
     classes = {
@@ -128,8 +128,8 @@ def build_summary(
         for name in sorted(totals.keys() | unique.keys())
     }
     regions = Regions.from_dict(settings.get("count_regions") or {})
-    crossed = all_crossings(stitched.objects, regions.lines, link_gap_ms(settings))
-    counted = [(obj, lines) for obj, lines in zip(stitched.objects, crossed, strict=True) if obj.counted]
+    crossed = all_crossings(found.objects, regions.lines, link_gap_ms(settings))
+    counted = [(obj, lines) for obj, lines in zip(found.objects, crossed, strict=True) if obj.counted]
     chunk_rows = [
         {
             "index": c.index,
@@ -158,7 +158,7 @@ def build_summary(
         },
         "objects": [
             _object_row(o, lines, _chunks_of(o, chunks), thumbnail)
-            for o, lines in zip(stitched.objects, crossed, strict=True)
+            for o, lines in zip(found.objects, crossed, strict=True)
         ],
         "chunks": chunk_rows,
         "failed_chunks": [row["index"] for row in chunk_rows if row["status"] != "ok"],
@@ -182,7 +182,7 @@ Crossings = Mapping[str, tuple[Crossing, ...]]
 """One object's crossings, by line name."""
 
 
-def all_crossings(objects: Sequence[StitchedObject], lines: Sequence[Line], gap_ms: int) -> list[Crossings]:
+def all_crossings(objects: Sequence[TrackedObject], lines: Sequence[Line], gap_ms: int) -> list[Crossings]:
     """Each object's crossings, by line: its own, and those out of sight that link it to another object
     (`regions.gap_crossings`), listed on the later object, or on the earlier when only that one counts."""
     crossed: list[dict[str, list[Crossing]]] = [{line.name: [] for line in lines} for _ in objects]
@@ -199,7 +199,7 @@ def all_crossings(objects: Sequence[StitchedObject], lines: Sequence[Line], gap_
     ]
 
 
-def object_trace(obj: StitchedObject, line: Line) -> LineTrace:
+def object_trace(obj: TrackedObject, line: Line) -> LineTrace:
     """The object's trace of `line`: its segments' traces joined in time order. A crossing between two segments (two
     tracks linked across a gap) is found by the join, once, at the later one's frame."""
     traces = (segment.lines.get(line.name, EMPTY) for segment in obj.segments)
@@ -207,7 +207,7 @@ def object_trace(obj: StitchedObject, line: Line) -> LineTrace:
 
 
 def _line_row(
-    line: Line, counted: Sequence[tuple[StitchedObject, Crossings]], classes: Mapping[str, Any]
+    line: Line, counted: Sequence[tuple[TrackedObject, Crossings]], classes: Mapping[str, Any]
 ) -> dict[str, Any]:
     """`lines.<name>`: per class, counted objects that crossed "in" and "out"; every crossing's time for the chart."""
     per_class = {cls: {"in": 0, "out": 0} for cls in classes}
@@ -222,7 +222,7 @@ def _line_row(
 
 def _zone_row(
     zone: Zone,
-    counted: Sequence[StitchedObject],
+    counted: Sequence[TrackedObject],
     zone_peaks: Mapping[str, Mapping[str, int]],
     classes: Mapping[str, Any],
 ) -> dict[str, Any]:
@@ -236,7 +236,7 @@ def _zone_row(
     }
 
 
-def _chunks_of(obj: StitchedObject, chunks: Sequence[ChunkResult]) -> list[int]:
+def _chunks_of(obj: TrackedObject, chunks: Sequence[ChunkResult]) -> list[int]:
     """The chunks whose cores its time span lies in."""
     return [
         c.index
@@ -246,7 +246,7 @@ def _chunks_of(obj: StitchedObject, chunks: Sequence[ChunkResult]) -> list[int]:
 
 
 def _object_row(
-    obj: StitchedObject, crossings: Crossings, chunks: list[int], thumbnail: ThumbnailName | None
+    obj: TrackedObject, crossings: Crossings, chunks: list[int], thumbnail: ThumbnailName | None
 ) -> dict[str, Any]:
     crossed = [(c.t_ms, name, c.direction) for name, found in crossings.items() for c in found]
     return {
@@ -262,9 +262,9 @@ def _object_row(
     }
 
 
-def video_objects(video: Mapping[str, Any], settings: Mapping[str, Any], tracks: VideoTracks) -> StitchResult:
-    """The video's objects: its tracks' segments stitched with the analysis's settings."""
-    return stitch(
+def video_objects(video: Mapping[str, Any], settings: Mapping[str, Any], tracks: VideoTracks) -> VideoObjects:
+    """The video's objects: its tracks' segments joined with the analysis's settings."""
+    return join_segments(
         tracks.segments,
         min_hits=min_track_hits(settings, video),
         link_gap_ms=link_gap_ms(settings),
@@ -285,7 +285,7 @@ def min_track_hits(settings: Mapping[str, Any], video: Mapping[str, Any]) -> int
 
 def video_edges_ms(settings: Mapping[str, Any], video: Mapping[str, Any]) -> tuple[int, int] | None:
     """The ends of the video's first and last sampling intervals, in ms: an object seen there was cut short by the
-    video (`tracks.stitch`); None when the video's duration is unknown."""
+    video (`objects.join_segments`); None when the video's duration is unknown."""
     duration_s = video.get("duration_s")
     if not duration_s:
         return None

@@ -2,8 +2,8 @@
 
 Chunks detect in parallel; tracking is sequential by nature, and a tracker restarted at every seam decides an
 occlusion near a seam differently from one that saw the object before it. So the chunks store each analysed frame's
-detections and the camera's motion since the previous frame (`videoanalysis.analysis`), and this pass feeds them to
-one tracker in time order: the tracks are those of one sequential pass whatever the chunking, and so are the
+detections and the camera's motion since the previous frame (`videoanalysis.detections_file`), and this pass feeds
+them to one tracker in time order: the tracks are those of one sequential pass whatever the chunking, and so are the
 counts, lines and zones built on them. It costs a tracker update per analysed frame and no image.
 
 A failed chunk leaves a hole in the frames: the pass starts a fresh tracker after it, so no track bridges frames
@@ -17,61 +17,19 @@ the tracker gave it; without one, the most confident crop of the chunks' runs it
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from videoanalysis.contracts import ChunkResult, Crop, VideoInfo
+from videoanalysis.detections_file import FrameRecord, Thumbnail, rounded_box
 from videoanalysis.detector import Detections
 from videoanalysis.regions import EMPTY, Box, Regions, anchors, inside, trace
 from videoanalysis.settings import Settings
-from videoanalysis.tracking import new_tracker
-from videoanalysis.tracks import TrackSegment, most_confident
-
-Thumbnail = tuple[int, int]
-"""(chunk, the chunk's id for the crop): where a thumbnail is stored (`Job.thumbnail_ref`)."""
-
-
-@dataclass(frozen=True)
-class FrameRecord:
-    """One analysed frame as a chunk stored it: its detections, the camera's motion since the frame before, and for
-    each detection the chunk's crop of its run (None without one)."""
-
-    t_ms: int
-    boxes: tuple[Box, ...]
-    conf: tuple[float, ...]
-    cls: tuple[str, ...]
-    motion: np.ndarray | None = None
-    crops: tuple[Thumbnail | None, ...] = ()
-
-
-def frame_line(frame: FrameRecord) -> str:
-    """A frame as one line of a chunk's detections file (JSON Lines)."""
-    crops = frame.crops or (None,) * len(frame.boxes)
-    detections = [
-        {"cls": cls, "conf": conf, "box": list(box), "crop": None if crop is None else crop[1]}
-        for box, conf, cls, crop in zip(frame.boxes, frame.conf, frame.cls, crops, strict=True)
-    ]
-    motion = None if frame.motion is None else frame.motion.tolist()
-    return json.dumps({"t_ms": frame.t_ms, "motion": motion, "detections": detections}) + "\n"
-
-
-def read_frames(chunk: int, lines: bytes) -> Iterator[FrameRecord]:
-    """The frames of one chunk's detections file; raises ValueError or KeyError on a file that is not one."""
-    for line in lines.splitlines():
-        row = json.loads(line)
-        detections = row["detections"]
-        yield FrameRecord(
-            t_ms=int(row["t_ms"]),
-            boxes=tuple(rounded_box(d["box"]) for d in detections),
-            conf=tuple(float(d["conf"]) for d in detections),
-            cls=tuple(str(d["cls"]) for d in detections),
-            motion=None if row.get("motion") is None else np.asarray(row["motion"], dtype=np.float64).reshape(2, 3),
-            crops=tuple(None if d.get("crop") is None else (chunk, int(d["crop"])) for d in detections),
-        )
+from videoanalysis.tracking.objects import TrackSegment, most_confident
+from videoanalysis.tracking.tracker import new_tracker
 
 
 @dataclass(frozen=True)
@@ -186,12 +144,6 @@ def _zones_frame(regions: Regions, seen: Sequence[tuple[_Builder, Box]], peaks: 
         zone_peaks = peaks.setdefault(zone.name, {})
         for cls, count in Counter(builder.cls for builder in hits).items():
             zone_peaks[cls] = max(zone_peaks.get(cls, 0), count)
-
-
-def rounded_box(values: Iterable[float]) -> Box:
-    """A box to 0.1 px, as the detections file keeps it."""
-    x1, y1, x2, y2 = (round(float(v), 1) for v in values)
-    return (x1, y1, x2, y2)
 
 
 def track_chunks(

@@ -4,7 +4,7 @@ A tracker keeps a lost track for `TRACK_LOST_SECONDS` only; an object hidden lon
 truck, another walker) comes back as a new track. Two tracks are taken for one object when the later one begins
 where the earlier one's average velocity (give or take a share of its speed), extrapolated over the gap, carries it,
 within a tolerance in box sizes that grows with the gap: the longer the gap, the less a constant velocity says.
-`tracks` links objects this way, and `regions` finds the crossings of a line between tracks that stay apart.
+`tracking.objects` links objects this way, and `regions` finds the crossings of a line between tracks that stay apart.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def gap_links(
 def reaches(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """How far the centre of every box of `b` (m, 4) lies from that of every box of `a` (n, 4), in sizes of the box of
     `a` (the square root of its area); shape (n, m). How far an object moved between two analysed frames, for a
-    tracker's new tracks (`sampled_tracktrack`) and a chunk's crop runs (`analysis._Crops`)."""
+    tracker's new tracks (`tracking._sampled_tracktrack`) and a chunk's crop runs (`analysis._Crops`)."""
     size = np.sqrt((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
     centre_a = (a[:, None, :2] + a[:, None, 2:]) / 2
     centre_b = (b[None, :, :2] + b[None, :, 2:]) / 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from videoanalysis.regions import Box
-from videoanalysis.tracks import StitchedObject, TrackSegment, left_view, stitch
+from videoanalysis.tracking.objects import TrackedObject, TrackSegment, join_segments, left_view
 
 
 def box_at(x: float, y: float = 100.0, w: float = 40.0, h: float = 30.0) -> Box:
@@ -31,16 +31,16 @@ def seen(
 def test_each_segment_is_an_object_until_linked() -> None:
     segments = [seen(1, [(1_000, 0.0), (2_000, 20.0)]), seen(2, [(1_000, 500.0), (2_000, 520.0)], cls="bike")]
 
-    result = stitch(segments)
+    result = join_segments(segments)
 
     assert result.unique == {"bike": 1, "car": 1}
-    assert result.objects[1] == StitchedObject(cls="car", first_ms=1_000, last_ms=2_000, hits=2, counted=True)
+    assert result.objects[1] == TrackedObject(cls="car", first_ms=1_000, last_ms=2_000, hits=2, counted=True)
 
 
 def test_objects_tracked_in_too_few_frames_are_not_counted() -> None:
     segments = [seen(1, [(1_000, 0.0), (1_200, 20.0), (1_400, 40.0)]), seen(2, [(5_000, 600.0)])]
 
-    result = stitch(segments, min_hits=3)
+    result = join_segments(segments, min_hits=3)
 
     assert result.unique == {"car": 1}, "a fragment seen in 1 frame does not count; 3 frames do"
     assert sorted((o.hits, o.counted) for o in result.objects) == [(1, False), (3, True)]
@@ -55,12 +55,12 @@ def test_an_object_shows_its_most_confident_thumbnail(
 ) -> None:
     """Linked segments are one object: its crop is the best of theirs; a tie goes to the earliest chunk."""
     segments = [seen(1, LOST, thumbnail=(0, 3), conf=lost_conf), seen(2, FOUND, thumbnail=(1, 1), conf=found_conf)]
-    (obj,) = stitch(segments, link_gap_ms=4_000).objects
+    (obj,) = join_segments(segments, link_gap_ms=4_000).objects
     assert obj.best == best
 
 
 def test_an_object_without_a_crop_has_no_thumbnail() -> None:
-    (obj,) = stitch([seen(1, LOST)]).objects
+    (obj,) = join_segments([seen(1, LOST)]).objects
     assert obj.best is None
 
 
@@ -87,7 +87,7 @@ FOUND = [(5_000, 505.0), (6_000, 605.0)]  # 2 s later, 5 px (0.1 box sizes) from
 def test_an_object_out_of_sight_is_linked_only_where_its_motion_carries_it(
     later: TrackSegment, gap_ms: int, objects: int, why: str
 ) -> None:
-    result = stitch([seen(1, LOST), later], min_hits=4, link_gap_ms=gap_ms)
+    result = join_segments([seen(1, LOST), later], min_hits=4, link_gap_ms=gap_ms)
     assert len(result.objects) == objects, why
     if objects == 1:
         (obj,) = result.objects
@@ -112,7 +112,7 @@ BACK = [(5_000, 300.0), (6_000, 295.0)]  # 2 s later, 10 px (0.2 box sizes) shor
 def test_an_object_that_left_the_view_is_not_linked_to_what_comes_in_next(
     frame_size: tuple[int, int] | None, objects: int, why: str
 ) -> None:
-    result = stitch([seen(1, SLOW), seen(2, BACK)], link_gap_ms=4_000, frame_size=frame_size)
+    result = join_segments([seen(1, SLOW), seen(2, BACK)], link_gap_ms=4_000, frame_size=frame_size)
     assert len(result.objects) == objects, why
 
 
@@ -139,7 +139,7 @@ def test_left_view_needs_a_border_the_object_was_moving_towards(
 def test_one_track_continues_one_object_the_soonest() -> None:
     """Two tracks could continue the lost one: the sooner does, the other is a second object."""
     sooner = seen(2, [(4_000, 405.0), (5_000, 505.0)])
-    result = stitch([seen(1, LOST), seen(3, FOUND), sooner], link_gap_ms=4_000)
+    result = join_segments([seen(1, LOST), seen(3, FOUND), sooner], link_gap_ms=4_000)
     assert sorted([s.id for s in obj.segments] for obj in result.objects) == [[1, 2], [3]]
 
 
@@ -155,5 +155,5 @@ def test_one_track_continues_one_object_the_soonest() -> None:
 def test_an_object_cut_short_by_the_video_counts_from_half_the_frames(
     frames: list[tuple[int, float]], counted: bool, why: str
 ) -> None:
-    (obj,) = stitch([seen(1, frames)], min_hits=5, edges_ms=(200, 59_800)).objects
+    (obj,) = join_segments([seen(1, frames)], min_hits=5, edges_ms=(200, 59_800)).objects
     assert obj.counted is counted, why

@@ -15,10 +15,11 @@ from tests.conftest import DEMO_ONNX
 from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import plan_chunks
 from videoanalysis.contracts import ChunkResult, Crop, VideoInfo
+from videoanalysis.detections_file import FrameRecord, frame_line, read_frames
 from videoanalysis.regions import Box, Line, Regions, Zone, trace
 from videoanalysis.settings import Settings
+from videoanalysis.tracking.video_pass import VideoTracks, track_chunks, track_video
 from videoanalysis.video import probe
-from videoanalysis.video_tracks import FrameRecord, VideoTracks, frame_line, read_frames, track_chunks, track_video
 
 SHAPE = (360, 640)
 MIDDLE = Line("middle", (320, 360), (320, 0))

@@ -1,4 +1,4 @@
-"""`python -m bench.eval_restitch`: recount an evaluation's runs with this code's tracking and counting rules.
+"""`python -m bench.eval_refanin`: recount an evaluation's runs with this code's tracking and counting rules.
 
 Every app run of `bench.eval_counts` keeps its chunk results and detections (`summary.chunks/chunk-*.json{,l}`)
 beside its summary, so a change to what happens after the chunks (the fan-in's tracking pass, linking, which objects
@@ -19,9 +19,10 @@ from typing import Any
 
 from bench.eval_counts import CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS, Shape
 from videoanalysis.contracts import ChunkResult, VideoInfo
+from videoanalysis.detections_file import read_frames
 from videoanalysis.settings import Settings
 from videoanalysis.summary import video_objects
-from videoanalysis.video_tracks import VideoTracks, read_frames, track_chunks
+from videoanalysis.tracking.video_pass import VideoTracks, track_chunks
 
 
 def stored_runs(
@@ -60,7 +61,7 @@ def retracked(run: Path, changes: Mapping[str, str]) -> tuple[dict[str, Any], Vi
     return stored, track_chunks(chunks, frames, VideoInfo.from_dict(stored["video"]), settings)
 
 
-def restitched(run: Path, changes: Mapping[str, str]) -> dict[str, int]:
+def recounted(run: Path, changes: Mapping[str, str]) -> dict[str, int]:
     """`unique` of one stored app run, counted again (`retracked`)."""
     stored, tracks = retracked(run, changes)
     unique = video_objects(stored["video"], stored["settings"], tracks).unique
@@ -77,12 +78,12 @@ def main() -> None:
     overrides = dict(item.split("=", 1) for item in args.set)
     shape = SHAPE_BY_NAME[args.shape]
     runs = stored_runs(args.variant, SPLITS[args.split], max(CHUNKS), shape)
-    one_chunk = {run.parent: restitched(run, overrides) for run, _ in runs}
+    one_chunk = {run.parent: recounted(run, overrides) for run, _ in runs}
     rows: dict[float, dict[str, int]] = {}
     for chunk_seconds in CHUNKS:
         errors, changes = [], 0
         for run, truth in stored_runs(args.variant, SPLITS[args.split], chunk_seconds, shape):
-            unique = one_chunk[run.parent] if chunk_seconds == max(CHUNKS) else restitched(run, overrides)
+            unique = one_chunk[run.parent] if chunk_seconds == max(CHUNKS) else recounted(run, overrides)
             errors += [unique[cls] - truth[cls] for cls in CLASSES]
             if run.parent in one_chunk:
                 changes += sum(abs(unique[cls] - one_chunk[run.parent][cls]) for cls in CLASSES)

@@ -1,9 +1,9 @@
 """Objects from the video's tracks: each segment of a track is one, and a track seen again joins its object.
 
-The fan-in's tracking pass (`videoanalysis.video_tracks`) gives one track per object the tracker kept; each class a
-track takes is a segment of its own (`TrackSegment`). An object hidden for longer than the tracker keeps a lost track
-comes back as a new track; `link_across_gaps` then joins the two where the first one's motion carries it
-(`videoanalysis.motion`).
+The fan-in's tracking pass (`videoanalysis.tracking.video_pass`) gives one track per object the tracker kept; each
+class a track takes is a segment of its own (`TrackSegment`). An object hidden for longer than the tracker keeps a
+lost track comes back as a new track; `link_across_gaps` then joins the two where the first one's motion carries it
+(`videoanalysis.tracking.gaps`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from videoanalysis.motion import gap_links, within_reach
 from videoanalysis.regions import Box, LineTrace, sighting
+from videoanalysis.tracking.gaps import gap_links, within_reach
 
 
 @dataclass(frozen=True)
@@ -51,22 +51,22 @@ class TrackSegment:
 
 
 @dataclass(frozen=True)
-class StitchedObject:
+class TrackedObject:
     """One physical object: the segments of its tracks."""
 
     cls: str
     first_ms: int
     last_ms: int
     hits: int  # analysed frames it was tracked in
-    counted: bool  # tracked long enough to count (see `stitch`'s min_hits)
+    counted: bool  # tracked long enough to count (see `join_segments`'s min_hits)
     best: tuple[int, int] | None = None  # (chunk, crop id) of its most confident thumbnail
     # Its segments in time order: the summary joins their line traces.
     segments: tuple[TrackSegment, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
-class StitchResult:
-    objects: list[StitchedObject]
+class VideoObjects:
+    objects: list[TrackedObject]
 
     @property
     def unique(self) -> dict[str, int]:
@@ -87,14 +87,14 @@ def best_thumbnail(members: Sequence[TrackSegment]) -> tuple[int, int] | None:
     return None if best is None else best[1]
 
 
-def stitch(
+def join_segments(
     segments: Sequence[TrackSegment],
     *,
     min_hits: int = 1,
     link_gap_ms: int = 0,
     frame_size: tuple[int, int] | None = None,
     edges_ms: tuple[int, int] | None = None,
-) -> StitchResult:
+) -> VideoObjects:
     """Join the segments into objects; an object counts if tracked in >= min_hits frames.
 
     Objects out of sight for at most `link_gap_ms` are linked (`link_across_gaps`), so that an object hidden behind
@@ -109,20 +109,20 @@ def stitch(
     linked = _Groups(range(len(segments)))
     for earlier, later in link_across_gaps(segments, link_gap_ms, frame_size):
         linked.union(earlier, later)
-    objects = [_stitched([segments[k] for k in group], min_hits, edges_ms) for group in linked.groups()]
+    objects = [_joined([segments[k] for k in group], min_hits, edges_ms) for group in linked.groups()]
     objects.sort(key=lambda o: (o.first_ms, o.cls, o.segments[0].id))
-    return StitchResult(objects=objects)
+    return VideoObjects(objects=objects)
 
 
 LINK_TOLERANCE = 0.5
-"""How far, in box sizes (times ``0.5 + gap in seconds / 2``, `motion.within_reach`), a track may begin from where an
+"""How far, in box sizes (times ``0.5 + gap in seconds / 2``, `gaps.within_reach`), a track may begin from where an
 earlier one's motion carries it to be taken for the same object. Chosen on the evaluation's tuning scenes (`make
 eval`): from 0.25 to 0.5 the error was nearly the same there; looser tolerances join different objects."""
 
 SPEED_CHANGE = 0.5
 """How much slower or faster than its average an object may have moved while out of sight, as a share of that speed
-(`motion.miss`): objects that stop, start or speed up behind something were counted twice at a constant speed.
-Chosen on the tuning scenes with `bench.eval_restitch`: 0.25 to 0.5 gave the least error, 0.75 and 1 more."""
+(`gaps.miss`): objects that stop, start or speed up behind something were counted twice at a constant speed.
+Chosen on the tuning scenes with `bench.eval_refanin`: 0.25 to 0.5 gave the least error, 0.75 and 1 more."""
 
 
 EDGE_MARGIN_PX = 2.0
@@ -134,7 +134,7 @@ def link_across_gaps(
 ) -> list[tuple[int, int]]:
     """(earlier, later) pairs of segments that are one object seen twice: the later one, of the same class, begins at
     most `gap_ms` after the earlier one's last frame, where the earlier one's motion from its first frame to its last
-    carries it (`videoanalysis.motion`).
+    carries it (`videoanalysis.tracking.gaps`).
 
     An object that left the view (`left_view`, given the frame's size) ends no link: what comes in there next is
     another object, as such links mostly were on the evaluation's tuning scenes
@@ -190,10 +190,10 @@ def _cut_short(members: Sequence[TrackSegment], edges_ms: tuple[int, int] | None
     return min(s.first_ms for s in members) < edges_ms[0] or max(s.last_ms for s in members) >= edges_ms[1]
 
 
-def _stitched(members: list[TrackSegment], min_hits: int, edges_ms: tuple[int, int] | None) -> StitchedObject:
+def _joined(members: list[TrackSegment], min_hits: int, edges_ms: tuple[int, int] | None) -> TrackedObject:
     members.sort(key=lambda s: (s.first_ms, s.id))
     hits = sum(s.hits for s in members)
-    return StitchedObject(
+    return TrackedObject(
         cls=members[0].cls,  # links join one class only
         first_ms=min(s.first_ms for s in members),
         last_ms=max(s.last_ms for s in members),
