@@ -97,8 +97,8 @@ def _analyze(storage: Storage, spec: JobSpec, chunk: Chunk, digest: str) -> Chun
         return ChunkOutcome.failed(chunk.index, str(error))
     result = replace(window.result, detections_key=detections_ref.name, job_digest=digest)
     storage.write_bytes(detections_ref, window.detections_jsonl, "application/x-ndjson")
-    for track_id, jpeg in window.thumbnails.items():
-        storage.write_bytes(job.thumbnail_ref(chunk.index, track_id), jpeg, "image/jpeg")
+    for crop_id, jpeg in window.thumbnails.items():
+        storage.write_bytes(job.thumbnail_ref(chunk.index, crop_id), jpeg, "image/jpeg")
     if window.frame_jpeg is not None:
         storage.write_bytes(job.frame_ref, window.frame_jpeg, "image/jpeg")
     # The result last: it marks the chunk complete (`_completed`), so everything it points at is written by then.

@@ -82,8 +82,8 @@ def _thumbnail_namer(storage: Storage, job: Job, refs: dict[str, BlobRef]) -> Th
     """How the summary names an object's thumbnail, recording where each one is for the report: locally a path
     relative to the summary (the results folder travels with it), in Azure the blob name in the results container."""
 
-    def name(chunk: int, track_id: int) -> str:
-        ref = job.thumbnail_ref(chunk, track_id)
+    def name(chunk: int, crop_id: int) -> str:
+        ref = job.thumbnail_ref(chunk, crop_id)
         shown = ref.name
         if isinstance(storage, LocalStorage):
             shown = Path(os.path.relpath(storage.path(ref), storage.path(job.summary).parent)).as_posix()

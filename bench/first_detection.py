@@ -48,7 +48,7 @@ def first_chunk(model: str, video: str, info: str, threads: int) -> None:
         video, VideoInfo.from_dict(json.loads(info)), Chunk(1, CHUNK_START_MS, end_ms, CHUNK_START_MS), settings
     )
     timing = window.result.timing
-    phases = {"decode_s": timing.decode_s, "infer_s": timing.infer_s, "track_s": timing.track_s}
+    phases = {"decode_s": timing.decode_s, "infer_s": timing.infer_s, "track_s": timing.motion_s}
     print(CHUNK_MARKER + json.dumps({**phases, "frames": window.result.frames_analyzed}), flush=True)
 
 

@@ -78,7 +78,7 @@ def stand_ins(chunks: int) -> dict[str, Any]:
 
     def analyze_chunk(payload: dict) -> dict:
         chunk = ChunkInput.from_dict(payload).chunk
-        timing = Timing(decode_s=1.234, infer_s=3.456, track_s=0.123, total_s=4.987)
+        timing = Timing(decode_s=1.234, infer_s=3.456, motion_s=0.123, total_s=4.987)
         return ChunkOutcome(chunk.index, "ok", None, chunk.start_ms, chunk.end_ms, 275, 50, timing).to_dict()
 
     def summarize(payload: dict) -> dict:

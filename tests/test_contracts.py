@@ -84,6 +84,14 @@ def test_every_record_round_trips_through_plain_json_with_pinned_keys(name: str)
     assert type(record).from_dict(wire) == record
 
 
+def test_the_camera_motions_time_keeps_its_json_key() -> None:
+    """`Timing.motion_s` is `track_s` in JSON, as chunk results, histories and summaries of every version hold it."""
+    timing = Timing(decode_s=1.0, infer_s=2.0, motion_s=0.5, total_s=3.5)
+    assert timing.to_dict() == {"decode_s": 1.0, "infer_s": 2.0, "track_s": 0.5, "total_s": 3.5}
+    assert list(timing.to_dict()) == ["decode_s", "infer_s", "track_s", "total_s"]
+    assert Timing.from_dict({"decode_s": 1.0, "infer_s": 2.0, "track_s": 0.5, "total_s": 3.5}) == timing
+
+
 def test_what_an_older_deployment_wrote_still_parses() -> None:
     """Histories written when windows had an end, before jobs had an ETag and videos a claimed count replay as before,
     and chunk results stored when chunks tracked (tracks and zone peaks, no thumbnails) still parse."""

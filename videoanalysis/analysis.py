@@ -155,7 +155,7 @@ def analyze_window(source: str, info: VideoInfo, chunk: Chunk, settings: Setting
         timing=Timing(
             decode_s=round(stats.decode_s, 3),
             infer_s=round(infer_s, 3),
-            track_s=round(frames.motion_s, 3),
+            motion_s=round(frames.motion_s, 3),
             total_s=round(time.perf_counter() - started, 3),
         ),
     )

@@ -127,9 +127,10 @@ class Job:
     def chunk_ref(self, index: int, suffix: str) -> BlobRef:
         return BlobRef(self.results.container, f"{self.results.name}/chunk-{index:05d}.{suffix}")
 
-    def thumbnail_ref(self, index: int, track_id: int) -> BlobRef:
-        """The JPEG crop of one track of one chunk, beside that chunk's results."""
-        return self.chunk_ref(index, f"track-{track_id}.jpg")
+    def thumbnail_ref(self, index: int, crop_id: int) -> BlobRef:
+        """One of a chunk's JPEG crops, beside that chunk's results. Named `track-` from when the chunks tracked:
+        summaries already written name their thumbnails so."""
+        return self.chunk_ref(index, f"track-{crop_id}.jpg")
 
     @property
     def frame_ref(self) -> BlobRef:
@@ -238,18 +239,27 @@ class ChunkInput:
 
 @dataclass(frozen=True)
 class Timing:
+    """Seconds a chunk spent decoding, detecting, measuring the camera's motion, and in all.
+
+    In JSON the motion's time keeps the key `track_s` from when the chunks tracked: chunk results, orchestration
+    histories and summaries of every version carry it, and the summary's schema pins it."""
+
     decode_s: float = 0.0
     infer_s: float = 0.0
-    track_s: float = 0.0
+    motion_s: float = 0.0
     total_s: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return {_TIMING_JSON_KEYS.get(name, name): value for name, value in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Timing:
         data = data or {}
-        return cls(**{f.name: float(data.get(f.name) or 0.0) for f in fields(cls)})
+        return cls(**{f.name: float(data.get(_TIMING_JSON_KEYS.get(f.name, f.name)) or 0.0) for f in fields(cls)})
+
+
+_TIMING_JSON_KEYS = {"motion_s": "track_s"}
+"""`Timing`'s fields whose JSON key is another name."""
 
 
 @dataclass(frozen=True)

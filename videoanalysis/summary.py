@@ -21,7 +21,7 @@ from functools import partial, reduce
 from pathlib import Path
 from typing import Any
 
-from videoanalysis.contracts import ChunkResult
+from videoanalysis.contracts import ChunkResult, Timing
 from videoanalysis.regions import EMPTY, Crossing, Line, LineTrace, Regions, TrackLine, Zone, gap_crossings, join
 from videoanalysis.stats import ClassStats
 from videoanalysis.tracking.objects import TrackedObject, VideoObjects, join_segments
@@ -30,7 +30,7 @@ from videoanalysis.tracking.video_pass import VideoTracks
 SCHEMA_VERSION = 1
 
 ThumbnailName = Callable[[int, int], str]
-"""How a summary names the thumbnail of (chunk, segment id): a path relative to the summary, or a blob name."""
+"""How a summary names the thumbnail of (chunk, crop id): a path relative to the summary, or a blob name."""
 
 
 def _seconds(ms: int | None) -> float | None:
@@ -169,10 +169,7 @@ def build_summary(
             "frames_analyzed": sum(row["frames_analyzed"] for row in chunk_rows),
             "detections": sum(c["detections"] for c in classes.values()),
             "unique_objects": sum(unique.values()),
-            "chunk_time_s": {
-                key: round(sum(float(getattr(c.timing, key)) for c in chunks), 3)
-                for key in ("decode_s", "infer_s", "track_s", "total_s")
-            },
+            "chunk_time_s": {key: round(sum(c.timing.to_dict()[key] for c in chunks), 3) for key in Timing().to_dict()},
             "wall_s": None if wall_s is None else round(wall_s, 3),
         },
     }
