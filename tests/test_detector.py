@@ -15,7 +15,7 @@ import pytest
 
 from scenes.generator import Scene
 from tests.conftest import DEMO_MODEL, ROOT
-from videoanalysis.detector import Detector
+from videoanalysis.detector import Detections, Detector
 from videoanalysis.models import ModelError, available_cores, load_model, load_onnx_model, resolve_backend
 from videoanalysis.onnx_model import letterbox, letterbox_geometry
 from videoanalysis.settings import Settings
@@ -48,6 +48,37 @@ def test_import_is_light() -> None:
     code = f"{imports}; print('torch' in sys.modules, 'ultralytics' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+BOXES = np.array([[10, 20, 50, 80], [100, 100, 140, 190]], np.float32)
+CONF = np.array([0.9, 0.5], np.float32)
+CLS = np.array([0, 2], np.int64)
+
+
+def test_detections_hold_n_boxes_their_confidences_and_classes() -> None:
+    assert len(Detections(BOXES, CONF, CLS)) == 2
+    assert len(Detections.empty()) == 0
+    assert len(Detections(BOXES[:1], CONF[:1], CLS[:1])) == 1
+
+
+@pytest.mark.parametrize(
+    ("xyxy", "conf", "cls", "wrong"),
+    [
+        (BOXES[:, :3], CONF, CLS, r"xyxy must be float32 of shape \(2, 4\), got float32 \(2, 3\)"),
+        (BOXES[0], CONF[:1], CLS[:1], r"xyxy must be float32 of shape \(1, 4\), got float32 \(4,\)"),
+        (BOXES.astype(np.float64), CONF, CLS, r"xyxy must be float32 of shape \(2, 4\), got float64 \(2, 4\)"),
+        (BOXES, CONF[:1], CLS, r"xyxy must be float32 of shape \(1, 4\), got float32 \(2, 4\)"),
+        (BOXES, CONF[:, None], CLS, r"conf must be float32 of shape \(N,\), got float32 \(2, 1\)"),
+        (BOXES, np.float32(0.9), CLS, r"conf must be float32 of shape \(N,\), got float32"),
+        (BOXES, CONF, CLS[:1], r"cls must be int64 of shape \(2,\), got int64 \(1,\)"),
+        (BOXES, CONF, CLS.astype(np.float32), r"cls must be int64 of shape \(2,\), got float32 \(2,\)"),
+        (BOXES, CONF, [0, 2], r"cls must be int64 of shape \(2,\), got list"),
+        (BOXES, [0.9, 0.5], CLS, r"conf must be float32 of shape \(N,\), got list"),
+    ],
+)
+def test_detections_refuse_arrays_of_another_shape_or_type(xyxy, conf, cls, wrong: str) -> None:
+    with pytest.raises(ValueError, match=f"^Detections.{wrong}$"):
+        Detections(xyxy, conf, cls)
 
 
 def test_missing_model_path(tmp_path: Path) -> None:

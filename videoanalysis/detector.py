@@ -22,11 +22,27 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Detections:
-    """Detections of one frame in original-frame pixels."""
+    """Detections of one frame in original-frame pixels: N boxes (x1, y1, x2, y2), their confidences and class ids.
+
+    Checked when made: a wrong shape or type would otherwise surface far away, in the tracker or the detections
+    file, as a broadcasting error or a box read wrong.
+
+    Raises:
+        ValueError: an array is not of its shape and type below.
+    """
 
     xyxy: np.ndarray  # (N, 4) float32
     conf: np.ndarray  # (N,) float32
     cls: np.ndarray  # (N,) int64
+
+    def __post_init__(self) -> None:
+        n = self.conf.shape[0] if isinstance(self.conf, np.ndarray) and self.conf.ndim == 1 else None
+        for name, shape, dtype in (("conf", (n,), np.float32), ("xyxy", (n, 4), np.float32), ("cls", (n,), np.int64)):
+            array = getattr(self, name)
+            if not isinstance(array, np.ndarray) or array.shape != shape or array.dtype != dtype:
+                wanted = "(N,)" if n is None else str(shape)
+                got = f"{array.dtype} {array.shape}" if isinstance(array, np.ndarray) else type(array).__name__
+                raise ValueError(f"Detections.{name} must be {np.dtype(dtype)} of shape {wanted}, got {got}")
 
     @classmethod
     def empty(cls) -> Detections:
