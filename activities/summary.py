@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from activities import logs
+from videoanalysis.chart import render_timeline_png
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Chunk, ChunkOutcome, ChunkResult, Job, SummarizeInput
 from videoanalysis.detections_file import FrameRecord, read_frames
 from videoanalysis.report import render_report, report_ref
 from videoanalysis.settings import NO_REGIONS
 from videoanalysis.storage import LocalStorage, Storage, StorageError, open_storage
-from videoanalysis.summary import ThumbnailName, build_summary, failed_summary, render_timeline_png
+from videoanalysis.summary import ThumbnailName, build_summary, failed_summary
 from videoanalysis.tracking.video_pass import track_chunks
 
 BLOB_READERS = 8

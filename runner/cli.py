@@ -465,7 +465,7 @@ def _chunks_for_workers(video: Path, settings: Settings, workers: int) -> Settin
 
 def report(outcome: dict[str, Any], out: Path) -> int:
     """Print the counts table and where things went; the exit code says how it went."""
-    from videoanalysis.summary import format_table
+    from videoanalysis.table import format_table
 
     summary = json.loads(out.resolve().read_text())
     if summary["status"] == "failed" and not summary.get("chunks"):

@@ -13,17 +13,12 @@ from typing import Any
 
 import pytest
 
+from videoanalysis.chart import render_timeline_png, timeline_figure
 from videoanalysis.contracts import ChunkResult
 from videoanalysis.regions import EMPTY, Box, Line, Regions, Zone, entered, trace
 from videoanalysis.settings import NO_REGIONS
-from videoanalysis.summary import (
-    SCHEMA_VERSION,
-    build_summary,
-    failed_summary,
-    format_table,
-    render_timeline_png,
-    timeline_figure,
-)
+from videoanalysis.summary import SCHEMA_VERSION, build_summary, failed_summary
+from videoanalysis.table import format_table
 from videoanalysis.tracking.objects import TrackSegment
 from videoanalysis.tracking.video_pass import VideoTracks
 

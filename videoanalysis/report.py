@@ -61,7 +61,7 @@ def render_report(
     frame_jpeg: bytes | None = None,
 ) -> str:
     """The report of `summary`; `thumbnails` maps each object's `thumbnail` name to its JPEG bytes (an object whose
-    image is missing shows "no image"), `chart_png` is the timeline chart (`summary.render_timeline_png`), and
+    image is missing shows "no image"), `chart_png` is the timeline chart (`chart.render_timeline_png`), and
     `frame_jpeg` a frame of the video to draw the lines and zones over (without it they are drawn on grey)."""
     images = thumbnails or {}
     video = summary.get("video") or {}
