@@ -2,7 +2,7 @@
 
 ceiling_s = (CPU s to decode the video, converting only the sampled frames
              + CPU s of warm, batched, one-thread inference on the sampled frames with the fastest backend) / cores.
-Tracking, stitching, chunk overlap and process start are left out on purpose: they are what the ceiling charges the
+Tracking, the fan-in, chunk overlap and process start are left out on purpose: they are what the ceiling charges the
 runner for. Our share of the ceiling is ceiling_s / wall seconds of the fastest all-cores runner variant (1.0 = no
 overhead at all); the share of the ceiling with that runner's own backend (ONNX Runtime for the .onnx model, PyTorch
 for the .pt) separates pipeline overhead from the choice of backend. Baseline wall / ceiling_s is the best ratio to
