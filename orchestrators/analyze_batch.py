@@ -19,6 +19,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from orchestrators.retry import RetryPolicy
 from videoanalysis.batch_run import BatchOutcome, BatchState, Counts, InFlight, ListPage
 
 MAX_POLLS = 100
@@ -27,10 +28,7 @@ MAX_POLLS = 100
 
 def analyze_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
     state = BatchState.from_dict(context.get_input())
-    retry = df.RetryOptions(
-        first_retry_interval_in_milliseconds=max(1, int(state.retry_interval_seconds * 1000)),
-        max_number_of_attempts=state.retry_attempts,
-    )
+    retry = RetryPolicy(state.retry_attempts, state.retry_interval_seconds).options()
     batch = state.batch.to_dict()
     pending, in_flight, counts = list(state.pending), list(state.in_flight), state.counts
     continuation, listing_done = state.continuation, state.listing_done

@@ -15,6 +15,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from orchestrators.retry import RetryPolicy
 from videoanalysis.contracts import (
     AnalysisOutcome,
     Chunk,
@@ -33,10 +34,7 @@ def analyze_video(context: df.DurableOrchestrationContext) -> Generator[Any, Any
     job = Job.from_dict(context.get_input())
     started_at = context.current_utc_datetime.isoformat()
     context.set_custom_status(Progress("planning", 0, 0).to_dict())
-    retry = df.RetryOptions(
-        first_retry_interval_in_milliseconds=max(1, int(job.settings.chunk_retry_interval_seconds * 1000)),
-        max_number_of_attempts=job.settings.chunk_retry_attempts,
-    )
+    retry = RetryPolicy(job.settings.chunk_retry_attempts, job.settings.chunk_retry_interval_seconds).options()
     plan = PlanResult.from_dict((yield context.call_activity_with_retry("plan_chunks", retry, job.to_dict())))
     results: list[ChunkOutcome] = []
     if plan.status == "ok" and plan.spec is not None:

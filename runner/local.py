@@ -33,6 +33,10 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from azure.durable_functions import RetryOptions
+
+from orchestrators.retry import NO_RETRY, RetryPolicy
+
 _activities: Mapping[str, Callable[[Any], Any]] = {}
 
 
@@ -90,11 +94,10 @@ class LocalContext:
         return self._input
 
     def call_activity(self, name: str, input_: Any = None) -> LocalTask:
-        return self._submit(name, input_, attempts=1, interval_s=0.0)
+        return self._submit(name, input_, NO_RETRY)
 
-    def call_activity_with_retry(self, name: str, retry_options: Any, input_: Any = None) -> LocalTask:
-        interval_s = retry_options.first_retry_interval_in_milliseconds / 1000
-        return self._submit(name, input_, retry_options.max_number_of_attempts, interval_s)
+    def call_activity_with_retry(self, name: str, retry_options: RetryOptions, input_: Any = None) -> LocalTask:
+        return self._submit(name, input_, RetryPolicy.of(retry_options))
 
     def task_all(self, tasks: list[LocalTask]) -> WhenAll:
         return WhenAll(list(tasks))
@@ -106,15 +109,15 @@ class LocalContext:
         self.custom_status = status
         self._on_status(status)
 
-    def _submit(self, name: str, input_: Any, attempts: int, interval_s: float) -> LocalTask:
-        if name in self._inline:
+    def _submit(self, name: str, input_: Any, policy: RetryPolicy) -> LocalTask:
+        if name in self._inline:  # in this process, so no worker can die under it
             future: Future = Future()
             try:
-                future.set_result(_with_retries(self._inline[name], input_, attempts, interval_s))
+                future.set_result(policy.call(self._inline[name], input_))
             except Exception as error:  # failed for good: the orchestrator reads it from the task
                 future.set_exception(error)
         else:
-            future = self._pool.submit(name, input_, attempts, interval_s)
+            future = self._pool.submit(name, input_, policy)
         future.add_done_callback(lambda done: self._report(name, done))
         return LocalTask(future)
 
@@ -149,16 +152,6 @@ def _wait(awaited: LocalTask | WhenAll | WhenAny) -> tuple[Any, BaseException | 
     return (None, failed) if failed else ([task.result for task in awaited.tasks], None)
 
 
-def _with_retries(activity: Callable[[Any], Any], payload: Any, attempts: int, interval_s: float) -> Any:
-    """Inline activities only: they run in this process, so no worker can die under them."""
-    for _ in range(attempts - 1):
-        try:
-            return activity(payload)
-        except Exception:  # retried like the durable host would; the last attempt raises
-            time.sleep(interval_s)
-    return activity(payload)
-
-
 class WorkerLost(Exception):
     """The worker process running an activity died (killed, out of memory, crashed): that attempt is lost."""
 
@@ -190,8 +183,7 @@ class _Call:
 
     name: str
     payload: Any
-    attempts: int
-    interval_s: float
+    policy: RetryPolicy
     future: Future = field(default_factory=Future)
     used: int = 0
 
@@ -236,9 +228,9 @@ class ActivityPool:
         with self._lock:
             return [worker.pid for worker in self._live.values()]
 
-    def submit(self, name: str, payload: Any, attempts: int = 1, interval_s: float = 0.0) -> Future:
-        """Run activity ``name``; its future settles after the first success or the last of ``attempts``."""
-        call = _Call(name, payload, max(1, attempts), max(0.0, interval_s))
+    def submit(self, name: str, payload: Any, policy: RetryPolicy = NO_RETRY) -> Future:
+        """Run activity ``name``; its future settles after the first success or the last of the policy's attempts."""
+        call = _Call(name, payload, policy)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the activity pool is shut down")
@@ -334,8 +326,8 @@ class ActivityPool:
         """Count the attempt; retry after the interval while attempts are left, as the durable host does."""
         call.used += 1
         with self._lock:
-            if call.used < call.attempts and not self._closed:
-                timer = threading.Timer(call.interval_s, self._retry, args=(call,))
+            if call.used < call.policy.attempts and not self._closed:
+                timer = threading.Timer(call.policy.interval_s, self._retry, args=(call,))
                 timer.daemon = True
                 self._retrying[call] = timer
                 timer.start()

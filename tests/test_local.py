@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from orchestrators.retry import RetryPolicy
 from runner.local import ActivityPool, WorkerLost, activity_pool
 
 
@@ -68,7 +69,8 @@ def _kill_when_started(log: Path, key: str, nth: int) -> int:
 
 def _submit(pool: ActivityPool, log: Path, key: str, seconds: float, attempts: int = 3, interval_s: float = 0.3,
             **extra: Any) -> Future:  # fmt: skip
-    return pool.submit("hold", {"key": key, "log": str(log), "seconds": seconds, **extra}, attempts, interval_s)
+    payload = {"key": key, "log": str(log), "seconds": seconds, **extra}
+    return pool.submit("hold", payload, RetryPolicy(attempts, interval_s))
 
 
 def test_a_killed_worker_costs_only_its_own_call_one_attempt(pool: ActivityPool, tmp_path: Path) -> None:
@@ -132,5 +134,5 @@ def test_killing_the_pool_stops_running_calls_at_once_and_cancels_the_rest(tmp_p
 def test_a_worker_that_cannot_import_the_activities_fails_the_call_without_looping() -> None:
     with activity_pool(1, "tests.no_such_activities", 1) as pool:
         with pytest.raises(ModuleNotFoundError, match=r"tests\.no_such_activities"):
-            pool.submit("hold", {}, attempts=2, interval_s=0.0).result(timeout=60)
+            pool.submit("hold", {}, RetryPolicy(attempts=2, interval_s=0.0)).result(timeout=60)
         assert len(pool.started_pids) == 1, "the worker stayed up and answered"
