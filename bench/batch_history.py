@@ -1,7 +1,7 @@
 """`python -m bench.batch_history [--videos N ...]`: how big the batch orchestration's history gets, and what replaying
 it costs, for batches of 1,000 and 10,000 videos (issue 29, "Large batches").
 
-`orchestrators.analyze_batch` runs through the SDK's replay engine (runner/replay.py plays the host, one event per
+`orchestrators.analyze_batch` runs through the SDK's replay engine (devhost/replay.py plays the host, one event per
 episode, as the host delivers this orchestration's one-at-a-time steps) with stand-in activities: listing returns
 pages of made-up names and ETags, starting returns instance ids, and an analysis "finishes" on its 1st to 4th poll
 after its start (by its index), so the window of BATCH_MAX_IN_FLIGHT keeps turning. No storage, no host, no video: the
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devhost.replay import ReplayHost
 from orchestrators.analyze_batch import analyze_batch
-from runner.replay import ReplayHost
 from videoanalysis.batch_run import BatchRef, BatchState, ListPage, VideoVersion
 from videoanalysis.settings import Settings
 

@@ -1,6 +1,6 @@
 """Orchestration scale: replay CPU and history size of `analyze_video` through the real durable SDK.
 
-`runner.replay.ReplayHost` plays the Functions host (history JSON -> `Orchestrator.handle` -> new events) with
+`devhost.replay.ReplayHost` plays the Functions host (history JSON -> `Orchestrator.handle` -> new events) with
 stand-in activities that return what the real ones return in shape and size (a job with full settings and local
 storage, a plan with one dict per chunk, compact chunk results with timings). Completions are delivered
 `PER_EPISODE` at a time, so a run has about chunks / PER_EPISODE episodes, each replaying the whole history so far.
@@ -15,8 +15,8 @@ import pstats
 import time
 from typing import Any
 
+from devhost.replay import ReplayHost
 from orchestrators.analyze_video import analyze_video
-from runner.replay import ReplayHost
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
 from videoanalysis.contracts import (
     AnalysisOutcome,

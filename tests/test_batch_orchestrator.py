@@ -1,5 +1,5 @@
 """The Azure batch end to end as the host would run it: `POST /api/batches` starts `analyze_batch`, which runs through
-the real SDK replay (runner/replay.py, with its timers and continue_as_new); the storage activities run for real on
+the real SDK replay (devhost/replay.py, with its timers and continue_as_new); the storage activities run for real on
 Azurite, and the two that hold a durable client are called through the indexed app with the real client in front of
 `FakeTaskHub`. Between polls the "host" runs the analyses the hub holds: real ones (the real orchestrator and
 activities) where counts matter, and a completion with a small summary where only who starts what matters.
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from runner.replay import Replay, ReplayHost
+from devhost.replay import Replay, ReplayHost
 from scenes.generator import write_scene
 from tests.conftest import DEMO_ONNX
 from tests.support import clips

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ FORBIDDEN = {
     "activities": ("orchestrators", "triggers", "runner", "function_app", "scenes", "tests"),
     "triggers": ("runner", "function_app", "scenes", "tests"),
     "bench": ("tests",),
+    # The replay host stands in for the Functions host: it drives the SDK, never the app's modules.
+    "devhost": (*APP_LAYERS, "videoanalysis", "scenes", "tests", "bench"),
     "tools": ("tests",),
 }
 
@@ -137,3 +140,35 @@ def test_the_tracking_rules_see_a_stray_import(tmp_path: Path) -> None:
         "videoanalysis/tracking/objects.py imports ultralytics.trackers.basetrack"
     ]
     assert private_tracking_importers(tmp_path) == ["bench/probe.py imports videoanalysis.tracking._inner"]
+
+
+def shipped_tops(root: Path = ROOT) -> set[str]:
+    """The top-level packages and modules `pip install .` ships: pyproject's `[tool.setuptools]` lists."""
+    listed = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    return {*listed["packages"], *listed.get("py-modules", [])}
+
+
+def unshipped_imports(root: Path = ROOT) -> list[str]:
+    """Imports, from what is shipped, of this tree's own modules that are not shipped (they break an install)."""
+    shipped = shipped_tops(root)
+    local = {path.name.removesuffix(".py") for path in root.iterdir() if path.suffix == ".py" or path.is_dir()}
+    return [
+        f"{path.relative_to(root)} imports {module}"
+        for path in _python_files(root, tuple(sorted(shipped)))
+        for module in sorted(imported_modules(path, root))
+        if module.split(".")[0] in local - shipped
+    ]
+
+
+def test_what_is_installed_imports_nothing_that_is_not() -> None:
+    """The replay host (devhost), tests, benchmarks and tools stay out of the installed product and its imports."""
+    assert "devhost" not in shipped_tops()
+    assert unshipped_imports() == []
+
+
+def test_the_install_rule_sees_an_import_of_the_replay_host(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.setuptools]\npackages = ["runner"]\n')
+    (tmp_path / "runner").mkdir()
+    (tmp_path / "devhost").mkdir()
+    (tmp_path / "runner" / "cli.py").write_text("from devhost.replay import ReplayHost\nimport json\n")
+    assert unshipped_imports(tmp_path) == ["runner/cli.py imports devhost.replay"]

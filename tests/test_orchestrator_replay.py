@@ -1,4 +1,4 @@
-"""The orchestrator replayed through the real azure-functions-durable SDK (runner/replay.py plays the host).
+"""The orchestrator replayed through the real azure-functions-durable SDK (devhost/replay.py plays the host).
 
 These tests pin the control flow, so the activities here are small stand-ins that return what the real ones
 return in shape; tests/test_pipeline.py runs the same orchestrator with the real activities.
@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 import pytest
 from azure.durable_functions.models.history.HistoryEventType import HistoryEventType as Event
 
+from devhost.replay import START, Replay, ReplayHost
 from orchestrators.analyze_video import PROGRESS_UPDATES, analyze_video
-from runner.replay import START, Replay, ReplayHost
 from tests.conftest import ROOT
 from videoanalysis.contracts import (
     AnalysisOutcome,

@@ -68,7 +68,8 @@ def test_the_zip_holds_the_app_its_packages_and_the_model(built: package.Package
 def test_the_zip_holds_nothing_of_development(built: package.Package) -> None:
     with zipfile.ZipFile(built.path) as archive:
         names = archive.namelist()
-    development = ("tests/", "bench/", "tools/", "scenes/", "runner/", ".venv/", "node_modules/", "out/", ".git/")
+    development = ("tests/", "bench/", "tools/", "scenes/", "runner/", "devhost/", ".venv/", "node_modules/", "out/")
+    development += (".git/",)
     assert not [name for name in names if name.startswith(development)]
     development_files = (".funcignore", ".gitignore", "Makefile", "pyproject.toml", "requirements-dev.txt")
     local = ("package.json", "local.settings.json", "local.settings.json.example")
@@ -133,7 +134,7 @@ assert np.__file__.startswith(sys.path[1]), np.__file__
 def test_the_published_files_follow_funcignore() -> None:
     files = package.app_files(ROOT)
     assert "function_app.py" in files and "models/demo-yolo26n-int8.onnx" in files
-    assert not [name for name in files if name.startswith((".venv/", "tests/", "out/", "node_modules/"))]
+    assert not [name for name in files if name.startswith((".venv/", "tests/", "devhost/", "out/", "node_modules/"))]
     assert ".funcignore" not in files  # it would hide .python_packages when the zip is unpacked and published
 
 

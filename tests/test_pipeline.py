@@ -1,7 +1,7 @@
 """The whole pipeline on real videos with the bundled model: chunked counts you can trust, and bad input handled.
 
 Every run here goes through the app's orchestrator and activities: the local runner (process pool) or the durable
-SDK replay (runner/replay.py), with real OpenCV decoding and real YOLO26 inference.
+SDK replay (devhost/replay.py), with real OpenCV decoding and real YOLO26 inference.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from activities import ACTIVITIES
+from devhost.replay import ReplayHost
 from orchestrators.analyze_video import analyze_video
 from runner.cli import analyze_file
-from runner.replay import ReplayHost
 from scenes.generator import Actor, Scene, write_scene
 from scenes.regions_truth import line_crossings, region_counts
 from scenes.writer import write_video

@@ -21,8 +21,8 @@ import azure.functions as func
 import pytest
 
 from activities import ACTIVITIES
+from devhost.replay import ReplayHost
 from orchestrators.analyze_video import analyze_video
-from runner.replay import ReplayHost
 from tests.conftest import DEMO_ONNX
 from tests.support.task_hub import FakeTaskHub
 from tests.support.worker import app_containers, call, trigger_blob_client

@@ -17,7 +17,7 @@ import azurefunctions.extensions.bindings.blob as blob
 import pytest
 from azurefunctions.extensions.base import meta
 
-from runner.replay import ReplayHost
+from devhost.replay import ReplayHost
 from tests.conftest import DEMO_ONNX, ROOT
 from tests.support import clips
 from tests.support.task_hub import FakeTaskHub
@@ -198,7 +198,7 @@ def test_a_blob_deleted_since_the_event_is_ignored(hub, app_storage, caplog) -> 
 
 def test_an_oversize_video_ends_in_a_failed_summary(hub, app_storage, blob_service, monkeypatch, caplog) -> None:
     """The trigger starts it (no exception, so no host retries); plan_chunks refuses it; summarize writes why.
-    The orchestration runs through the real SDK replay (runner/replay.py) with the real activities on Azurite."""
+    The orchestration runs through the real SDK replay (devhost/replay.py) with the real activities on Azurite."""
     from activities import plan_chunks, summarize
     from orchestrators import analyze_video
 

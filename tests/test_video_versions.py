@@ -1,6 +1,6 @@
 """An analysis reads only the version of the video that started it, whatever is uploaded over it meanwhile.
 
-The real activities through the durable SDK's replay (runner/replay.py) on Azurite: the blob is overwritten with
+The real activities through the durable SDK's replay (devhost/replay.py) on Azurite: the blob is overwritten with
 another scene once the first chunk is done. Every chunk that succeeds must have read the first version's bytes
 (its stored detections are those of that version alone), and one that cannot must fail with the reason.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from activities import ACTIVITIES
+from devhost.replay import ReplayHost
 from orchestrators.analyze_video import analyze_video
-from runner.replay import ReplayHost
 from scenes.generator import write_scene
 from tests.conftest import DEMO_ONNX
 from tests.support import clips
