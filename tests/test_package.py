@@ -10,16 +10,22 @@ so the app's own start-up and an ONNX detection run from the package in a clean 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import ROOT
+from tests.test_layout import imported_modules
 from tools import package
 
 pytestmark = pytest.mark.timeout(900)  # the first build of a session installs the packages: minutes on 2 cores
@@ -194,3 +200,78 @@ def test_any_other_pip_failure_is_pips_last_error_in_one_line(tmp_path: Path) ->
     assert str(raised.value) == (
         f"pip failed: No matching distribution found for x==9 (pip's output: {tmp_path / 'pip.log'})"
     )
+
+
+# --- the requirement files: the deployed app's runtime, the local runner's, development's -----------------------------
+
+AUDIENCES = {
+    "app": ("requirements.txt",),
+    "runner": ("requirements.txt", "requirements-runner.txt"),
+    "development": ("requirements.txt", "requirements-runner.txt", "requirements-dev.txt"),
+}
+
+
+def pinned(*files: str) -> set[str]:
+    """The distributions the requirement files name (options and `-r` lines aside)."""
+    lines = [line.split("#")[0].strip() for name in files for line in (ROOT / name).read_text().splitlines()]
+    return {canonicalize_name(Requirement(line).name) for line in lines if line and not line.startswith("-")}
+
+
+def installed_with(names: set[str]) -> set[str]:
+    """``names`` and everything they require here (markers for this machine, no extras), as pip would install."""
+    found: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        with contextlib.suppress(metadata.PackageNotFoundError):  # not for this platform: nothing of it is imported
+            for spec in metadata.requires(name) or []:
+                requirement = Requirement(spec)
+                if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                    pending.append(canonicalize_name(requirement.name))
+    return found
+
+
+def unprovided(paths: list[Path], audience: str) -> list[str]:
+    """Third-party modules the files import that no distribution of the audience's requirement files provides."""
+    local = {path.name.removesuffix(".py") for path in ROOT.iterdir()}
+    tops = {module.split(".")[0] for path in paths for module in imported_modules(path)}
+    third_party = sorted(tops - local - set(sys.stdlib_module_names) - {"__future__"})
+    provided = installed_with(pinned(*AUDIENCES[audience]))
+    owners = metadata.packages_distributions()
+    return [top for top in third_party if not {canonicalize_name(d) for d in owners.get(top, [])} & provided]
+
+
+def _python(*tops: str) -> list[Path]:
+    return sorted(path for top in tops for path in (ROOT / top).rglob("*.py"))
+
+
+def test_the_deployed_requirements_provide_every_import_of_the_published_app() -> None:
+    published = [ROOT / name for name in package.app_files(ROOT) if name.endswith(".py")]
+    assert published and unprovided(published, "app") == []
+
+
+def test_the_deployed_requirements_install_nothing_only_the_runner_needs() -> None:
+    """tqdm (progress bars) and imageio-ffmpeg (the scene writer's FFmpeg, 65 MiB) stay off Azure."""
+    only_runner = pinned("requirements-runner.txt")
+    assert {"tqdm", "imageio-ffmpeg"} <= only_runner
+    assert installed_with(pinned("requirements.txt")) & only_runner == set()
+
+
+def test_the_runner_requirements_provide_every_import_of_the_runner_and_scenes() -> None:
+    assert unprovided(_python("runner", "scenes"), "app") != [], "the runner needs more than the app"
+    assert unprovided(_python("runner", "scenes"), "runner") == []
+
+
+def test_the_development_requirements_provide_every_import_of_tests_bench_and_tools() -> None:
+    """All but the benchmarks' optional OpenVINO, which `bench.extras` fetches into a folder of its own."""
+    assert unprovided(_python("tests", "bench", "tools", "devhost"), "development") == ["openvino"]
+
+
+def test_pyproject_extras_are_the_requirement_files() -> None:
+    dynamic = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["dynamic"]
+    assert dynamic["dependencies"]["file"] == list(AUDIENCES["app"])
+    extras = {name: entry["file"] for name, entry in dynamic["optional-dependencies"].items()}
+    assert extras == {"runner": list(AUDIENCES["runner"][1:]), "dev": list(AUDIENCES["development"][1:])}

@@ -9,10 +9,10 @@ The zip is what Azure runs: the app files at its root (`function_app.py`, `host.
 machine builds it. Deploy it as it is (`az functionapp deployment source config-zip --src ...`), or unzip it and run
 `func azure functionapp publish APP --no-build` in that folder.
 
-Three changes to what pip installs, for the Functions Linux image:
+The requirements are the app's runtime only (the local runner's and development's are in requirements-runner.txt and
+requirements-dev.txt). Two changes to what pip installs, for the Functions Linux image:
 - opencv-python (which Ultralytics requires) links the system's libGL, libX11 and glib, which the Functions image
-  does not have; its headless build of the same version, the same `cv2` without a GUI, takes its place.
-- the scene generator's FFmpeg binary (`NOT_DEPLOYED`) is left out: the app only reads videos, through OpenCV;
+  does not have; its headless build of the same version, the same `cv2` without a GUI, takes its place;
 - every module is compiled to `__pycache__` with hash-checked .pyc files: the package is mounted read-only, so a
   worker could never write them, and would compile every module it imports on every cold start; hash-checked ones
   stay valid whatever timestamps the zip keeps.
@@ -58,9 +58,6 @@ PLATFORMS = (
 )
 HEADLESS = {"opencv-python": "opencv-python-headless"}
 """Distributions replaced by a build of the same version that needs no display libraries."""
-NOT_DEPLOYED = ("imageio-ffmpeg",)
-"""Distributions the app never imports on Azure: the scene generator's FFmpeg binary (H.264 writing), about 65 MiB
-zipped, for `make demo` and the evaluation."""
 NOT_PUBLISHED = (".funcignore",)
 """Development files that `.funcignore` cannot name: itself (in an unpacked package it would hide the packages)."""
 REQUIRED = ("function_app.py", "host.json", "requirements.txt")
@@ -143,7 +140,7 @@ def profile_key(requirements: Path) -> str:
     digest = hashlib.sha256()
     for path in requirement_files(requirements):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(" ".join([*pip_options(), *HEADLESS, *NOT_DEPLOYED, f"python{sys.version_info[:2]}"]).encode())
+    digest.update(" ".join([*pip_options(), *HEADLESS, f"python{sys.version_info[:2]}"]).encode())
     return digest.hexdigest()[:16]
 
 
@@ -156,9 +153,6 @@ def install_packages(requirements: Path, target: Path, log: Callable[[str], None
         if version is not None:
             log(f"replacing {name} {version} with {headless} {version}")
             run_pip([*pip, "--no-deps", f"{headless}=={version}"], requirements, pip_log)
-    for name in NOT_DEPLOYED:
-        if remove_distribution(target, name) is not None:
-            log(f"leaving out {name}, which the app does not use")
     if sys.version_info[:2] == tuple(int(part) for part in PYTHON_VERSION.split(".")):
         compileall.compile_dir(
             target, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
