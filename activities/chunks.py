@@ -10,6 +10,7 @@ from typing import Any
 
 import videoanalysis
 from activities import logs
+from videoanalysis import artefacts
 from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
 from videoanalysis.contracts import BlobRef, Chunk, ChunkInput, ChunkOutcome, ChunkResult, Job, JobSpec, PlanResult
@@ -52,8 +53,9 @@ def _plan(job: Job, storage: Storage) -> PlanResult:
     except ValueError as error:
         return PlanResult.failed(f"{storage.describe(job.video)}: {error}")
     chunks = plan_video_chunks(info, settings.chunk_seconds, settings.max_chunks, settings.sample_fps)
-    storage.write_bytes(job.spec_ref, json.dumps(JobSpec(job, info).to_dict()).encode(), "application/json")
-    return PlanResult(status="ok", video=info, spec=job.spec_ref, chunks=tuple(chunks))
+    spec = artefacts.job_spec(job.results)
+    storage.write_bytes(spec, json.dumps(JobSpec(job, info).to_dict()).encode(), "application/json")
+    return PlanResult(status="ok", video=info, spec=spec, chunks=tuple(chunks))
 
 
 def analyze_chunk(payload: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +70,7 @@ def analyze_chunk(payload: dict[str, Any]) -> dict[str, Any]:
     spec_bytes = storage.read_bytes(request.spec)
     spec = JobSpec.from_dict(json.loads(spec_bytes))
     digest = job_digest(spec_bytes, spec.job.settings.model_path)
-    done = _completed(storage, spec.job.chunk_ref(request.chunk.index, "json"), digest)
+    done = _completed(storage, artefacts.chunk(spec.job.results, request.chunk.index, "json"), digest)
     outcome = done.outcome() if done else _analyze(storage, spec, request.chunk, digest)
     logs.step(
         "chunk",
@@ -85,7 +87,7 @@ def analyze_chunk(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _analyze(storage: Storage, spec: JobSpec, chunk: Chunk, digest: str) -> ChunkOutcome:
     job = spec.job
-    detections_ref = job.chunk_ref(chunk.index, "jsonl")
+    detections_ref = artefacts.chunk(job.results, chunk.index, "jsonl")
     try:
         with storage.video_source(job.video, job.etag) as source:
             window = analyze_window(source, spec.video, chunk, job.settings)
@@ -98,11 +100,13 @@ def _analyze(storage: Storage, spec: JobSpec, chunk: Chunk, digest: str) -> Chun
     result = replace(window.result, detections_key=detections_ref.name, job_digest=digest)
     storage.write_bytes(detections_ref, window.detections_jsonl, "application/x-ndjson")
     for crop_id, jpeg in window.thumbnails.items():
-        storage.write_bytes(job.thumbnail_ref(chunk.index, crop_id), jpeg, "image/jpeg")
+        storage.write_bytes(artefacts.thumbnail(job.results, chunk.index, crop_id), jpeg, "image/jpeg")
     if window.frame_jpeg is not None:
-        storage.write_bytes(job.frame_ref, window.frame_jpeg, "image/jpeg")
+        storage.write_bytes(artefacts.frame(job.results), window.frame_jpeg, "image/jpeg")
     # The result last: it marks the chunk complete (`_completed`), so everything it points at is written by then.
-    storage.write_bytes(job.chunk_ref(chunk.index, "json"), json.dumps(result.to_dict()).encode(), "application/json")
+    storage.write_bytes(
+        artefacts.chunk(job.results, chunk.index, "json"), json.dumps(result.to_dict()).encode(), "application/json"
+    )
     return result.outcome()
 
 

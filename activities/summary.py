@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from activities import logs
+from videoanalysis import artefacts
 from videoanalysis.chart import render_timeline_png
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Chunk, ChunkOutcome, ChunkResult, Job, SummarizeInput
 from videoanalysis.detections_file import FrameRecord, read_frames
-from videoanalysis.report import render_report, report_ref
+from videoanalysis.report import render_report
 from videoanalysis.settings import NO_REGIONS
 from videoanalysis.storage import LocalStorage, Storage, StorageError, open_storage
 from videoanalysis.summary import ThumbnailName, build_summary, failed_summary
@@ -47,7 +48,7 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     document = json.dumps(summary, indent=2).encode()
     with tempfile.TemporaryDirectory() as folder:
         png = render_timeline_png(summary, Path(folder) / "timeline.png").read_bytes()
-    frame = _read_or_none(storage, job.frame_ref) if job.settings.count_regions != NO_REGIONS else None
+    frame = _read_or_none(storage, artefacts.frame(job.results)) if job.settings.count_regions != NO_REGIONS else None
     report = render_report(summary, png, _read_thumbnails(storage, thumbnails), frame).encode()
     chart = _write_summary(storage, job.summary, document, png, report)
     latest = job.latest if job.latest is not None and _still_current(storage, job) else None
@@ -72,9 +73,9 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
 def _write_summary(storage: Storage, ref: BlobRef, document: bytes, png: bytes, report: bytes) -> BlobRef:
     """The summary JSON, its chart and its report beside it; returns the chart's address. The JSON goes last: it
     says how the analysis went, so a write that fails (a full disk, an outage) never leaves it without the others."""
-    chart = BlobRef(ref.container, str(Path(ref.name).with_suffix(".png")))
+    chart = artefacts.chart(ref)
     storage.write_bytes(chart, png, "image/png")
-    storage.write_bytes(report_ref(ref), report, "text/html; charset=utf-8")
+    storage.write_bytes(artefacts.report(ref), report, "text/html; charset=utf-8")
     storage.write_bytes(ref, document, "application/json")
     return chart
 
@@ -84,7 +85,7 @@ def _thumbnail_namer(storage: Storage, job: Job, refs: dict[str, BlobRef]) -> Th
     relative to the summary (the results folder travels with it), in Azure the blob name in the results container."""
 
     def name(chunk: int, crop_id: int) -> str:
-        ref = job.thumbnail_ref(chunk, crop_id)
+        ref = artefacts.thumbnail(job.results, chunk, crop_id)
         shown = ref.name
         if isinstance(storage, LocalStorage):
             shown = Path(os.path.relpath(storage.path(ref), storage.path(job.summary).parent)).as_posix()
@@ -143,11 +144,14 @@ def _read_chunk(storage: Storage, job: Job, outcome: ChunkOutcome) -> tuple[Chun
     if outcome.status != "ok":
         return ChunkResult.from_outcome(outcome), None
     try:
-        chunk = ChunkResult.from_dict(json.loads(storage.read_bytes(job.chunk_ref(outcome.index, "json"))))
+        chunk = ChunkResult.from_dict(
+            json.loads(storage.read_bytes(artefacts.chunk(job.results, outcome.index, "json")))
+        )
     except (StorageError, ValueError, KeyError) as error:
         return _failed(outcome, f"chunk result unreadable: {error}"), None
     try:
-        return chunk, list(read_frames(chunk.index, storage.read_bytes(job.chunk_ref(chunk.index, "jsonl"))))
+        detections = storage.read_bytes(artefacts.chunk(job.results, chunk.index, "jsonl"))
+        return chunk, list(read_frames(chunk.index, detections))
     except (StorageError, ValueError, KeyError, TypeError, IndexError) as error:
         return _failed(chunk.outcome(), f"chunk detections unreadable: {error}"), None
 

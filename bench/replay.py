@@ -17,6 +17,7 @@ from typing import Any
 
 from devhost.replay import ReplayHost
 from orchestrators.analyze_video import analyze_video
+from videoanalysis import artefacts
 from videoanalysis.chunking import plan_chunks as plan_video_chunks
 from videoanalysis.contracts import (
     AnalysisOutcome,
@@ -74,7 +75,9 @@ def stand_ins(chunks: int) -> dict[str, Any]:
 
     def plan_chunks(payload: dict) -> dict:
         planned = plan_video_chunks(video, CHUNK_SECONDS, 10**6, settings.sample_fps)
-        return PlanResult("ok", video=video, spec=Job.from_dict(payload).spec_ref, chunks=tuple(planned)).to_dict()
+        return PlanResult(
+            "ok", video=video, spec=artefacts.job_spec(Job.from_dict(payload).results), chunks=tuple(planned)
+        ).to_dict()
 
     def analyze_chunk(payload: dict) -> dict:
         chunk = ChunkInput.from_dict(payload).chunk

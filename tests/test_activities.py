@@ -24,6 +24,7 @@ from tests.conftest import DEMO_ONNX, ROOT
 from tests.support import clips
 from tests.support.worker import app_containers
 from triggers.start import job_for
+from videoanalysis import artefacts
 from videoanalysis.contracts import (
     AnalysisOutcome,
     BlobRef,
@@ -218,10 +219,10 @@ def test_in_azure_a_thumbnail_is_named_by_its_blob_and_the_report_goes_to_the_su
     result = ChunkResult(0, "ok", None, 0, None, 0, 25, 20, {}, {7: Crop(400, 0, 0.9)})
     car = ((10.0, 10.0, 50.0, 50.0),), (0.9,), ("<b>car</b>",)
     frames = [FrameRecord(200 * k, *car, crops=((0, 7),)) for k in range(5)]
-    results.upload_blob(job.chunk_ref(0, "jsonl").name, "".join(frame_line(frame) for frame in frames))
-    results.upload_blob(job.chunk_ref(0, "json").name, json.dumps(result.to_dict()))
+    results.upload_blob(artefacts.chunk(job.results, 0, "jsonl").name, "".join(frame_line(frame) for frame in frames))
+    results.upload_blob(artefacts.chunk(job.results, 0, "json").name, json.dumps(result.to_dict()))
     data = cv2.imencode(".jpg", clips.numbered_frame(3)[:40, :40])[1].tobytes()
-    results.upload_blob(job.thumbnail_ref(0, 7).name, data)
+    results.upload_blob(artefacts.thumbnail(job.results, 0, 7).name, data)
     _summarize(job, [result.outcome().to_dict()])
     assert job.latest is not None
     for ref in (job.summary, job.latest):

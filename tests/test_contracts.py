@@ -108,9 +108,3 @@ def test_what_an_older_deployment_wrote_still_parses() -> None:
     tracked |= {"tracks": [{"id": 1, "cls": "car", "boxes": {}}], "zone_peaks": {"yard": {"car": 2}}}
     assert ChunkResult.from_dict(tracked) == replace(RESULT, thumbnails={})
     assert ChunkResult.from_dict({**RESULT.to_dict(), "frames_owned": None}).frames_owned is None
-
-
-def test_a_thumbnail_lies_beside_its_chunk_results() -> None:
-    assert JOB.thumbnail_ref(3, 17) == BlobRef("r", "a/chunk-00003.track-17.jpg")
-    assert JOB.thumbnail_ref(3, 17).name.startswith(JOB.chunk_ref(3, "json").name.removesuffix("json"))
-    assert JOB.frame_ref == BlobRef("r", "a/chunk-00000.frame.jpg")

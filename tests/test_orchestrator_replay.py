@@ -15,6 +15,7 @@ from azure.durable_functions.models.history.HistoryEventType import HistoryEvent
 from devhost.replay import START, Replay, ReplayHost
 from orchestrators.analyze_video import PROGRESS_UPDATES, analyze_video
 from tests.conftest import ROOT
+from videoanalysis import artefacts
 from videoanalysis.contracts import (
     AnalysisOutcome,
     BlobRef,
@@ -61,7 +62,7 @@ def _activities(
         if plan_error:
             return PlanResult.failed(plan_error).to_dict()
         planned = tuple(Chunk(i, i * 1000, (i + 1) * 1000, max(0, i * 1000 - 500)) for i in range(chunks))
-        return PlanResult("ok", video=VIDEO, spec=job.spec_ref, chunks=planned).to_dict()
+        return PlanResult("ok", video=VIDEO, spec=artefacts.job_spec(job.results), chunks=planned).to_dict()
 
     def analyze_chunk(payload: dict) -> dict:
         index = ChunkInput.from_dict(payload).chunk.index

@@ -24,6 +24,7 @@ from tests.conftest import DEMO_ONNX
 from tests.support import clips
 from tests.support.worker import app_containers
 from triggers.start import job_for
+from videoanalysis import artefacts
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, ChunkInput, ChunkOutcome, Job, PlanResult, SummarizeInput
 from videoanalysis.settings import Settings
 from videoanalysis.storage import LocalStorage
@@ -50,7 +51,7 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bytes,
             ACTIVITIES["analyze_chunk"](ChunkInput(job.storage, plan.spec, chunk).to_dict())
         found[version] = (
             video.read_bytes(),
-            {c.index: storage.read_bytes(job.chunk_ref(c.index, "jsonl")) for c in plan.chunks},
+            {c.index: storage.read_bytes(artefacts.chunk(job.results, c.index, "jsonl")) for c in plan.chunks},
         )
     first, second = found["v1"][1], found["v2"][1]
     assert len(first) == 2 and all(first[index] != second[index] for index in first), "the versions must tell apart"
@@ -114,7 +115,10 @@ def test_a_version_uploaded_mid_analysis_is_never_read_by_it(
             )
         else:
             assert chunk.status == "ok", chunk
-            assert results.download_blob(job.chunk_ref(chunk.index, "jsonl").name).readall() == detections[chunk.index]
+            assert (
+                results.download_blob(artefacts.chunk(job.results, chunk.index, "jsonl").name).readall()
+                == detections[chunk.index]
+            )
     outcome = AnalysisOutcome.from_dict(replay.output)
     summary = json.loads(summaries.download_blob(job.summary.name).readall())
     assert outcome.status == summary["status"] == ("partial" if cannot_read else "succeeded")

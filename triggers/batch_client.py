@@ -15,7 +15,8 @@ from typing import Any
 import azure.durable_functions as df
 
 from triggers.http_api import json_value
-from triggers.start import own_summary_ref, start_analysis
+from triggers.start import start_analysis
+from videoanalysis import artefacts
 from videoanalysis.batch_run import (
     FINISHED,
     BatchRef,
@@ -68,6 +69,6 @@ def _own_summary(storage: Storage, video: InFlight, batch: BatchRef) -> dict[str
     """ "Not found" is what the host answers for a start not yet picked up, and for an analysis that housekeeping
     purged since the batch found it completed: that one's own summary is still there, and is its row."""
     try:
-        return json.loads(storage.read_bytes(own_summary_ref(video.instance, batch.container)))
+        return json.loads(storage.read_bytes(artefacts.own_summary(batch.container, video.instance)))
     except StorageError:
         return None

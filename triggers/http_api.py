@@ -20,11 +20,12 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 from azure.storage.blob import BlobServiceClient
 
-from triggers.start import latest_summary_ref, start_analysis
+from triggers.start import start_analysis
+from videoanalysis import artefacts
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Job, Progress
 from videoanalysis.names import video_name_problem
 from videoanalysis.regions import Regions
-from videoanalysis.report import CONTENT_SECURITY_POLICY, report_ref
+from videoanalysis.report import CONTENT_SECURITY_POLICY
 from videoanalysis.settings import Settings
 from videoanalysis.storage import blob_service_from_env
 
@@ -145,9 +146,9 @@ async def get_video_summary(req: func.HttpRequest) -> func.HttpResponse:
     if problem := video_name_problem(name, settings.video_extensions):
         return error_response(400, problem)
     missing = f"no {leaf} for {name!r} yet: the analysis is running, has not started, or failed"
-    summary = latest_summary_ref(name, settings)
+    summary = artefacts.latest_summary(settings.summary_container, name)
     if leaf == "report":
-        return await blob_response(report_ref(summary), missing, "text/html", REPORT_HEADERS)
+        return await blob_response(artefacts.report(summary), missing, "text/html", REPORT_HEADERS)
     return await blob_response(summary, missing)
 
 

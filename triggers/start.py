@@ -19,6 +19,7 @@ import json
 import azure.durable_functions as df
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
+from videoanalysis import artefacts
 from videoanalysis.contracts import BlobRef, Job, StorageSpec
 from videoanalysis.names import instance_id
 from videoanalysis.regions import Regions
@@ -35,19 +36,14 @@ def job_for(video: BlobRef, instance: str, etag: str, settings: Settings) -> Job
     summary (named after the video) is written too while this version is still the blob's current one."""
     return Job(
         video=video,
-        summary=own_summary_ref(instance, settings.summary_container),
-        results=BlobRef(settings.results_container, f"{video.name}/{instance}"),
+        summary=artefacts.own_summary(settings.summary_container, instance),
+        results=artefacts.results(video, instance, settings.results_container),
         settings=settings,
         storage=StorageSpec(kind="azure", access=settings.video_access, cache_mb=settings.video_cache_mb),
-        latest=latest_summary_ref(video.name, settings),
+        latest=artefacts.latest_summary(settings.summary_container, video.name),
         etag=etag,
         instance=instance,
     )
-
-
-def own_summary_ref(instance: str, summary_container: str) -> BlobRef:
-    """Where an analysis writes its own summary, whatever is uploaded since (a batch reads it there too)."""
-    return BlobRef(summary_container, f"analyses/{instance}.json")
 
 
 def analysis_id(video: BlobRef, etag: str, regions: Regions) -> str:
@@ -58,10 +54,6 @@ def analysis_id(video: BlobRef, etag: str, regions: Regions) -> str:
         return instance_id(video, etag)
     digest = hashlib.sha256(json.dumps(regions.to_dict()).encode()).hexdigest()[:16]
     return instance_id(video, f"{etag}|regions={digest}")
-
-
-def latest_summary_ref(video_name: str, settings: Settings) -> BlobRef:
-    return BlobRef(settings.summary_container, f"{video_name}.json")
 
 
 async def start_analysis(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+from videoanalysis import artefacts
 from videoanalysis.batch import BatchRow, BatchTable
 from videoanalysis.contracts import AnalysisOutcome, BlobRef
 from videoanalysis.settings import Settings
@@ -35,19 +36,16 @@ class BatchRef:
     id: str
     container: str  # SUMMARY_CONTAINER
 
-    def _ref(self, name: str) -> BlobRef:
-        return BlobRef(self.container, f"batches/{name}")
-
     @property
     def spec(self) -> BlobRef:
-        return self._ref(f"{self.id}/spec.json")
+        return artefacts.batch_spec(self.container, self.id)
 
     def rows(self, generation: int) -> BlobRef:
-        return self._ref(f"{self.id}/rows-{generation:05d}.json")
+        return artefacts.batch_rows(self.container, self.id, generation)
 
     def result(self, suffix: str) -> BlobRef:
         """The batch's table: "json", "csv" or "html"."""
-        return self._ref(f"{self.id}.{suffix}")
+        return artefacts.batch_table(self.container, self.id, suffix)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "container": self.container}

@@ -117,30 +117,12 @@ class Job:
 
     video: BlobRef
     summary: BlobRef  # this analysis's own summary
-    results: BlobRef  # container + name prefix of the per-chunk files
+    results: BlobRef  # container + name prefix of the per-chunk files (`videoanalysis.artefacts`)
     settings: Settings = field(default_factory=Settings)
     storage: StorageSpec = field(default_factory=StorageSpec)
     latest: BlobRef | None = None  # the video's "latest" summary, written while this version is still the current one
     etag: str | None = None  # the version of the video this analysis is of
     instance: str | None = None  # the durable instance id, for logs
-
-    def chunk_ref(self, index: int, suffix: str) -> BlobRef:
-        return BlobRef(self.results.container, f"{self.results.name}/chunk-{index:05d}.{suffix}")
-
-    def thumbnail_ref(self, index: int, crop_id: int) -> BlobRef:
-        """One of a chunk's JPEG crops, beside that chunk's results. Named `track-` from when the chunks tracked:
-        summaries already written name their thumbnails so."""
-        return self.chunk_ref(index, f"track-{crop_id}.jpg")
-
-    @property
-    def frame_ref(self) -> BlobRef:
-        """A downscaled JPEG of chunk 0's first core frame, which the report draws the lines and zones over."""
-        return self.chunk_ref(0, "frame.jpg")
-
-    @property
-    def spec_ref(self) -> BlobRef:
-        """Where planning stores the job and the probed video, so chunk inputs need only point at it."""
-        return BlobRef(self.results.container, f"{self.results.name}/job.json")
 
     def to_dict(self) -> Json:
         return {
@@ -170,7 +152,7 @@ class Job:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """What planning stores for the chunks (`Job.spec_ref`): the job and the probed video."""
+    """What planning stores for the chunks (`artefacts.job_spec`): the job and the probed video."""
 
     job: Job
     video: VideoInfo
@@ -329,7 +311,7 @@ class Crop:
 class ChunkResult:
     """A chunk's full result, stored beside its detections for `summarize`; `outcome()` is what history keeps.
 
-    `thumbnails` holds the detection each of the chunk's crops shows, by crop id (`Job.thumbnail_ref`).
+    `thumbnails` holds the detection each of the chunk's crops shows, by crop id (`artefacts.thumbnail`).
     """
 
     index: int

@@ -16,7 +16,7 @@ import numpy as np
 from videoanalysis.regions import Box
 
 Thumbnail = tuple[int, int]
-"""(chunk, the chunk's id for the crop): where a thumbnail is stored (`Job.thumbnail_ref`)."""
+"""(chunk, the chunk's id for the crop): where a thumbnail is stored (`artefacts.thumbnail`)."""
 
 
 @dataclass(frozen=True)

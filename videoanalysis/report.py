@@ -13,21 +13,13 @@ import base64
 import html
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from pathlib import PurePosixPath
 from typing import Any
-
-from videoanalysis.contracts import BlobRef
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 )
 """What the page may load: inline styles and inlined images, nothing else. The HTTP API sends it as a header too
 (with `frame-ancestors`, which a `<meta>` policy cannot set)."""
-
-
-def report_ref(summary: BlobRef) -> BlobRef:
-    """Where a summary's report is: beside it, `<summary>.html` (the summarize activity writes it, the API reads it)."""
-    return BlobRef(summary.container, str(PurePosixPath(summary.name).with_suffix(".html")))
 
 
 STYLE = """
