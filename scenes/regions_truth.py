@@ -1,29 +1,39 @@
-"""Exact line crossings and zone counts of a generated scene, from its ground truth, by the app's own rules.
+"""Exact line crossings and zone counts of a generated scene, from its ground truth, by a rule of its own.
 
-The truth's boxes are what a perfect detector and tracker would report, so `videoanalysis.regions` applied to them
-(the same point of the box, the same margin, the same fold) on the frames the app analyses gives the counts the app
-should report:
+The evaluation compares the app's line and zone counts with these, so they are computed without
+`videoanalysis.regions`: a bug in its rules (sides, the margin, the segment test, direction, inside) shows up as a
+difference instead of being copied into the truth. The rule here is the plainest reading of what a line and a zone
+count, on the positions a perfect detector would report:
 
-- **Frames**: the analysed ones. Frame ``i`` is at ``frame_time_ms(i, fps)`` and is analysed when its sampling slot
-  (`videoanalysis.video.sample_slot`) differs from frame ``i - 1``'s; frame 0 always; ``sample_fps`` 0 is every frame.
-- **Boxes**: an object's truth box in the frames where the truth marks it visible (mostly in the frame, mostly not
-  hidden): the frames a detector can find it in.
-- **Lines and ``entered``**: objects that count (the truth's ``counted``, as for ``unique``), each one track over
-  its visible analysed frames. A crossing while hidden still counts, from the frames either side.
-- **A zone's ``peak``**: the most visible objects of a class inside in one analysed frame (any object, as the
-  truth's ``peak``).
+- **Positions**: an object's truth box in the analysed frames (frame ``i`` at ``frame_time_ms(i, fps)``, analysed when
+  its sampling slot, `videoanalysis.video.sample_slot`, differs from frame ``i - 1``'s; frame 0 always; ``sample_fps``
+  0 is every frame) where the truth marks it visible (mostly in the frame, mostly not hidden). Its point is the box's
+  bottom centre, where it stands.
+- **A crossing** of the directed line A->B: two consecutive positions strictly on opposite sides of the line through
+  A and B (positions exactly on it are passed over) whose straight step meets the segment A-B. "in" when the later
+  position is on the right of A->B on the screen (image coordinates, y down), "out" otherwise; at the later position's
+  time. Only objects that count (the truth's ``counted``, as for ``unique``).
+- **A zone**: a position is inside when its point is inside the polygon (even-odd ray casting) or on its boundary.
+  ``entered``: objects that count with a position inside; ``peak``: the most visible objects of a class inside in one
+  analysed frame (any object, as the truth's ``peak``).
+
+The app's rule adds a margin around the line, so a jitter on the line counts nothing, and times a crossing at the
+first frame beyond that margin; on generated scenes, where objects drive through, the counts agree
+(`tests/test_regions_truth.py`), while the crossing times here may be a frame or two earlier.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scenes.generator import frame_time_ms
-from videoanalysis.regions import Box, Crossing, Line, Regions, Zone, count_inside, entered, trace
+from videoanalysis.regions import Box, Crossing, Line, Regions, Zone
 from videoanalysis.video import sample_slot
+
+Point = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -79,23 +89,66 @@ def region_counts(truth: Mapping[str, Any], regions: Regions, sample_fps: float)
     return {"lines": lines, "zones": {zone.name: _zone_counts(objects, zone, classes) for zone in regions.zones}}
 
 
+def point_of(box: Box) -> Point:
+    """Where the object stands: the bottom centre of its box."""
+    return ((box[0] + box[2]) / 2, box[3])
+
+
+def steps_across(line: Line, points: Sequence[tuple[int, Point]]) -> list[Crossing]:
+    """The crossings of ``line`` by one object's ``(t_ms, point)`` positions, in time order."""
+    (ax, ay), (bx, by) = line.a, line.b
+    found = []
+    last: tuple[Point, float] | None = None  # the last position off the line, and its signed distance (scaled)
+    for t_ms, (px, py) in points:
+        distance = (bx - ax) * (py - ay) - (by - ay) * (px - ax)  # > 0: right of A->B, y down
+        if distance == 0:
+            continue
+        if last is not None and (last[1] > 0) != (distance > 0):
+            (qx, qy), before = last
+            share = before / (before - distance)  # where the step meets the line through A and B
+            mx, my = qx + share * (px - qx), qy + share * (py - qy)
+            along = ((mx - ax) * (bx - ax) + (my - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)
+            if 0 <= along <= 1:
+                found.append(Crossing(t_ms, "in" if distance > 0 else "out"))
+        last = ((px, py), distance)
+    return found
+
+
+def in_polygon(point: Point, corners: Sequence[Point]) -> bool:
+    """Whether ``point`` is inside the polygon or on its boundary."""
+    x, y = point
+    inside = False
+    for (x1, y1), (x2, y2) in zip(corners, [*corners[1:], corners[0]], strict=True):
+        on_edge_line = (x2 - x1) * (y - y1) == (y2 - y1) * (x - x1)
+        if on_edge_line and min(x1, x2) <= x <= max(x1, x2) and min(y1, y2) <= y <= max(y1, y2):
+            return True
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
 def _crossings(objects: list[SeenObject], line: Line) -> list[tuple[SeenObject, Crossing]]:
-    found = [(obj, c) for obj in objects if obj.counted for c in trace(line, obj.frames).crossings]
+    found = [
+        (obj, crossing)
+        for obj in objects
+        if obj.counted
+        for crossing in steps_across(line, [(t_ms, point_of(box)) for t_ms, box in obj.frames])
+    ]
     return sorted(found, key=lambda pair: (pair[1].t_ms, pair[0].id))
 
 
 def _zone_counts(objects: list[SeenObject], zone: Zone, classes: list[str]) -> dict[str, dict[str, int]]:
-    frames: dict[int, list[tuple[str, Box]]] = defaultdict(list)
+    inside_by_frame: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    entered: dict[str, int] = defaultdict(int)
     for obj in objects:
-        for t_ms, box in obj.frames:
-            frames[t_ms].append((obj.cls, box))
-    counts = {}
-    for cls in classes:
-        counted = [obj for obj in objects if obj.cls == cls and obj.counted]
-        inside_once = sum(entered(zone, (box for _, box in obj.frames)) for obj in counted)
-        peak = max((count_inside(zone, [b for c, b in boxes if c == cls]) for boxes in frames.values()), default=0)
-        counts[cls] = {"entered": inside_once, "peak": peak}
-    return counts
+        inside = [t_ms for t_ms, box in obj.frames if in_polygon(point_of(box), zone.points)]
+        for t_ms in inside:
+            inside_by_frame[t_ms][obj.cls] += 1
+        entered[obj.cls] += obj.counted and bool(inside)
+    return {
+        cls: {"entered": entered[cls], "peak": max((frame[cls] for frame in inside_by_frame.values()), default=0)}
+        for cls in classes
+    }
 
 
 def _box(values: Any) -> Box:
