@@ -1,8 +1,10 @@
 """The Azure Functions app: blueprints only, so indexing and cold start stay cheap (no model, no torch at import).
 
-The activities are registered here by name, each as a function that imports the activity when first called: the
+Every other function is registered where it is defined, on its module's blueprint (`registration.registered`). The
+activities are registered here by name, each as a function that imports the activity when first called: the
 activities import OpenCV, numpy and the analysis library (about half of what `import function_app` used to cost),
-which an instance that serves only the HTTP API, the blob trigger, the orchestrator or the timer never needs.
+which an instance that serves only the HTTP API, the blob trigger, the orchestrator or the timer never needs, and
+the local runner's workers import them without the durable SDK.
 """
 
 import functools
@@ -14,9 +16,10 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from orchestrators import bp as orchestrators
-from triggers import bp as triggers
-from triggers.housekeeping import bp as housekeeping
+from orchestrators.analyze_batch import bp as batch_orchestration
+from orchestrators.analyze_video import bp as video_orchestration
+from registration import registered
+from triggers import batch_api, batch_client, blob_trigger, housekeeping, http_api
 
 ACTIVITY_NAMES = ("plan_chunks", "analyze_chunk", "summarize", "list_videos", "write_batch")
 """The keys of `activities.ACTIVITIES`, without importing it (tests/test_app.py checks that they match)."""
@@ -54,10 +57,19 @@ def _activity(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 activities = df.Blueprint()
 for _name in ACTIVITY_NAMES:
-    activities.activity_trigger(input_name="payload")(_activity(_name))
+    registered(activities.activity_trigger(input_name="payload"))(_activity(_name))
+
+BLUEPRINTS = (
+    video_orchestration,
+    batch_orchestration,
+    activities,
+    blob_trigger.bp,
+    http_api.bp,
+    batch_api.bp,
+    batch_client.bp,
+    housekeeping.bp,
+)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-app.register_functions(orchestrators)
-app.register_functions(activities)
-app.register_functions(triggers)
-app.register_functions(housekeeping)
+for _blueprint in BLUEPRINTS:
+    app.register_functions(_blueprint)

@@ -10,11 +10,8 @@ from activities.chunks import analyze_chunk, plan_chunks
 from activities.summary import summarize
 
 ACTIVITIES = {
-    "plan_chunks": plan_chunks,
-    "analyze_chunk": analyze_chunk,
-    "summarize": summarize,
-    "list_videos": list_videos,
-    "write_batch": write_batch,
+    activity.__name__: activity for activity in (plan_chunks, analyze_chunk, summarize, list_videos, write_batch)
 }
+"""By function name, the name each is registered under (`function_app.ACTIVITY_NAMES`)."""
 
 __all__ = ["ACTIVITIES", "analyze_chunk", "list_videos", "plan_chunks", "summarize", "write_batch"]

@@ -20,12 +20,17 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrators.retry import RetryPolicy
+from registration import registered
 from videoanalysis.batch_run import BatchOutcome, BatchState, Counts, InFlight, ListPage
 
 MAX_POLLS = 100
 """Polls per generation before it continues as new: bounds the history while the same analyses run for a long time."""
 
 
+bp = df.Blueprint()
+
+
+@registered(bp.orchestration_trigger(context_name="context"))
 def analyze_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
     state = BatchState.from_dict(context.get_input())
     retry = RetryPolicy(state.retry_attempts, state.retry_interval_seconds).options()

@@ -16,6 +16,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrators.retry import RetryPolicy
+from registration import registered
 from videoanalysis.contracts import (
     AnalysisOutcome,
     Chunk,
@@ -29,7 +30,10 @@ from videoanalysis.contracts import (
 
 PROGRESS_UPDATES = 20
 
+bp = df.Blueprint()
 
+
+@registered(bp.orchestration_trigger(context_name="context"))
 def analyze_video(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     job = Job.from_dict(context.get_input())
     started_at = context.current_utc_datetime.isoformat()

@@ -24,10 +24,9 @@ from typing import Any
 import azure.durable_functions as df
 import pytest
 
-import triggers
 from bench.cost_model import PUBLISHED
 from tests.conftest import ROOT
-from tests.support.worker import indexed
+from tests.support.worker import blob_trigger_blueprint, indexed
 from tools import bicep, package, smoke
 from videoanalysis.settings import Settings
 from videoanalysis.storage import blob_service_from_env
@@ -160,7 +159,7 @@ def trigger_problems(template: Template) -> list[str]:
     if function not in {f.get_function_name() for f in indexed().values()}:
         problems.append(f"the webhook names {function}, which function_app does not register")
     app = df.DFApp()
-    app.register_functions(triggers.blueprint(template.app_settings()))
+    app.register_functions(blob_trigger_blueprint(template.app_settings()))
     bindings = {
         f.get_function_name(): [json.loads(raw) for raw in f.get_raw_bindings()] for f in app.get_functions()
     }.get(function, [])

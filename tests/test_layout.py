@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-APP_LAYERS = ("activities", "orchestrators", "triggers", "runner", "function_app")
+APP_LAYERS = ("activities", "orchestrators", "triggers", "runner", "function_app", "registration")
 FORBIDDEN = {
     # The library: no app layer, no Functions SDK, no development-only scenes.
     "videoanalysis": (*APP_LAYERS, "scenes", "azure.functions", "azure.durable_functions", "tests", "bench"),

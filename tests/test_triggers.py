@@ -21,8 +21,7 @@ from devhost.replay import ReplayHost
 from tests.conftest import DEMO_ONNX, ROOT
 from tests.support import clips
 from tests.support.task_hub import FakeTaskHub
-from tests.support.worker import app_containers, call, call_async, indexed, trigger_blob_client
-from triggers import blueprint
+from tests.support.worker import app_containers, blob_trigger_blueprint, call, call_async, indexed, trigger_blob_client
 from triggers.start import job_for
 from videoanalysis.contracts import AnalysisOutcome, BlobRef
 from videoanalysis.names import instance_id
@@ -77,7 +76,7 @@ def test_the_worker_binds_the_trigger_blob_as_an_sdk_type() -> None:
 )
 def test_trigger_source_and_container_come_from_app_settings(environ: dict, source: str, path: str) -> None:
     app = df.DFApp()
-    app.register_functions(blueprint(environ))
+    app.register_functions(blob_trigger_blueprint(environ))
     (function,) = [f for f in app.get_functions() if f.get_function_name() == "on_video_uploaded"]
     binding = _bindings(function)["video"]
     assert (binding["source"], binding["path"]) == (source, path)
@@ -85,14 +84,14 @@ def test_trigger_source_and_container_come_from_app_settings(environ: dict, sour
 
 def test_an_unknown_trigger_source_fails_indexing() -> None:
     with pytest.raises(ValueError, match="BLOB_TRIGGER_SOURCE must be one of LogsAndContainerScan, EventGrid"):
-        blueprint({"BLOB_TRIGGER_SOURCE": "Polling"})
+        blob_trigger_blueprint({"BLOB_TRIGGER_SOURCE": "Polling"})
 
 
 def test_count_regions_with_a_huge_integer_fails_indexing_with_one_line() -> None:
     """JSON integers have no size limit; one too large for a float was an OverflowError with a traceback."""
     regions = '{"lines": {"door": [[' + "9" * 400 + ", 0], [1, 9]]}}"
     with pytest.raises(ValueError) as caught:
-        blueprint({"COUNT_REGIONS": regions})
+        blob_trigger_blueprint({"COUNT_REGIONS": regions})
     message = str(caught.value)
     assert message == "setting COUNT_REGIONS: line 'door': coordinates must be finite numbers, got an integer too large"
 

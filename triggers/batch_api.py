@@ -16,6 +16,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
+from registration import registered
 from triggers.http_api import (
     REPORT_HEADERS,
     BadRequest,
@@ -44,6 +45,13 @@ FILES = {"csv": ("csv", "text/csv"), "json": ("json", "application/json"), "inde
 """The table's routes: leaf -> (the blob's suffix, its media type)."""
 
 
+bp = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@registered(
+    bp.route(route="batches", methods=[func.HttpMethod.POST], auth_level=func.AuthLevel.FUNCTION),
+    bp.durable_client_input(client_name="client"),
+)
 async def post_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/batches: 202 with the batch's id and its URLs."""
     settings = Settings.from_env()
@@ -60,6 +68,10 @@ async def post_batch(req: func.HttpRequest, client: df.DurableOrchestrationClien
     return json_response(202, body, {"Location": status_url, "Retry-After": "30"})
 
 
+@registered(
+    bp.route(route="batches/{batch_id}", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION),
+    bp.durable_client_input(client_name="client"),
+)
 async def get_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/batches/{batch_id}: runtime status and counts; the table's URLs once it is written."""
     batch_id = req.route_params.get("batch_id", "")
@@ -69,6 +81,9 @@ async def get_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient
     return json_response(200, batch_payload(status, f"{api_root(req, 'batches')}/batches/{batch_id}"))
 
 
+@registered(
+    bp.route(route="batches/{batch_id}/{leaf}", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION)
+)
 async def get_batch_file(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/batches/{batch_id}/csv, /json and /index."""
     batch_id, leaf = req.route_params.get("batch_id", ""), req.route_params.get("leaf", "")

@@ -14,6 +14,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from registration import registered
 from triggers.http_api import json_value
 from triggers.start import start_analysis
 from videoanalysis import artefacts
@@ -31,8 +32,10 @@ from videoanalysis.contracts import BlobRef, StorageSpec
 from videoanalysis.storage import Storage, StorageError, open_storage
 
 STORAGE = StorageSpec(kind="azure")
+bp = df.Blueprint()
 
 
+@registered(bp.activity_trigger(input_name="payload"), bp.durable_client_input(client_name="client"))
 async def start_videos(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
     """Start or find the analysis of each listed version; returns them as in flight (the next poll finds those that
     already finished)."""
@@ -47,6 +50,7 @@ async def start_videos(payload: dict[str, Any], client: df.DurableOrchestrationC
     return {"in_flight": started}
 
 
+@registered(bp.activity_trigger(input_name="payload"), bp.durable_client_input(client_name="client"))
 async def poll_videos(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
     """The analyses of `videos` that finished, each with its row written to this generation's row blob."""
     batch = BatchRef.from_dict(payload["batch"])

@@ -3,6 +3,10 @@
 The blob arrives as an SDK `BlobClient` (azurefunctions-extensions-bindings-blob), not as `func.InputStream`: the
 host hands over only the blob's identity, so a multi-GB video is never pulled into the worker's memory; the function
 reads the blob's properties (ETag, size) and the activities read the video itself, from storage.
+
+Its container (VIDEO_CONTAINER) and event source (BLOB_TRIGGER_SOURCE) are settings read when the worker indexes the
+app at start-up, so reading the environment here is safe (the orchestrator is the one that never may). The container
+is resolved here rather than as `%VIDEO_CONTAINER%`, so that its default lives in settings.py alone.
 No `from __future__ import annotations` here: the worker reads the parameter types to pick the SDK-type binding.
 """
 
@@ -10,17 +14,33 @@ import asyncio
 import logging
 
 import azure.durable_functions as df
+import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 from azure.core.exceptions import ResourceNotFoundError
 
+from registration import registered
 from triggers.start import start_analysis
 from videoanalysis.contracts import BlobRef
 from videoanalysis.names import video_name_problem
 from videoanalysis.settings import Settings
 
+STORAGE_CONNECTION = "AzureWebJobsStorage"
+"""Videos live in the app's own storage account, the one `videoanalysis.storage.blob_service_from_env` reads."""
+
 log = logging.getLogger(__name__)
+bp = df.Blueprint()
+_indexed = Settings.from_env()
 
 
+@registered(
+    bp.blob_trigger(
+        arg_name="video",
+        path=f"{_indexed.video_container}/{{name}}",
+        connection=STORAGE_CONNECTION,
+        source=func.BlobSource(_indexed.blob_trigger_source),
+    ),
+    bp.durable_client_input(client_name="client"),
+)
 async def on_video_uploaded(video: blob.BlobClient, client: df.DurableOrchestrationClient) -> None:
     """Oversize videos are started too: `plan_chunks` refuses them, so they end in a failed summary with the reason
     (one place for that rule), and the trigger never throws for them, so the host does not retry them. Neither does

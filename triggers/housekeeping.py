@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
+from registration import registered
 from videoanalysis.settings import Settings
 
 SCHEDULE = "0 30 3 * * *"
@@ -32,8 +33,10 @@ log = logging.getLogger("videoanalysis")
 bp = df.Blueprint()
 
 
-@bp.timer_trigger(arg_name="timer", schedule=SCHEDULE, run_on_startup=False, use_monitor=True)
-@bp.durable_client_input(client_name="client")
+@registered(
+    bp.timer_trigger(arg_name="timer", schedule=SCHEDULE, run_on_startup=False, use_monitor=True),
+    bp.durable_client_input(client_name="client"),
+)
 async def purge_history(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     await purge_finished(client, Settings.from_env().history_retention_days, datetime.now(UTC))
 

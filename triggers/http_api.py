@@ -20,6 +20,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 from azure.storage.blob import BlobServiceClient
 
+from registration import registered
 from triggers.start import start_analysis
 from videoanalysis import artefacts
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Job, Progress
@@ -73,12 +74,19 @@ class AnalysisRequest:
     regions: Regions | None = None
 
 
+bp = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
+
+
 @functools.cache
 def blob_service() -> BlobServiceClient:
     """One client per worker process: with a managed identity, building one costs a token request."""
     return blob_service_from_env()
 
 
+@registered(
+    bp.route(route="analyses", methods=[func.HttpMethod.POST], auth_level=func.AuthLevel.FUNCTION),
+    bp.durable_client_input(client_name="client"),
+)
 async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/analyses: 202 + Location whether the analysis starts now or already exists (see `started`)."""
     settings = Settings.from_env()
@@ -110,6 +118,10 @@ async def post_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCl
     return json_response(202, body, {"Location": status_url, "Retry-After": "10"})
 
 
+@registered(
+    bp.route(route="analyses/{instance_id}", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION),
+    bp.durable_client_input(client_name="client"),
+)
 async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/analyses/{instance_id}: status and progress; where the summary is once it is done."""
     instance = req.route_params.get("instance_id", "")
@@ -119,6 +131,10 @@ async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCli
     return json_response(200, status_payload(status, api_root(req)))
 
 
+@registered(
+    bp.route(route="analyses/{instance_id}/summary", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION),
+    bp.durable_client_input(client_name="client"),
+)
 async def get_analysis_summary(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/analyses/{instance_id}/summary: this analysis's own summary, whatever was uploaded since."""
     instance = req.route_params.get("instance_id", "")
@@ -134,6 +150,7 @@ async def _analysis_status(client: df.DurableOrchestrationClient, instance: str)
     return await client.get_status(instance, show_input=True) if INSTANCE_ID.fullmatch(instance) else None
 
 
+@registered(bp.route(route="videos/{*path}", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.FUNCTION))
 async def get_video_summary(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/videos/{name}/summary and /api/videos/{name}/report, where name may hold '/': the route is the
     catch-all `videos/{*path}` (a catch-all must be the last segment), and the trailing leaf is split off here."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import runpy
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
 from typing import Any
+from unittest import mock
 
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
@@ -33,6 +35,13 @@ def indexed() -> dict[str, Any]:
     afresh (`app.get_functions()` may be called once per app, and other tests index the imported app)."""
     app = runpy.run_path(str(ROOT / "function_app.py"))["app"]
     return {function.get_function_name(): function for function in app.get_functions()}
+
+
+def blob_trigger_blueprint(environ: Mapping[str, str]) -> Any:
+    """The blob trigger's blueprint as a worker whose app settings are ``environ`` alone indexes it: the module reads
+    its container and event source when it is imported, so it runs afresh here."""
+    with mock.patch.object(os, "environ", dict(environ)):
+        return runpy.run_path(str(ROOT / "triggers" / "blob_trigger.py"))["bp"]
 
 
 def call(function_name: str, **bindings: Any) -> Any:
