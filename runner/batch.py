@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from runner.cli import PoolRun, UsageError, check_model, check_out, worker_pool
+from videoanalysis.artefacts import LOCAL_BATCH_TABLE, local_results_folder
 from videoanalysis.batch import BatchRow, BatchTable, one_line
 from videoanalysis.names import has_video_extension
 from videoanalysis.settings import Settings
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 
 VIDEOS_IN_FLIGHT = 2
 """Videos analysed at once: one summarised in this process while the workers analyse the next one's chunks."""
-
-TABLE_FILES = ("batch.csv", "batch.json", "index.html")
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ class BatchRun:
             check_out(summary)
         except UsageError as error:
             return self._identified(BatchRow.failed(video.name, str(error)), version), False
-        chunks = summary.parent / f"{summary.stem}.chunks"
+        chunks = local_results_folder(summary)
         if self.force:  # every chunk analysed again, not only the summary made again from stored chunks
             shutil.rmtree(chunks, ignore_errors=True)
         run.scratch += [summary.parent, chunks]
@@ -190,7 +189,7 @@ class BatchRun:
     def _write_table(self) -> None:
         table = self.table()
         documents = (table.to_csv(), table.to_json(), table.to_html(f"Batch: {self.out.name or self.out}"))
-        for name, text in zip(TABLE_FILES, documents, strict=True):
+        for name, text in zip(LOCAL_BATCH_TABLE, documents, strict=True):
             write_atomically(self.out / name, text.encode())
 
 
@@ -241,7 +240,7 @@ def table_lines(table: BatchTable, out: Path) -> list[str]:
     statuses = ", ".join(f"{count} {status}" for status, count in table.status_counts().items() if count)
     totals = ", ".join(f"{name} {count}" for name, count in table.totals().items()) or "nothing counted"
     lines = [f"{len(table.rows)} videos: {statuses}", f"totals: {totals}"]
-    return lines + [f"{name + ':':<11} {out / name}" for name in TABLE_FILES]
+    return lines + [f"{name + ':':<11} {out / name}" for name in LOCAL_BATCH_TABLE]
 
 
 def problem_lines(table: BatchTable) -> list[str]:

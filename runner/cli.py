@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from runner import upload
 from scenes.generator import parse_size, write_scene
+from videoanalysis import artefacts
 from videoanalysis.contracts import BlobRef, Job
 from videoanalysis.regions import Line, Regions, Zone, parse_line_spec, parse_zone_spec
 from videoanalysis.settings import CHOICES, NO_REGIONS, Settings
@@ -290,7 +291,7 @@ def analyze_file(
     check_model(settings)
     check_out(out)
     out = out.resolve()
-    with worker_pool(settings, workers, [out.parent, out.parent / f"{out.stem}.chunks"], out) as run:
+    with worker_pool(settings, workers, [out.parent, artefacts.local_results_folder(out)], out) as run:
         from runner.progress import ProgressBars
 
         with ProgressBars(enabled=progress) as bars:
@@ -329,10 +330,11 @@ class PoolRun:
         if auto_chunks:
             settings = _chunks_for_workers(video, settings, self.workers)
         storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
+        summary = BlobRef("out", out.name)
         job = Job(
             video=BlobRef("videos", video.name),
-            summary=BlobRef("out", out.name),
-            results=BlobRef("out", f"{out.stem}.chunks"),
+            summary=summary,
+            results=artefacts.local_results(summary),
             settings=settings,
             storage=storage.spec(),
         )
@@ -407,7 +409,7 @@ def _out_problem(out: Path) -> str | None:
     for path in (out, out.with_suffix(".png"), out.with_suffix(".html")):
         if path.exists() and not path.is_file():
             return f"{path} exists and is not a regular file"
-    results = out.parent / f"{out.stem}.chunks"
+    results = artefacts.local_results_folder(out)
     if results.exists() and not results.is_dir():
         return f"{results}, for the chunk results, exists and is not a folder"
     folder = next(parent for parent in out.parents if parent.exists())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from videoanalysis import artefacts
 from videoanalysis.batch_run import BatchRef
 from videoanalysis.contracts import BlobRef
@@ -40,3 +42,10 @@ def test_a_batch_keeps_its_spec_rows_and_table_under_batches() -> None:
     assert [batch.result(suffix).name for suffix in ("json", "csv", "html")] == [
         "batches/batch-0123.json", "batches/batch-0123.csv", "batches/batch-0123.html"
     ]  # fmt: skip
+
+
+def test_the_local_runner_keeps_chunk_results_beside_the_summary() -> None:
+    assert artefacts.local_results(BlobRef("out", "S.json")) == BlobRef("out", "S.chunks")
+    assert artefacts.local_results(BlobRef("out", "site-a/cam.mp4.json")) == BlobRef("out", "site-a/cam.mp4.chunks")
+    assert artefacts.local_results_folder(Path("/r/cam.mp4.json")) == Path("/r/cam.mp4.chunks")
+    assert artefacts.LOCAL_BATCH_TABLE == ("batch.csv", "batch.json", "index.html")

@@ -18,13 +18,17 @@ In SUMMARY_CONTAINER:
     batches/{id}/spec.json      what a batch asked for; batches/{id}/rows-00001.json, a generation's rows
     batches/{id}.json/.csv/.html  the batch's table
 
+On the local runner's disk, beside each summary `<out>.json`: `<out>.png`, `<out>.html` and the `<out>.chunks/`
+results folder; a batch's folder holds its table as `batch.csv`, `batch.json` and `index.html`
+(`local_results`, `LOCAL_BATCH_TABLE`).
+
 These names are a stored format: histories in flight, stored summaries and the results that a rerun reuses hold
 them, so a change here needs a new name beside the old, never a rename.
 """
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from videoanalysis.contracts import BlobRef
 
@@ -84,3 +88,17 @@ def batch_table(container: str, batch_id: str, suffix: str) -> BlobRef:
 
 def _beside(summary: BlobRef, suffix: str) -> BlobRef:
     return BlobRef(summary.container, str(PurePosixPath(summary.name).with_suffix(suffix)))
+
+
+LOCAL_BATCH_TABLE = ("batch.csv", "batch.json", "index.html")
+"""A local batch's table in its output folder: the CSV, the JSON and the index page."""
+
+
+def local_results(summary: BlobRef) -> BlobRef:
+    """The local runner's results prefix: a `<summary stem>.chunks` folder beside the summary."""
+    return BlobRef(summary.container, str(PurePosixPath(summary.name).with_suffix(".chunks")))
+
+
+def local_results_folder(summary: Path) -> Path:
+    """`local_results` as a path on the runner's disk."""
+    return summary.with_suffix(".chunks")
