@@ -61,8 +61,8 @@ REGIONS = Regions(
 )
 """What every app run also counts (issue 14), drawn on a 1280x720 frame and scaled to other sizes: a vertical line
 mid-frame and a diagonal one over the ground, away from the frame's edges (an object first seen past a line near an
-edge has no crossing in the truth), and a zone at the left edge. The truth comes from `scenes.regions_truth` by the
-same rules."""
+edge has no crossing in the truth), and a zone at the left edge. The truth comes from `scenes.regions_truth`, which
+applies its own crossing and inside rules to the generator's exact paths (never the app's)."""
 
 
 @dataclass(frozen=True)
