@@ -22,6 +22,7 @@ from videoanalysis.report import render_report
 from videoanalysis.settings import NO_REGIONS
 from videoanalysis.storage import LocalStorage, Storage, StorageError, open_storage
 from videoanalysis.summary import ThumbnailName, build_summary, failed_summary
+from videoanalysis.summary_records import SummaryVideo
 from videoanalysis.tracking.video_pass import track_chunks
 
 BLOB_READERS = 8
@@ -37,14 +38,15 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     wall_s = (datetime.now(UTC) - datetime.fromisoformat(request.started_at)).total_seconds()
     thumbnails: dict[str, BlobRef] = {}
     if plan.status != "ok" or plan.video is None:
-        summary = failed_summary(job.video.name, plan.error or "planning failed", settings)
+        built = failed_summary(job.video.name, plan.error or "planning failed", settings)
     else:
         planned = {chunk.index: chunk for chunk in plan.chunks}
         chunks, frames = _read_chunks(storage, job, [_with_plan(outcome, planned) for outcome in request.chunks])
         tracks = track_chunks(chunks, frames, plan.video, job.settings)
-        video = {"name": job.video.name, **plan.video.to_dict()}
         namer = _thumbnail_namer(storage, job, thumbnails)
-        summary = build_summary(video, settings, chunks, tracks, wall_s=round(wall_s, 3), thumbnail=namer)
+        video = SummaryVideo(job.video.name, plan.video)
+        built = build_summary(video, settings, chunks, tracks, wall_s=round(wall_s, 3), thumbnail=namer)
+    summary = built.to_dict()
     document = json.dumps(summary, indent=2).encode()
     with tempfile.TemporaryDirectory() as folder:
         png = render_timeline_png(summary, Path(folder) / "timeline.png").read_bytes()
@@ -55,19 +57,18 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     if latest is not None:
         _write_summary(storage, latest, document, png, report)
     storage.release(job.video)
-    unique = {name: stats["unique"] for name, stats in summary["classes"].items()}
-    failed = summary["failed_chunks"]
+    unique = {name: row.unique for name, row in built.classes.items()}
     logs.step(
         "summary",
         job,
-        status=summary["status"],
-        error=summary["error"],
+        status=built.status,
+        error=built.error,
         unique=unique,
-        failed_chunks=failed,
-        wall_s=summary["totals"]["wall_s"],
+        failed_chunks=built.failed_chunks,
+        wall_s=built.totals.wall_s,
         latest=latest is not None,
     )
-    return AnalysisOutcome(summary["status"], summary["error"], job.summary, chart, unique, latest).to_dict()
+    return AnalysisOutcome(built.status, built.error, job.summary, chart, unique, latest).to_dict()
 
 
 def _write_summary(storage: Storage, ref: BlobRef, document: bytes, png: bytes, report: bytes) -> BlobRef:

@@ -24,6 +24,7 @@ from videoanalysis.analysis import analyze_window
 from videoanalysis.chunking import plan_chunks
 from videoanalysis.settings import Settings
 from videoanalysis.summary import build_summary, video_warnings
+from videoanalysis.summary_records import SummaryVideo
 from videoanalysis.tracking.video_pass import VideoTracks
 from videoanalysis.video import FrameReader, implausible_duration, probe
 
@@ -129,12 +130,12 @@ def test_a_video_whose_decoder_gives_up_early_is_not_a_success(tmp_path: Path) -
     settings = Settings(model_path=str(DEMO_ONNX), sample_fps=5.0)
     results = [analyze_window(str(path), info, chunk, settings).result for chunk in plan_chunks(info, 10.0, 1, 5.0)]
 
-    summary = build_summary(info.to_dict(), {"sample_fps": 5.0}, results, VideoTracks(), wall_s=None)
+    summary = build_summary(SummaryVideo(path.name, info), {"sample_fps": 5.0}, results, VideoTracks(), wall_s=None)
 
     read = sum(result.frames_owned or 0 for result in results)
     assert info.frame_count == 300 and 0 < read < 300
-    assert summary["status"] == "partial"
-    (warning,) = summary["warnings"]
+    assert summary.status == "partial"
+    (warning,) = summary.warnings
     assert warning.startswith(f"only {read} of the 300 frames the video holds were read ({300 - read} missing: ")
 
 

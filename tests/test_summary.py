@@ -1,5 +1,5 @@
 """The summary built from hand-made chunk results and tracks: status, per-class merge, timeline, lines and zones,
-schema, PNG and table."""
+schema, PNG and table; and built again from what the runner stored, to the byte."""
 
 from __future__ import annotations
 
@@ -13,16 +13,21 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import ROOT
+from videoanalysis import artefacts
 from videoanalysis.chart import render_timeline_png, timeline_figure
-from videoanalysis.contracts import ChunkResult
+from videoanalysis.contracts import BlobRef, ChunkResult, VideoInfo
+from videoanalysis.detections_file import read_frames
 from videoanalysis.regions import EMPTY, Box, Line, Regions, Zone, entered, trace
-from videoanalysis.settings import NO_REGIONS
-from videoanalysis.summary import SCHEMA_VERSION, build_summary, failed_summary
+from videoanalysis.settings import NO_REGIONS, Settings
+from videoanalysis.summary import build_summary, failed_summary
+from videoanalysis.summary_records import SCHEMA_VERSION, Summary, SummaryVideo
 from videoanalysis.table import format_table
 from videoanalysis.tracking.objects import TrackSegment
-from videoanalysis.tracking.video_pass import VideoTracks
+from videoanalysis.tracking.video_pass import VideoTracks, track_chunks
 
-VIDEO = {"name": "street.mp4", "fps": 25.0, "frame_count": 638, "duration_s": 25.5, "width": 640, "height": 360}
+INFO = VideoInfo(fps=25.0, frame_count=638, duration_s=25.5, width=640, height=360, codec="h264", size_bytes=None)
+VIDEO = SummaryVideo("street.mp4", INFO)
 SETTINGS = {"sample_fps": 5.0, "chunk_seconds": 10.0}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -121,7 +126,10 @@ def summary_of(chunks: list[ChunkResult] | None = None, **kwargs: Any) -> dict[s
     """The summary of `three_chunks` and `three_tracks` unless told otherwise."""
     video, settings = kwargs.pop("video", VIDEO), kwargs.pop("settings", SETTINGS)
     tracks, wall_s = kwargs.pop("tracks", three_tracks()), kwargs.pop("wall_s", None)
-    return build_summary(video, settings, three_chunks() if chunks is None else chunks, tracks, wall_s=wall_s, **kwargs)
+    built = build_summary(
+        video, settings, three_chunks() if chunks is None else chunks, tracks, wall_s=wall_s, **kwargs
+    )
+    return built.to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +145,7 @@ def test_successful_run_has_schema_and_round_trips_through_json() -> None:
 
     assert summary["schema_version"] == SCHEMA_VERSION == 1
     assert (summary["status"], summary["error"], summary["failed_chunks"]) == ("succeeded", None, [])
-    assert summary["video"] == VIDEO
+    assert summary["video"]["name"] == "street.mp4" and VideoInfo.from_dict(summary["video"]) == INFO
     assert summary["settings"] == SETTINGS
     assert json.loads(json.dumps(summary)) == summary
 
@@ -180,7 +188,7 @@ def test_timeline_is_never_shorter_than_the_data() -> None:
     chunks = [chunk(0, 0, None, classes={"car": stats(1, 1, 1, 30_200, 30_200, {30: 1})})]
 
     assert len(summary_of(chunks, tracks=VideoTracks())["classes"]["car"]["timeline"]) == 31
-    no_duration = {"name": "clip.mp4"}
+    no_duration = SummaryVideo("clip.mp4")
     assert len(summary_of(chunks, video=no_duration)["classes"]["car"]["timeline"]) == 31
 
 
@@ -254,7 +262,7 @@ def test_run_level_error_is_reported_and_makes_a_clean_run_partial() -> None:
 
 
 def test_unreadable_video_gives_a_failed_summary() -> None:
-    summary = failed_summary("broken.mp4", "not a video: invalid data", SETTINGS)
+    summary = failed_summary("broken.mp4", "not a video: invalid data", SETTINGS).to_dict()
 
     assert summary["schema_version"] == SCHEMA_VERSION
     assert (summary["status"], summary["error"]) == ("failed", "not a video: invalid data")
@@ -281,7 +289,10 @@ def test_timeline_png_of_partial_and_failed_summaries(tmp_path: Path, mpl_config
     partial = summary_of(chunks)
     assert (partial["chunks"][1]["start_s"], partial["chunks"][1]["end_s"]) == (10.5, 20.5)
 
-    for summary, name in ((partial, "partial.png"), (failed_summary("broken.mp4", "unreadable", SETTINGS), "f.png")):
+    for summary, name in (
+        (partial, "partial.png"),
+        (failed_summary("broken.mp4", "unreadable", SETTINGS).to_dict(), "f.png"),
+    ):
         assert render_timeline_png(summary, tmp_path / name).read_bytes().startswith(PNG_MAGIC)
 
 
@@ -292,7 +303,7 @@ def test_format_table_lists_the_classes() -> None:
     assert lines[0].split() == ["class", "unique", "peak", "detections", "first_s", "last_s"]
     assert lines[2].split() == ["car", "2", "5", "200", "2.00", "14.00"]
     assert lines[3].split() == ["person", "1", "1", "7", "21.00", "24.00"]
-    assert format_table(failed_summary("x.mp4", "unreadable", SETTINGS)) == "no objects detected"
+    assert format_table(failed_summary("x.mp4", "unreadable", SETTINGS).to_dict()) == "no objects detected"
 
 
 def test_importing_summary_does_not_import_matplotlib() -> None:
@@ -306,7 +317,7 @@ def test_importing_summary_does_not_import_matplotlib() -> None:
     ids=["no-claim", "same", "estimate-off-by-7-frames", "62-frames-missing"],
 )
 def test_a_video_that_ends_before_its_container_says_is_partial_with_a_warning(claimed, warned) -> None:
-    video = {**VIDEO, "claimed_frame_count": claimed}
+    video = SummaryVideo("street.mp4", replace(INFO, claimed_frame_count=claimed))
     summary = summary_of(video=video)
     assert bool(summary["warnings"]) is warned
     assert summary["status"] == ("partial" if warned else "succeeded")
@@ -332,7 +343,7 @@ def summarized(
 ) -> dict[str, Any]:
     """The summary of one chunk whose tracking pass gave `segments`."""
     tracks = VideoTracks(tuple(segments), zone_peaks or {})
-    return build_summary(VIDEO, settings, [chunk(0, 0, None)], tracks, wall_s=None)
+    return build_summary(VIDEO, settings, [chunk(0, 0, None)], tracks, wall_s=None).to_dict()
 
 
 def car(frames: list[tuple[int, Box]], seg_id: int = 1, regions: Regions = DOOR_AND_YARD) -> TrackSegment:
@@ -400,8 +411,10 @@ def test_an_object_lost_behind_something_and_found_where_its_motion_carries_it_c
     unlinked = summarized(segments, {**settings, "link_gap_seconds": 0})
     assert len(unlinked["objects"]) == 2 and unlinked["lines"]["door"]["crossings"] == []
     tracks = VideoTracks(tuple(segments))
-    narrow = build_summary({**VIDEO, "width": 300}, settings, [chunk(0, 0, None)], tracks, wall_s=None)
-    assert len(narrow["objects"]) == 2, "in a frame 300 px wide its last box touched the border: it left the view"
+    narrow = build_summary(
+        SummaryVideo("street.mp4", replace(INFO, width=300)), settings, [chunk(0, 0, None)], tracks, wall_s=None
+    )
+    assert len(narrow.objects) == 2, "in a frame 300 px wide its last box touched the border: it left the view"
 
 
 def test_a_zone_counts_each_counted_object_once_and_reports_the_pass_peaks() -> None:
@@ -472,3 +485,43 @@ def test_chunks_that_read_fewer_frames_than_the_video_holds_are_not_a_success(ow
 def test_chunk_results_written_before_they_counted_their_frames_say_nothing() -> None:
     chunks = [replace(c, frames_owned=n) for c, n in zip(three_chunks(), (255, None, 1), strict=True)]
     assert summary_of(chunks)["status"] == "succeeded"
+
+
+# --- the JSON as the runner wrote it -------------------------------------------------------------------------------
+
+STORED = ROOT / "tests" / "support" / "summaries"
+"""What `runner.cli.analyze_file` stored for the clips of tests/test_summary_schema.py (one crossing a line and
+entering a zone, one cut short, a file that is no video) when the summary was still built as a dict: each summary, and
+the chunk results and detections its fan-in read. A change to tracking on purpose stores them again the same way."""
+RESULTS = artefacts.local_results(BlobRef("summaries", "summary.json"))
+
+
+def rebuilt(folder: Path) -> Summary:
+    """The fan-in again over what the runner stored in `folder`, with its video, settings and wall-clock time."""
+    stored = json.loads((folder / "summary.json").read_bytes())
+    name, settings = stored["video"]["name"], stored["settings"]
+    if not stored["chunks"]:
+        return failed_summary(name, stored["error"], settings)
+    stored_chunks = [folder / artefacts.chunk(RESULTS, row["index"], "json").name for row in stored["chunks"]]
+    chunks = [ChunkResult.from_dict(json.loads(path.read_bytes())) for path in stored_chunks]
+    frames = {
+        c.index: list(read_frames(c.index, (folder / artefacts.chunk(RESULTS, c.index, "jsonl").name).read_bytes()))
+        for c in chunks
+    }
+    info = VideoInfo.from_dict(stored["video"])
+    tracks = track_chunks(chunks, frames, info, Settings.from_dict(settings))
+    return build_summary(
+        SummaryVideo(name, info),
+        settings,
+        chunks,
+        tracks,
+        wall_s=stored["totals"]["wall_s"],
+        thumbnail=lambda index, crop_id: artefacts.thumbnail(RESULTS, index, crop_id).name,
+    )
+
+
+@pytest.mark.parametrize("case", ["crossing", "cut", "not-a-video"])
+def test_the_summary_json_is_byte_for_byte_what_the_runner_stored(case: str) -> None:
+    """The records write the JSON the dict builder wrote: same keys, order, values and types."""
+    folder = STORED / case
+    assert json.dumps(rebuilt(folder).to_dict(), indent=2) == (folder / "summary.json").read_text()

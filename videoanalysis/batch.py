@@ -51,7 +51,7 @@ class BatchRow:
     def from_summary(
         cls, video: str, summary: Mapping[str, Any], link: str | None = None, report: str | None = None
     ) -> BatchRow:
-        """The row of a video's summary (`summary.build_summary`'s JSON); `link` and `report` say where they are."""
+        """The row of a video's summary (`Summary.to_dict`, as stored); `link` and `report` say where they are."""
         classes = summary.get("classes") or {}
         lines = {
             name: {

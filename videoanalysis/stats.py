@@ -57,22 +57,7 @@ class ClassStats:
             timeline={int(second): int(count) for second, count in data["timeline"].items()},
         )
 
-    def to_summary(self, unique: int, seconds: int) -> dict[str, Any]:
-        return {
-            "unique": unique,
-            "peak": self.peak,
-            "detections": self.detections,
-            "frames_present": self.frames_present,
-            "first_seen_s": _seconds(self.first_seen_ms),
-            "last_seen_s": _seconds(self.last_seen_ms),
-            "timeline": [self.timeline.get(second, 0) for second in range(seconds)],
-        }
-
 
 def _either(a: int | None, b: int | None, pick: Callable[[int, int], int]) -> int | None:
     """`pick` of two optional times, ignoring a missing one."""
     return b if a is None else a if b is None else pick(a, b)
-
-
-def _seconds(ms: int | None) -> float | None:
-    return None if ms is None else ms / 1000

@@ -2,8 +2,8 @@
 
 Per-class frame statistics are merged from the chunks (each counts only the sampled frames of its own core, so the
 merge equals one sequential pass); unique object counts come from the fan-in's tracking pass over the whole video
-(`videoanalysis.tracking.video_pass`), its tracks joined into objects (`videoanalysis.tracking.objects`). The schema
-is versioned because summaries outlive the code that wrote them.
+(`videoanalysis.tracking.video_pass`), its tracks joined into objects (`videoanalysis.tracking.objects`). The
+summary is a record (`videoanalysis.summary_records`), written as JSON at the edge.
 
 Lines and zones count the objects that count, as `unique` does (a fragment's crossings are listed on its row of
 `objects` but not added up): an object's crossings are its segments' line traces joined in time order
@@ -17,16 +17,40 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from functools import partial, reduce
 from typing import Any
 
 from videoanalysis.contracts import ChunkResult, Timing
-from videoanalysis.regions import EMPTY, Crossing, Line, LineTrace, Regions, TrackLine, Zone, gap_crossings, join
+from videoanalysis.regions import (
+    EMPTY,
+    Crossing,
+    Direction,
+    Line,
+    LineTrace,
+    Regions,
+    TrackLine,
+    Zone,
+    gap_crossings,
+    join,
+)
 from videoanalysis.stats import ClassStats
+from videoanalysis.summary_records import (
+    ChunkRow,
+    ClassRow,
+    LineCount,
+    LineCrossing,
+    LineRow,
+    ObjectCrossing,
+    ObjectRow,
+    Summary,
+    SummaryVideo,
+    Totals,
+    ZoneCount,
+    ZoneRow,
+)
 from videoanalysis.tracking.objects import TrackedObject, VideoObjects, join_segments
 from videoanalysis.tracking.video_pass import VideoTracks
-
-SCHEMA_VERSION = 1
 
 ThumbnailName = Callable[[int, int], str]
 """How a summary names the thumbnail of (chunk, crop id): a path relative to the summary, or a blob name."""
@@ -93,7 +117,7 @@ def _status_and_error(chunks: Sequence[ChunkResult], error: str | None) -> tuple
 
 
 def build_summary(
-    video: Mapping[str, Any],
+    video: SummaryVideo,
     settings: Mapping[str, Any],
     chunks: Sequence[ChunkResult],
     tracks: VideoTracks,
@@ -101,77 +125,91 @@ def build_summary(
     wall_s: float | None,
     error: str | None = None,
     thumbnail: ThumbnailName | None = None,
-) -> dict[str, Any]:
-    """Aggregate chunk results and the video's tracks into the summary dict (JSON-ready).
+) -> Summary:
+    """Aggregate chunk results and the video's tracks into the summary, with `settings` the JSON of the analysis's.
 
     `error` is a run-level problem the chunks do not show, and `warnings` what the video says of itself (it ended
     early) or the chunks say of it (they read fewer frames than it holds); both are reported first and make an
     otherwise clean run "partial". Classes detected in no successful chunk are absent: the summary does not know the
     model's class list. `thumbnail` names each object's crop (none without it).
     """
+    probed = video.to_dict()
     chunks = sorted(chunks, key=lambda c: c.index)
-    ok_chunks = [c for c in chunks if c.status == "ok"]
-    warnings = video_warnings(video) + frames_warnings(video, chunks)
+    warnings = video_warnings(probed) + frames_warnings(probed, chunks)
     status, message = _status_and_error(chunks, "; ".join(filter(None, [error, *warnings])) or None)
 
     totals: dict[str, ClassStats] = {}
-    for chunk in ok_chunks:
-        for name, stats in chunk.classes.items():
-            totals.setdefault(name, ClassStats()).merge(stats)
-    found = video_objects(video, settings, tracks)
+    for chunk in chunks:
+        if chunk.status == "ok":
+            for name, stats in chunk.classes.items():
+                totals.setdefault(name, ClassStats()).merge(stats)
+    found = video_objects(probed, settings, tracks)
     unique = found.unique
-    length = _timeline_length(video, totals)
-
+    length = _timeline_length(probed, totals)
     classes = {
-        name: totals.get(name, ClassStats()).to_summary(unique.get(name, 0), length)
+        name: _class_row(totals.get(name, ClassStats()), unique.get(name, 0), length)
         for name in sorted(totals.keys() | unique.keys())
     }
     regions = Regions.from_dict(settings.get("count_regions") or {})
     crossed = all_crossings(found.objects, regions.lines, link_gap_ms(settings))
     counted = [(obj, lines) for obj, lines in zip(found.objects, crossed, strict=True) if obj.counted]
-    chunk_rows = [
-        {
-            "index": c.index,
-            "status": c.status,
-            "start_s": _seconds(c.start_ms),
-            "end_s": _seconds(c.end_ms),
-            "frames_decoded": c.frames_decoded,
-            "frames_analyzed": c.frames_analyzed,
-            "error": c.error,
-            "timing": c.timing.to_dict(),
-        }
-        for c in chunks
-    ]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "status": status,
-        "error": message,
-        "warnings": warnings,
-        "video": dict(video),
-        "settings": dict(settings),
-        "classes": classes,
-        "lines": {line.name: _line_row(line, counted, classes) for line in regions.lines},
-        "zones": {
+    chunk_rows = tuple(_chunk_row(c) for c in chunks)
+    return Summary(
+        status=status,
+        error=message,
+        warnings=tuple(warnings),
+        video=video,
+        settings=dict(settings),
+        classes=classes,
+        lines={line.name: _line_row(line, counted, classes) for line in regions.lines},
+        zones={
             zone.name: _zone_row(zone, [obj for obj, _ in counted], tracks.zone_peaks, classes)
             for zone in regions.zones
         },
-        "objects": [
+        objects=tuple(
             _object_row(o, lines, _chunks_of(o, chunks), thumbnail)
             for o, lines in zip(found.objects, crossed, strict=True)
-        ],
-        "chunks": chunk_rows,
-        "failed_chunks": [row["index"] for row in chunk_rows if row["status"] != "ok"],
-        "totals": {
-            "chunks": len(chunk_rows),
-            "chunks_failed": sum(row["status"] != "ok" for row in chunk_rows),
-            "frames_decoded": sum(row["frames_decoded"] for row in chunk_rows),
-            "frames_analyzed": sum(row["frames_analyzed"] for row in chunk_rows),
-            "detections": sum(c["detections"] for c in classes.values()),
-            "unique_objects": sum(unique.values()),
-            "chunk_time_s": {key: round(sum(c.timing.to_dict()[key] for c in chunks), 3) for key in Timing().to_dict()},
-            "wall_s": None if wall_s is None else round(wall_s, 3),
-        },
-    }
+        ),
+        chunks=chunk_rows,
+        totals=Totals(
+            chunks=len(chunk_rows),
+            chunks_failed=sum(row.status != "ok" for row in chunk_rows),
+            frames_decoded=sum(row.frames_decoded for row in chunk_rows),
+            frames_analyzed=sum(row.frames_analyzed for row in chunk_rows),
+            detections=sum(row.detections for row in classes.values()),
+            unique_objects=sum(unique.values()),
+            chunk_time_s=Timing(
+                **{f.name: round(sum(getattr(c.timing, f.name) for c in chunks), 3) for f in fields(Timing)}
+            ),
+            wall_s=None if wall_s is None else round(wall_s, 3),
+        ),
+    )
+
+
+def _class_row(stats: ClassStats, unique: int, seconds: int) -> ClassRow:
+    """The class's row: its `unique` objects, its frame statistics, and its timeline over the video's `seconds`."""
+    return ClassRow(
+        unique=unique,
+        peak=stats.peak,
+        detections=stats.detections,
+        frames_present=stats.frames_present,
+        first_seen_s=_seconds(stats.first_seen_ms),
+        last_seen_s=_seconds(stats.last_seen_ms),
+        timeline=tuple(stats.timeline.get(second, 0) for second in range(seconds)),
+    )
+
+
+def _chunk_row(chunk: ChunkResult) -> ChunkRow:
+    return ChunkRow(
+        index=chunk.index,
+        status=chunk.status,
+        start_s=_seconds(chunk.start_ms),
+        end_s=_seconds(chunk.end_ms),
+        frames_decoded=chunk.frames_decoded,
+        frames_analyzed=chunk.frames_analyzed,
+        error=chunk.error,
+        timing=chunk.timing,
+    )
 
 
 Crossings = Mapping[str, tuple[Crossing, ...]]
@@ -202,18 +240,20 @@ def object_trace(obj: TrackedObject, line: Line) -> LineTrace:
     return reduce(partial(join, line), traces, EMPTY)
 
 
-def _line_row(
-    line: Line, counted: Sequence[tuple[TrackedObject, Crossings]], classes: Mapping[str, Any]
-) -> dict[str, Any]:
+def _line_row(line: Line, counted: Sequence[tuple[TrackedObject, Crossings]], classes: Mapping[str, Any]) -> LineRow:
     """`lines.<name>`: per class, counted objects that crossed "in" and "out"; every crossing's time for the chart."""
-    per_class = {cls: {"in": 0, "out": 0} for cls in classes}
+    per_class = {cls: Counter[Direction]() for cls in classes}
     times = []
     for obj, crossings in counted:
         for crossing in crossings[line.name]:
-            per_class.setdefault(obj.cls, {"in": 0, "out": 0})[crossing.direction] += 1
-            times.append({"t_s": crossing.t_ms / 1000, "cls": obj.cls, "direction": crossing.direction})
-    times.sort(key=lambda row: (row["t_s"], row["cls"], row["direction"]))
-    return {"points": [list(line.a), list(line.b)], "classes": per_class, "crossings": times}
+            per_class.setdefault(obj.cls, Counter())[crossing.direction] += 1
+            times.append(LineCrossing(crossing.t_ms / 1000, obj.cls, crossing.direction))
+    times.sort(key=lambda row: (row.t_s, row.cls, row.direction))
+    return LineRow(
+        points=(line.a, line.b),
+        classes={cls: LineCount(n["in"], n["out"]) for cls, n in per_class.items()},
+        crossings=tuple(times),
+    )
 
 
 def _zone_row(
@@ -221,41 +261,38 @@ def _zone_row(
     counted: Sequence[TrackedObject],
     zone_peaks: Mapping[str, Mapping[str, int]],
     classes: Mapping[str, Any],
-) -> dict[str, Any]:
+) -> ZoneRow:
     """`zones.<name>`: per class, counted objects inside at least once, and the most inside in one frame."""
     entered = Counter(obj.cls for obj in counted if any(zone.name in segment.zones for segment in obj.segments))
     peak = zone_peaks.get(zone.name, {})
     names = sorted(classes.keys() | entered.keys() | peak.keys())
-    return {
-        "points": [list(point) for point in zone.points],
-        "classes": {cls: {"entered": entered[cls], "peak": peak.get(cls, 0)} for cls in names},
-    }
+    return ZoneRow(points=zone.points, classes={cls: ZoneCount(entered[cls], peak.get(cls, 0)) for cls in names})
 
 
-def _chunks_of(obj: TrackedObject, chunks: Sequence[ChunkResult]) -> list[int]:
+def _chunks_of(obj: TrackedObject, chunks: Sequence[ChunkResult]) -> tuple[int, ...]:
     """The chunks whose cores its time span lies in."""
-    return [
+    return tuple(
         c.index
         for c in chunks
         if c.start_ms is not None and c.start_ms <= obj.last_ms and (c.end_ms is None or obj.first_ms < c.end_ms)
-    ]
+    )
 
 
 def _object_row(
-    obj: TrackedObject, crossings: Crossings, chunks: list[int], thumbnail: ThumbnailName | None
-) -> dict[str, Any]:
+    obj: TrackedObject, crossings: Crossings, chunks: tuple[int, ...], thumbnail: ThumbnailName | None
+) -> ObjectRow:
     crossed = [(c.t_ms, name, c.direction) for name, found in crossings.items() for c in found]
-    return {
-        "cls": obj.cls,
-        "first_s": _seconds(obj.first_ms),
-        "last_s": _seconds(obj.last_ms),
-        "chunks": chunks,
-        "hits": obj.hits,
-        "counted": obj.counted,
-        "thumbnail": None if thumbnail is None or obj.best is None else thumbnail(*obj.best),
-        "crossings": [{"line": name, "t_s": t_ms / 1000, "direction": d} for t_ms, name, d in sorted(crossed)],
-        "zones": sorted({name for segment in obj.segments for name in segment.zones}),
-    }
+    return ObjectRow(
+        cls=obj.cls,
+        first_s=obj.first_ms / 1000,
+        last_s=obj.last_ms / 1000,
+        chunks=chunks,
+        hits=obj.hits,
+        counted=obj.counted,
+        thumbnail=None if thumbnail is None or obj.best is None else thumbnail(*obj.best),
+        crossings=tuple(ObjectCrossing(name, t_ms / 1000, d) for t_ms, name, d in sorted(crossed)),
+        zones=tuple(sorted({name for segment in obj.segments for name in segment.zones})),
+    )
 
 
 def video_objects(video: Mapping[str, Any], settings: Mapping[str, Any], tracks: VideoTracks) -> VideoObjects:
@@ -300,6 +337,6 @@ def frame_size(video: Mapping[str, Any]) -> tuple[int, int] | None:
     return (int(width), int(height)) if width and height else None
 
 
-def failed_summary(video_name: str, error: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+def failed_summary(video_name: str, error: str, settings: Mapping[str, Any]) -> Summary:
     """The summary of a video that could not be read at all, so a caller always finds a summary with a reason."""
-    return build_summary({"name": video_name}, settings, [], VideoTracks(), wall_s=None, error=error)
+    return build_summary(SummaryVideo(video_name), settings, [], VideoTracks(), wall_s=None, error=error)
