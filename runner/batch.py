@@ -2,8 +2,9 @@
 
 Every video is analysed by the app's orchestrator, exactly as a single video is (`runner.cli.PoolRun.analyze`); the
 batch only shares what a run of its own would pay for again (the interpreter, the workers and their models, the
-tracker's import) and keeps two videos in flight, so that the workers analyse the next video's chunks while this
-process summarises the previous one. After each video the batch's table (`batch.csv`, `batch.json`, `index.html`)
+tracker's import) and keeps one video more in flight than there are workers, so that the workers analyse the next
+videos while this process summarises the last one; a video's chunks are sized for one worker (`PoolRun.spread`),
+since the other videos keep the rest busy. After each video the batch's table (`batch.csv`, `batch.json`, `index.html`)
 is written again, so an interrupted batch leaves a table that is true of every video it finished, and the next run
 of the same command skips those (`reusable`).
 """
@@ -31,9 +32,6 @@ from videoanalysis.storage import write_atomically
 
 if TYPE_CHECKING:
     from runner.progress import BatchProgress
-
-VIDEOS_IN_FLIGHT = 2
-"""Videos analysed at once: one summarised in this process while the workers analyse the next one's chunks."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +132,8 @@ class BatchRun:
 
         # Not `with` the executor: on Ctrl-C its exit would wait for videos whose chunks only the pool's shutdown, after
         # this, cancels.
-        videos = ThreadPoolExecutor(VIDEOS_IN_FLIGHT, thread_name_prefix="video")
+        run.spread = 1
+        videos = ThreadPoolExecutor(run.workers + 1, thread_name_prefix="video")
         try:
             with BatchProgress(len(self.videos), enabled=progress) as bars:
                 futures = {videos.submit(self._analyze, run, video, bars): video for video in self.videos}

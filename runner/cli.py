@@ -306,12 +306,17 @@ def check_model(settings: Settings) -> None:
 @dataclass
 class PoolRun:
     """The worker pool of a run and what every video analysed on it shares: the tracker's import, and the folders
-    to clear of unfinished writes when the run ends."""
+    to clear of unfinished writes when the run ends.
+
+    `spread` is how many workers one video's chunks are sized for (`auto_chunks`): all of them for a video alone;
+    one in a batch, whose other videos keep the rest busy, so no chunk pays a seek it does not need.
+    """
 
     pool: ActivityPool
     workers: int
     tracker: threading.Thread
     scratch: list[Path]
+    spread: int
 
     def analyze(
         self,
@@ -328,7 +333,7 @@ class PoolRun:
         from runner.local import LocalContext, run_orchestrator
 
         if auto_chunks:
-            settings = _chunks_for_workers(video, settings, self.workers)
+            settings = _chunks_for_workers(video, settings, self.spread)
         storage = LocalStorage({"videos": video.resolve().parent, "out": out.parent})
         summary = BlobRef("out", out.name)
         job = Job(
@@ -376,7 +381,7 @@ def worker_pool(settings: Settings, workers: int | None, scratch: list[Path], ou
                 target=importlib.import_module, args=("videoanalysis.tracking.adapter",), daemon=True
             )
             tracker.start()
-            yield PoolRun(pool, workers, tracker, scratch)
+            yield PoolRun(pool, workers, tracker, scratch, spread=workers)
     except OSError as error:
         raise _run_error(error, out) from error
     finally:
