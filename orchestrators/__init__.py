@@ -1,6 +1,5 @@
-"""The orchestrator functions; each module registers its own on its blueprint (`bp`), which `function_app` registers."""
+"""The orchestrator functions; each module registers its own on its blueprint (`bp`), which `function_app` registers.
 
-from orchestrators.analyze_batch import analyze_batch
-from orchestrators.analyze_video import analyze_video
-
-__all__ = ["analyze_batch", "analyze_video"]
+Nothing is imported here: `orchestrators.retry` is also the local runner's, whose worker processes must not pay for
+the durable SDK's import.
+"""

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import azure.durable_functions as df
+if TYPE_CHECKING:  # the local runner's workers use the policy without the SDK (about a second to import)
+    import azure.durable_functions as df
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class RetryPolicy:
 
     def options(self) -> df.RetryOptions:
         """The SDK's record, as orchestrators pass it to `call_activity_with_retry` (recorded in their histories)."""
-        return df.RetryOptions(
+        from azure.durable_functions import RetryOptions
+
+        return RetryOptions(
             first_retry_interval_in_milliseconds=max(1, int(self.interval_s * 1000)),
             max_number_of_attempts=self.attempts,
         )

@@ -31,11 +31,12 @@ from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Any
-
-from azure.durable_functions import RetryOptions
+from typing import TYPE_CHECKING, Any
 
 from orchestrators.retry import NO_RETRY, RetryPolicy
+
+if TYPE_CHECKING:
+    from azure.durable_functions import RetryOptions
 
 _activities: Mapping[str, Callable[[Any], Any]] = {}
 

@@ -103,8 +103,9 @@ print(cv2.getNumThreads(), function_app.activity_threads(host, models.available_
 
 
 def test_activity_workers_import_no_durable_sdk() -> None:
-    """The local runner's workers import `activities`; the durable SDK (0.4 s) is only for the app's blueprint."""
-    code = "import sys, activities; print('azure.durable_functions' in sys.modules)"
+    """The local runner's workers import `activities` and `runner.local` (their main function, and the retry policy
+    the pool applies); the durable SDK (0.4-1 s) is only for the app's blueprint."""
+    code = "import sys, activities, runner.local; print('azure.durable_functions' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

@@ -75,7 +75,7 @@ def fake_analysis(hub: FakeTaskHub, blob_service) -> Analysis:
 def real_analysis(hub: FakeTaskHub) -> Analysis:
     """The real analysis orchestration with the real activities, as the host would run the started instance."""
     from activities import ACTIVITIES
-    from orchestrators import analyze_video
+    from orchestrators.analyze_video import analyze_video
 
     def run(instance_id: str, instance: Instance) -> None:
         replay = ReplayHost(analyze_video, ACTIVITIES, instance_id=instance_id).run(instance.input)
@@ -113,7 +113,7 @@ def run_batch(hub: FakeTaskHub, body: dict, analysis: Analysis, max_episodes: in
     batch_id = post_batch(hub, body)["id"]
     orchestration = hub.instances[batch_id]
     assert orchestration.name == "analyze_batch"
-    from orchestrators import analyze_batch
+    from orchestrators.analyze_batch import analyze_batch
 
     host = ReplayHost(analyze_batch, batch_activities(hub, analysis), instance_id=batch_id)
     replay = host.run(orchestration.input, max_episodes)
@@ -304,7 +304,7 @@ def test_an_analysis_purged_after_the_batch_found_it_is_read_from_its_own_summar
 
     activities["start_videos"] = start_then_purge
     batch_id = post_batch(hub, {"names": ["a.mp4"]})["id"]
-    from orchestrators import analyze_batch
+    from orchestrators.analyze_batch import analyze_batch
 
     host = ReplayHost(analyze_batch, activities, instance_id=batch_id)
     replay = host.run(hub.instances[batch_id].input, max_episodes=300)

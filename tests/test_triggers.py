@@ -199,7 +199,7 @@ def test_an_oversize_video_ends_in_a_failed_summary(hub, app_storage, blob_servi
     """The trigger starts it (no exception, so no host retries); plan_chunks refuses it; summarize writes why.
     The orchestration runs through the real SDK replay (devhost/replay.py) with the real activities on Azurite."""
     from activities import plan_chunks, summarize
-    from orchestrators import analyze_video
+    from orchestrators.analyze_video import analyze_video
 
     monkeypatch.setenv("MAX_VIDEO_MB", "0.001")
     container = app_storage["videos"]
@@ -222,7 +222,7 @@ def test_two_versions_of_one_name_each_keep_their_summary_and_the_newer_is_lates
     """v1 and v2 of one name; v2's analysis finishes first, v1's last. Each instance's summary is its own, and the
     name's latest summary stays v2's: v1 is no longer the blob's current version."""
     from activities import ACTIVITIES
-    from orchestrators import analyze_video
+    from orchestrators.analyze_video import analyze_video
 
     monkeypatch.setenv("MODEL_PATH", str(DEMO_ONNX))
     container, name = app_storage["videos"], "clips/cam.mp4"
