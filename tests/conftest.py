@@ -47,3 +47,22 @@ def container(blob_service) -> Iterator:
     client = blob_service.create_container(f"test-{uuid.uuid4().hex[:16]}")
     yield client
     client.delete_container()
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch):
+    """The stand-in for the Functions host behind the `durableClient` binding (`tests/support/task_hub.py`)."""
+    from tests.support.task_hub import FakeTaskHub
+
+    return FakeTaskHub().install(monkeypatch)
+
+
+@pytest.fixture
+def app_storage(monkeypatch: pytest.MonkeyPatch, azurite_connection_string: str, blob_service) -> Iterator[dict]:
+    """The app's storage settings on fresh Azurite containers; the HTTP API's cached client is dropped around it."""
+    from tests.support.worker import app_containers
+    from triggers import http_api
+
+    http_api.blob_service.cache_clear()
+    yield from app_containers(monkeypatch, azurite_connection_string, blob_service)
+    http_api.blob_service.cache_clear()

@@ -4,14 +4,12 @@ the status of a batch that is still running (the whole run is in tests/test_batc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import azure.functions as func
 import pytest
 
 from tests.support.task_hub import SYSTEM_KEY, FakeTaskHub
-from tests.support.worker import APP_URL, app_containers, call, http_request, indexed
-from triggers import http_api
+from tests.support.worker import APP_URL, call, http_request, indexed
 from videoanalysis.batch_run import BatchRef, BatchSpec, BatchState
 
 ROUTES = {
@@ -27,18 +25,6 @@ def test_batch_routes_are_indexed_with_their_methods_and_function_keys(name: str
     bindings = {raw["name"]: raw for raw in map(json.loads, indexed()[name].get_raw_bindings())}
     assert bindings["req"]["route"] == route and bindings["req"]["methods"] == methods
     assert bindings["req"]["authLevel"] == "FUNCTION" and ("client" in bindings) == durable
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> FakeTaskHub:
-    return FakeTaskHub().install(monkeypatch)
-
-
-@pytest.fixture
-def app_storage(monkeypatch: pytest.MonkeyPatch, azurite_connection_string: str, blob_service) -> Iterator[dict]:
-    http_api.blob_service.cache_clear()
-    yield from app_containers(monkeypatch, azurite_connection_string, blob_service)
-    http_api.blob_service.cache_clear()
 
 
 def _post(hub: FakeTaskHub, body: bytes) -> func.HttpResponse:

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,7 @@ from scenes.generator import write_scene
 from tests.conftest import DEMO_ONNX
 from tests.support import clips
 from tests.support.task_hub import FakeTaskHub, Instance
-from tests.support.worker import APP_URL, app_containers, call, http_request, trigger_blob_client
-from triggers import http_api
+from tests.support.worker import APP_URL, call, http_request, trigger_blob_client
 from videoanalysis.batch import BatchRow
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Job
 
@@ -31,18 +30,11 @@ Analysis = Callable[[str, Instance], None]
 
 
 @pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> FakeTaskHub:
-    return FakeTaskHub().install(monkeypatch)
-
-
-@pytest.fixture
-def app_storage(monkeypatch: pytest.MonkeyPatch, azurite_connection_string: str, blob_service) -> Iterator[dict]:
-    http_api.blob_service.cache_clear()
+def app_storage(monkeypatch: pytest.MonkeyPatch, app_storage: dict) -> dict:
     monkeypatch.setenv("BATCH_PAGE_SIZE", "2")  # several pages, so several generations, even for a few videos
     monkeypatch.setenv("BATCH_MAX_IN_FLIGHT", "2")
     monkeypatch.setenv("CHUNK_RETRY_INTERVAL_SECONDS", "0.01")
-    yield from app_containers(monkeypatch, azurite_connection_string, blob_service)
-    http_api.blob_service.cache_clear()
+    return app_storage
 
 
 def _upload(blob_service, container: str, name: str, data: bytes) -> None:

@@ -4,13 +4,12 @@ client in front of `FakeTaskHub` (the host's side of the durable client)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import azure.functions as func
 import pytest
 
 from tests.support.task_hub import SYSTEM_KEY, FakeTaskHub
-from tests.support.worker import APP_URL, app_containers, call, http_request, indexed
+from tests.support.worker import APP_URL, call, http_request, indexed
 from triggers import http_api
 from triggers.http_api import INSTANCE_ID
 from videoanalysis.contracts import AnalysisOutcome, BlobRef, Job
@@ -41,18 +40,6 @@ def test_http_functions_are_indexed_with_route_methods_and_function_keys(name: s
     assert bindings["$return"] == {"direction": "OUT", "type": "http", "name": "$return"}
     assert ("client" in bindings) == durable
     assert len(bindings) == 2 + durable
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> FakeTaskHub:
-    return FakeTaskHub().install(monkeypatch)
-
-
-@pytest.fixture
-def app_storage(monkeypatch: pytest.MonkeyPatch, azurite_connection_string: str, blob_service) -> Iterator[dict]:
-    http_api.blob_service.cache_clear()
-    yield from app_containers(monkeypatch, azurite_connection_string, blob_service)
-    http_api.blob_service.cache_clear()
 
 
 def _post(hub: FakeTaskHub, body: bytes) -> func.HttpResponse:

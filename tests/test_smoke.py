@@ -25,7 +25,7 @@ from devhost.replay import ReplayHost
 from orchestrators.analyze_video import analyze_video
 from tests.conftest import DEMO_ONNX
 from tests.support.task_hub import FakeTaskHub
-from tests.support.worker import app_containers, call, trigger_blob_client
+from tests.support.worker import call, trigger_blob_client
 from tools import smoke
 from videoanalysis.contracts import AnalysisOutcome, BlobRef
 
@@ -111,9 +111,9 @@ class _Routes(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def app_storage(monkeypatch: pytest.MonkeyPatch, azurite_connection_string: str, blob_service) -> Iterator[dict]:
+def app_storage(monkeypatch: pytest.MonkeyPatch, app_storage: dict) -> dict:
     monkeypatch.setenv("MODEL_PATH", str(DEMO_ONNX))  # the deployment's MODEL_PATH: the demo model
-    yield from app_containers(monkeypatch, azurite_connection_string, blob_service)
+    return app_storage
 
 
 @pytest.fixture

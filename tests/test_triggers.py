@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import typing
-from collections.abc import Iterator
 
 import azure.durable_functions as df
 import azurefunctions.extensions.bindings.blob as blob
@@ -21,7 +20,7 @@ from devhost.replay import ReplayHost
 from tests.conftest import DEMO_ONNX, ROOT
 from tests.support import clips
 from tests.support.task_hub import FakeTaskHub
-from tests.support.worker import app_containers, blob_trigger_blueprint, call, call_async, indexed, trigger_blob_client
+from tests.support.worker import blob_trigger_blueprint, call, call_async, indexed, trigger_blob_client
 from triggers.start import job_for
 from videoanalysis.contracts import AnalysisOutcome, BlobRef
 from videoanalysis.names import instance_id
@@ -99,16 +98,6 @@ def test_count_regions_with_a_huge_integer_fails_indexing_with_one_line() -> Non
 def test_host_json_refuses_to_restart_a_running_instance() -> None:
     durable = json.loads((ROOT / "host.json").read_text())["extensions"]["durableTask"]
     assert durable["overridableExistingInstanceStates"] == "NonRunningStates"
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> FakeTaskHub:
-    return FakeTaskHub().install(monkeypatch)
-
-
-@pytest.fixture
-def app_storage(monkeypatch: pytest.MonkeyPatch, azurite_connection_string: str, blob_service) -> Iterator[dict]:
-    yield from app_containers(monkeypatch, azurite_connection_string, blob_service)
 
 
 def _upload(blob_service, container: str, name: str, data: bytes) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from videoanalysis.report import CONTENT_SECURITY_POLICY, STYLE, escape, html_table
+from videoanalysis.report import escape, html_page, html_table
 
 STATUSES = ("succeeded", "partial", "failed")
 FIXED_COLUMNS = ("video", "status", "duration_s", "error")
@@ -200,22 +200,9 @@ class BatchTable:
             rows.append([video, escape(row.status), duration, *counts, escape(row.error or "")])
             css.append("failed" if row.status == "failed" else "")
         videos = html_table(header, rows, right=set(range(2, 3 + len(self.classes))), row_classes=css)
-        return "\n".join(
-            [
-                "<!DOCTYPE html>",
-                '<html lang="en"><head><meta charset="utf-8">',
-                f'<meta http-equiv="Content-Security-Policy" content="{escape(CONTENT_SECURITY_POLICY)}">',
-                '<meta name="viewport" content="width=device-width, initial-scale=1">',
-                f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
-                f"<h1>{escape(title)}</h1>",
-                f"<p>{len(self.rows)} videos: {escape(statuses or 'none')}</p>",
-                "<h2>Totals</h2>",
-                totals,
-                "<h2>Videos</h2>",
-                videos,
-                "</body></html>",
-                "",
-            ]
+        summary = f"<p>{len(self.rows)} videos: {escape(statuses or 'none')}</p>"
+        return html_page(
+            title, [f"<h1>{escape(title)}</h1>", summary, "<h2>Totals</h2>", totals, "<h2>Videos</h2>", videos]
         )
 
 

@@ -71,6 +71,11 @@ def render_report(
         _chunks_section(summary.get("chunks") or []),
         _settings_section(summary.get("settings") or {}),
     ]
+    return html_page(title, body)
+
+
+def html_page(title: str, body: Iterable[str]) -> str:
+    """A whole page of already-escaped body parts (empty ones left out), under the report's policy and style."""
     return "\n".join(
         [
             "<!DOCTYPE html>",
