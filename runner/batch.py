@@ -24,8 +24,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from runner.cli import PoolRun, UsageError, check_model, check_out, worker_pool
-from videoanalysis.artefacts import LOCAL_BATCH_TABLE, local_results_folder
-from videoanalysis.batch import BatchRow, BatchTable, one_line
+from videoanalysis import artefacts
+from videoanalysis.artefacts import LOCAL_BATCH_JSON, LOCAL_BATCH_TABLE, local_results_folder
+from videoanalysis.batch import BatchRow, BatchTable
+from videoanalysis.contracts import BlobRef
 from videoanalysis.names import has_video_extension
 from videoanalysis.settings import Settings
 from videoanalysis.storage import write_atomically
@@ -92,7 +94,7 @@ def settings_digest(settings: dict[str, Any], model: Path) -> str:
 def previous_rows(out: Path) -> dict[str, BatchRow]:
     """The rows a previous run of this batch wrote; none when there was none or its table cannot be read."""
     try:
-        document = json.loads((out / "batch.json").read_text())
+        document = json.loads((out / LOCAL_BATCH_JSON).read_text())
         return {row.video: row for row in map(BatchRow.from_dict, document["rows"])}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
@@ -178,8 +180,8 @@ class BatchRun:
             raise
         except Exception as error:  # this video's orchestration failed outright: its row says why, the batch goes on
             return self._identified(BatchRow.failed(video.name, f"{type(error).__name__}: {error}"), version), False
-        relative = summary.relative_to(self.out).as_posix()
-        row = BatchRow.from_summary(video.name, document, relative, str(PurePosixPath(relative).with_suffix(".html")))
+        relative = BlobRef(self.out.name, summary.relative_to(self.out).as_posix())
+        row = BatchRow.from_summary(video.name, document, relative.name, artefacts.report(relative).name)
         return self._identified(row, version), False
 
     def _identified(self, row: BatchRow, version: str) -> BatchRow:
@@ -218,9 +220,9 @@ def analyze_batch(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"--out {out}: {error.strerror or error}") from error
-    check_out(out / "batch.json")
+    check_out(out / LOCAL_BATCH_JSON)
     batch = BatchRun(videos, out, settings, force, auto_chunks)
-    with worker_pool(settings, workers, [out], out / "batch.json") as run:
+    with worker_pool(settings, workers, [out], out / LOCAL_BATCH_JSON) as run:
         try:
             return batch.run(run, progress)
         except CancelledError:  # the pool was shut down under a video: the run is stopping
@@ -245,4 +247,4 @@ def table_lines(table: BatchTable, out: Path) -> list[str]:
 def problem_lines(table: BatchTable) -> list[str]:
     """One line per video that did not succeed, for stderr."""
     failed = [row for row in table.rows if row.status != "succeeded"]
-    return [f"error: {row.video}: {row.status}: {one_line(row.error) or 'see its summary'}" for row in failed]
+    return [f"error: {row.video}: {row.status}: {row.error or 'see its summary'}" for row in failed]

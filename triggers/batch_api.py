@@ -23,7 +23,9 @@ from triggers.http_api import (
     api_root,
     blob_response,
     blob_service,
+    ended_error,
     error_response,
+    iso,
     json_body,
     json_response,
     json_value,
@@ -145,16 +147,11 @@ def batch_payload(status: Any, status_url: str) -> dict[str, Any]:
         "stage": progress.get("stage"),
         "listing_done": bool(progress.get("listing_done", False)),
         **{key: int(progress.get(key, 0)) for key in counts},
-        "created": status.created_time.isoformat() if status.created_time else None,
-        "updated": status.last_updated_time.isoformat() if status.last_updated_time else None,
-        "results": None,
-        "error": None,
+        "created": iso(status.created_time),
+        "updated": iso(status.last_updated_time),
+        "results": _result_urls(status_url) if runtime == OrchestrationRuntimeStatus.Completed else None,
+        "error": ended_error(runtime, json_value(status.output)),
     }
-    output = json_value(status.output)
-    if runtime == OrchestrationRuntimeStatus.Completed:
-        payload["results"] = _result_urls(status_url)
-    elif runtime in (OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated):
-        payload["error"] = str(output).strip().splitlines()[0] if output else runtime.value.lower()
     return payload
 
 

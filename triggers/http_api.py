@@ -267,8 +267,8 @@ def status_payload(status: DurableOrchestrationStatus, api_root: str) -> dict[st
         "id": status.instance_id,
         "status": runtime.value if runtime else None,
         "progress": None if progress is None else progress.to_dict(),
-        "created": _iso(status.created_time),
-        "updated": _iso(status.last_updated_time),
+        "created": iso(status.created_time),
+        "updated": iso(status.last_updated_time),
         "video": None if video is None else video.to_dict(),
         "result": None,
         "summary": None,
@@ -282,9 +282,16 @@ def status_payload(status: DurableOrchestrationStatus, api_root: str) -> dict[st
         payload["summary"] = {**outcome.summary.to_dict(), "url": own}
         if outcome.latest is not None and video is not None:
             payload["latest_summary"] = {**outcome.latest.to_dict(), "url": _summary_url(api_root, video.name)}
-    elif runtime in (OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated):
-        payload["error"] = str(output).strip().splitlines()[0] if output else runtime.value.lower()
+    else:
+        payload["error"] = ended_error(runtime, output)
     return payload
+
+
+def ended_error(runtime: OrchestrationRuntimeStatus | None, output: Any) -> str | None:
+    """Why an orchestration failed or was terminated, in one line; None while it runs or once it completed."""
+    if runtime not in (OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated):
+        return None
+    return str(output).strip().splitlines()[0] if output else runtime.value.lower()
 
 
 def _parsed(record: Any, value: Any) -> Any:
@@ -305,7 +312,7 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def _iso(moment: Any) -> str | None:
+def iso(moment: Any) -> str | None:
     return moment.isoformat() if moment else None
 
 

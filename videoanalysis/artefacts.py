@@ -90,7 +90,9 @@ def _beside(summary: BlobRef, suffix: str) -> BlobRef:
     return BlobRef(summary.container, str(PurePosixPath(summary.name).with_suffix(suffix)))
 
 
-LOCAL_BATCH_TABLE = ("batch.csv", "batch.json", "index.html")
+LOCAL_BATCH_JSON = "batch.json"
+"""A local batch's rows with what each was made from: the table a rerun resumes from."""
+LOCAL_BATCH_TABLE = ("batch.csv", LOCAL_BATCH_JSON, "index.html")
 """A local batch's table in its output folder: the CSV, the JSON and the index page."""
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,7 +204,3 @@ class BatchTable:
         return html_page(
             title, [f"<h1>{escape(title)}</h1>", summary, "<h2>Totals</h2>", totals, "<h2>Videos</h2>", videos]
         )
-
-
-def table_of(rows: Sequence[BatchRow]) -> BatchTable:
-    return BatchTable(tuple(rows))
