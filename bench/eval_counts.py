@@ -20,8 +20,8 @@ Scene shapes (issue 33): `--shapes NAME,...|all` evaluates other lengths, frame 
 60 s to 10 min, 640x360 to 3840x2160, 10 to 60 fps) on the same two seed ranges, and writes
 eval-shapes-<split>[-<variant>][-quick].json/.md: per shape and per length the app's and the script's total error,
 the share of scene/class pairs within ±1 and within max(1, 2% of the truth), the relative error per class and the CPU
-seconds per video-minute. `--quick` keeps such a side-by-side run short: a few scenes per shape, the app at its default
-chunks, the script with its default tracker.
+seconds per video-minute, of the app at its default chunks and the script with its default tracker (the only runs
+made). `--quick` keeps such a side-by-side run short: a few scenes per shape.
 """
 
 from __future__ import annotations
@@ -791,7 +791,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_chunk_lengths,
         metavar="S,S,...",
         help=f"app chunk lengths to run, a subset of {','.join(f'{c:g}' for c in CHUNKS)} (default: all; "
-        f"{APP_DEFAULT_CHUNK:g} with --quick); seam changes need 1000 (one chunk)",
+        f"{APP_DEFAULT_CHUNK:g} with --quick or --shapes); seam changes need 1000 (one chunk)",
     )
     parser.add_argument(
         "--shapes",
@@ -807,9 +807,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"{APP_DEFAULT_CHUNK:g} s chunks and the script with its default tracker only",
     )
     args = parser.parse_args(argv)
+    shaped = args.quick or args.shapes is not None  # the shapes' tables compare the default chunks and tracker only
     if args.chunks is None:
-        args.chunks = (APP_DEFAULT_CHUNK,) if args.quick else CHUNKS
-    args.trackers = () if args.no_script else ("ultralytics",) if args.quick else tuple(TRACKERS)
+        args.chunks = (APP_DEFAULT_CHUNK,) if shaped else CHUNKS
+    args.trackers = () if args.no_script else ("ultralytics",) if shaped else tuple(TRACKERS)
     if args.quick and args.limit is None:
         args.limit = QUICK_SCENES
     try:

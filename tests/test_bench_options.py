@@ -31,10 +31,12 @@ def test_eval_quick_runs_the_app_default_and_the_script_on_a_few_scenes_of_each_
     args = eval_counts.parse_args(["--shapes", "60s-360p25,5min-360p10", "--quick"])
     assert [shape.name for shape in args.shapes] == ["60s-360p25", "5min-360p10"]
     assert (args.chunks, args.trackers, args.limit) == ((10.0,), ("ultralytics",), eval_counts.QUICK_SCENES)
-    full = eval_counts.parse_args(["--shapes", "all"])
-    assert full.shapes == eval_counts.SHAPES and full.chunks == eval_counts.CHUNKS and full.limit is None
-    assert full.trackers == tuple(eval_counts.TRACKERS)
-    assert eval_counts.parse_args([]).shapes is None  # `make eval`: the default shape alone, as before
+    full = eval_counts.parse_args(["--shapes", "all"])  # the shapes' tables compare the app's default and the script
+    assert full.shapes == eval_counts.SHAPES and full.limit is None
+    assert (full.chunks, full.trackers) == ((10.0,), ("ultralytics",))
+    default = eval_counts.parse_args([])  # `make eval`: the default shape alone, every chunking and both trackers
+    assert default.shapes is None
+    assert (default.chunks, default.trackers) == (eval_counts.CHUNKS, tuple(eval_counts.TRACKERS))
 
 
 def test_an_unknown_shape_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
