@@ -102,6 +102,24 @@ def test_a_segment_starts_where_the_tracker_first_saw_its_object() -> None:
     assert car.zones == ("left",)
 
 
+def test_a_track_that_turns_back_at_the_border_is_two_objects() -> None:
+    """A car leaves through the right border; a frame later another comes in there, going left, where the tracker
+    expects the first: it keeps the first car's track for the second (tested here), and the pass cuts that track in
+    two where it turned back. Each segment's crops are its own object's."""
+
+    def clipped(left: float, top: float) -> Box:
+        return (left, top, min(640.0, left + 150.0), top + 60.0)
+
+    leaving = [frame(200 * k, (clipped(300.0 + 13 * k, 150.0), "car"), crops=((0, 1),)) for k in range(24)]
+    coming = [frame(200 * k, (clipped(601.0 - 20 * (k - 25), 152.0), "car"), crops=((0, 2),)) for k in range(25, 50)]
+    crops = {(0, 1): Crop(1000, 0, 0.8), (0, 2): Crop(6000, 0, 0.7)}
+    frames = [*leaving, frame(200 * 24), *coming]
+    first, second = track_video([frames], SHAPE, 5.0, Settings(), crops).segments
+    assert (first.first_ms, first.last_ms, second.first_ms, second.last_ms) == (0, 23 * 200, 25 * 200, 49 * 200)
+    assert first.first[1][0] < first.last[1][0] and second.first[1][0] > second.last[1][0], "right, then left"
+    assert (first.thumbnail, second.thumbnail) == ((0, 1), (0, 2))
+
+
 def test_a_failed_chunk_starts_a_fresh_tracker() -> None:
     """An object seen on both sides of a chunk nobody analysed is two tracks: no track bridges the hole."""
     info = VideoInfo(25.0, 150, 6.0, 640, 360, "h264", 1)

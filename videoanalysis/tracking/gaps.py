@@ -55,6 +55,19 @@ def within_reach(
     return found
 
 
+def moved_against(earlier: tuple[Sighting, Sighting], later: tuple[Sighting, Sighting], min_move: float) -> bool:
+    """Whether the track seen from `later[0]` to `later[1]` moved against the motion of the one seen from
+    `earlier[0]` to `earlier[1]`: their directions more than a right angle apart, each having moved at least
+    `min_move` box sizes (less is a box's wobble, not a direction)."""
+    steps = []
+    for first, last in (earlier, later):
+        step = last.point[0] - first.point[0], last.point[1] - first.point[1]
+        if math.hypot(*step) < min_move * (first.size + last.size) / 2:
+            return False
+        steps.append(step)
+    return steps[0][0] * steps[1][0] + steps[0][1] * steps[1][1] < 0
+
+
 def gap_links(
     ends: Sequence[int | None],
     starts: Sequence[int | None],

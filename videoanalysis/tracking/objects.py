@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from videoanalysis.regions import Box, LineTrace, sighting
-from videoanalysis.tracking.gaps import gap_links, within_reach
+from videoanalysis.tracking.borders import left_view
+from videoanalysis.tracking.gaps import gap_links, moved_against, within_reach
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,9 @@ SPEED_CHANGE = 0.5
 (`gaps.miss`): objects that stop, start or speed up behind something were counted twice at a constant speed.
 Chosen on the tuning scenes with `bench.eval_refanin`: 0.25 to 0.5 gave the least error, 0.75 and 1 more."""
 
-
-EDGE_MARGIN_PX = 2.0
-"""A box this close to the frame's border touches it: detections are clipped to the frame."""
+AGAINST_MOVE = 0.5
+"""How far, in box sizes, two tracks must each have moved for a later one going against the earlier one's direction
+to be another object (`gaps.moved_against`): on a two-way road, a car that comes in where another left."""
 
 
 def link_across_gaps(
@@ -148,34 +149,13 @@ def link_across_gaps(
         if frame_size is not None and left_view(earlier.first[1], earlier.last[1], frame_size):
             return None
         first, last = sighting(*earlier.first), sighting(*earlier.last)
+        if moved_against((first, last), (sighting(*later.first), sighting(*later.last)), AGAINST_MOVE):
+            return None
         return within_reach(first, last, sighting(*later.first), LINK_TOLERANCE, SPEED_CHANGE)
 
     end_times = [segment.last_ms for segment in segments]
     start_times = [segment.first_ms for segment in segments]
     return gap_links(end_times, start_times, gap_ms, candidate)
-
-
-def left_view(first: Box, last: Box, frame_size: tuple[int, int]) -> bool:
-    """Whether an object seen from box `first` to box `last` left the view: `last` touches the border it was heading
-    for, the one that its motion, continued from the centre of `last`, reaches first.
-
-    Only that border: a walker near the camera whose feet the bottom border cuts off, walking along it, drifts down as
-    the cut box grows or shrinks, yet heads for a side border.
-    """
-    width, height = frame_size
-    x, y = (last[0] + last[2]) / 2, (last[1] + last[3]) / 2
-    dx = x - (first[0] + first[2]) / 2
-    dy = y - (first[1] + first[3]) / 2
-    ahead = []  # (how far along the motion, whether `last` touches that border)
-    if dx < 0:
-        ahead.append((x / -dx, last[0] <= EDGE_MARGIN_PX))
-    if dx > 0:
-        ahead.append(((width - x) / dx, last[2] >= width - EDGE_MARGIN_PX))
-    if dy < 0:
-        ahead.append((y / -dy, last[1] <= EDGE_MARGIN_PX))
-    if dy > 0:
-        ahead.append(((height - y) / dy, last[3] >= height - EDGE_MARGIN_PX))
-    return bool(ahead) and min(ahead)[1]
 
 
 def hits_needed(min_hits: int, *, cut_short: bool) -> int:

@@ -17,6 +17,7 @@ the tracker gave it; without one, the most confident crop of the chunks' runs it
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from videoanalysis.detections_file import FrameRecord, Thumbnail, rounded_box
 from videoanalysis.detector import Detections
 from videoanalysis.regions import EMPTY, Box, Regions, anchors, inside, trace
 from videoanalysis.settings import Settings
+from videoanalysis.tracking.borders import turns
 from videoanalysis.tracking.objects import TrackSegment, most_confident
 from videoanalysis.tracking.tracker import new_tracker
 
@@ -43,24 +45,36 @@ class VideoTracks:
 
 @dataclass
 class _Builder:
-    """A segment as it grows frame by frame."""
+    """A segment as it grows frame by frame: its frames' boxes, and the crops of the runs its detections belong to as
+    (t_ms, crop, whether the crop is of its own detection)."""
 
-    id: int
     cls: str
     frames: list[tuple[int, Box]] = field(default_factory=list)
-    zones: set[str] = field(default_factory=set)
-    own: set[Thumbnail] = field(default_factory=set)  # crops of its own detections
-    runs: set[Thumbnail] = field(default_factory=set)  # crops of the runs its detections belong to
+    crops: list[tuple[int, Thumbnail, bool]] = field(default_factory=list)
 
-    def segment(self, regions: Regions, crops: Mapping[Thumbnail, Crop]) -> TrackSegment:
+    def pieces(self, frame_size: tuple[int, int]) -> list[_Builder]:
+        """The segment cut where its track turned back at a border (`borders.turns`): from there on, the track
+        followed another object."""
+        starts = [0, *turns([box for _, box in self.frames], frame_size), len(self.frames)]
+        found = []
+        for start, end in itertools.pairwise(starts):
+            first_ms, end_ms = self.frames[start][0], self.frames[end - 1][0]
+            crops = [crop for crop in self.crops if first_ms <= crop[0] <= end_ms]
+            found.append(_Builder(self.cls, self.frames[start:end], crops))
+        return found
+
+    def segment(self, id: int, regions: Regions, crops: Mapping[Thumbnail, Crop]) -> TrackSegment:
         """The finished segment; a line it never was clearly on a side of is left out of `lines` (its trace is EMPTY,
         which the summary assumes for a missing line)."""
         traces = {line.name: trace(line, self.frames) for line in regions.lines}
         # The most confident crop of its own detections if it has one, else of its runs.
-        best = most_confident((crops[t].conf, t) for t in (self.own or self.runs) if t in crops)
+        own = {run for _, run, is_own in self.crops if is_own}
+        runs = own or {run for _, run, _ in self.crops}
+        best = most_confident((crops[t].conf, t) for t in runs if t in crops)
         conf, thumbnail = best or (None, None)
+        points = anchors(box for _, box in self.frames)
         return TrackSegment(
-            id=self.id,
+            id=id,
             cls=self.cls,
             first=self.frames[0],
             last=self.frames[-1],
@@ -68,7 +82,7 @@ class _Builder:
             thumbnail=thumbnail,
             thumbnail_conf=conf,
             lines={name: line_trace for name, line_trace in traces.items() if line_trace != EMPTY},
-            zones=tuple(sorted(self.zones)),
+            zones=tuple(sorted(zone.name for zone in regions.zones if inside(zone, points).any())),
             boxes=tuple(self.frames),
         )
 
@@ -97,21 +111,19 @@ def track_video(
             seen = []
             for track in tracked:
                 cls = frame.cls[track.det]
-                builder = builders.setdefault((sequence, track.track_id, cls), _Builder(len(builders) + 1, cls))
-                if track.before:
-                    earlier = [(times[-1 - ago], rounded_box(b)) for ago, b in track.before]
-                    builder.frames.extend(earlier)
-                    _zones_entered(regions, builder, [b for _, b in earlier])
+                builder = builders.setdefault((sequence, track.track_id, cls), _Builder(cls))
+                builder.frames.extend((times[-1 - ago], rounded_box(b)) for ago, b in track.before)
                 box = rounded_box(track.xyxy)
                 builder.frames.append((frame.t_ms, box))
                 if frame.crops and (run := frame.crops[track.det]) is not None:
-                    builder.runs.add(run)
-                    if (crop := crops.get(run)) is not None and (crop.t_ms, crop.det) == (frame.t_ms, track.det):
-                        builder.own.add(run)
-                seen.append((builder, box))
+                    crop = crops.get(run)
+                    own = crop is not None and (crop.t_ms, crop.det) == (frame.t_ms, track.det)
+                    builder.crops.append((frame.t_ms, run, own))
+                seen.append((cls, box))
             _zones_frame(regions, seen, peaks)
-    segments = tuple(builder.segment(regions, crops) for builder in builders.values())
-    return VideoTracks(segments, peaks)
+    height, width = frame_shape
+    pieces = [piece for builder in builders.values() for piece in builder.pieces((width, height))]
+    return VideoTracks(tuple(piece.segment(k, regions, crops) for k, piece in enumerate(pieces, 1)), peaks)
 
 
 def _detections(frame: FrameRecord, class_ids: Sequence[int]) -> Detections:
@@ -124,25 +136,15 @@ def _detections(frame: FrameRecord, class_ids: Sequence[int]) -> Detections:
     )
 
 
-def _zones_entered(regions: Regions, builder: _Builder, boxes: Sequence[Box]) -> None:
-    """Record the zones a segment was inside in frames before the tracker reported it (`TrackedBox.before`)."""
-    if not regions.zones or not boxes:
-        return
-    points = anchors(boxes)
-    builder.zones.update(zone.name for zone in regions.zones if inside(zone, points).any())
-
-
-def _zones_frame(regions: Regions, seen: Sequence[tuple[_Builder, Box]], peaks: dict[str, dict[str, int]]) -> None:
-    """Record which segments are inside each zone in this frame, and raise the zone's per-class peaks."""
+def _zones_frame(regions: Regions, seen: Sequence[tuple[str, Box]], peaks: dict[str, dict[str, int]]) -> None:
+    """Raise each zone's per-class peaks with the tracked boxes of one frame, (class, box)."""
     if not regions.zones or not seen:
         return
     points = anchors(box for _, box in seen)
     for zone in regions.zones:
-        hits = [builder for (builder, _), hit in zip(seen, inside(zone, points), strict=True) if hit]
-        for builder in hits:
-            builder.zones.add(zone.name)
         zone_peaks = peaks.setdefault(zone.name, {})
-        for cls, count in Counter(builder.cls for builder in hits).items():
+        counts = Counter(cls for (cls, _), hit in zip(seen, inside(zone, points), strict=True) if hit)
+        for cls, count in counts.items():
             zone_peaks[cls] = max(zone_peaks.get(cls, 0), count)
 
 
