@@ -55,6 +55,8 @@ APP_DEFAULT_CHUNK = 10.0
 TRACKERS: dict[str, str | None] = {"ultralytics": None, "bytetrack": "bytetrack.yaml"}  # None: Ultralytics' default
 CLASSES = ("car", "person", "bike")
 EVAL = TMP / "eval"
+RECORDS = EVAL / "records"
+"""Each evaluated scene's record, per variant (`--resume`)."""
 REGIONS = Regions(
     lines=(Line("vertical", (640.0, 280.0), (640.0, 720.0)), Line("diagonal", (320.0, 700.0), (960.0, 300.0))),
     zones=(Zone("left", ((0.0, 280.0), (400.0, 280.0), (400.0, 720.0), (0.0, 720.0))),),
@@ -282,16 +284,18 @@ def run_app(spec: SceneSpec, chunk_seconds: float, model: Path, env: dict[str, s
     if run.returncode != 0 or not out.is_file():
         return {"error": f"exit {run.returncode}: {run.stderr.strip()[-1500:]}", "wall_s": run.wall_s}
     summary = json.loads(out.read_text())
+    return {**summary_counts(summary), "wall_s": run.wall_s, "cpu_s": run.cpu_s, "summary": str(out.relative_to(ROOT))}
+
+
+def summary_counts(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the tables read of an app run's summary: its counts, chunks, likely fragments and regions."""
     objects = [o for o in summary.get("objects", []) if o.get("counted", True)]
     return {
         "unique": {c: summary["classes"].get(c, {}).get("unique", 0) for c in CLASSES},
         "chunks": summary["totals"]["chunks"],
-        "wall_s": run.wall_s,
-        "cpu_s": run.cpu_s,
         "short_counted": {c: sum(o["cls"] == c and o["hits"] <= SHORT_HITS for o in objects) for c in CLASSES},
         "across_chunks": {c: sum(o["cls"] == c and len(o["chunks"]) > 1 for o in objects) for c in CLASSES},
         "regions": _region_counts(summary),
-        "summary": str(out.relative_to(ROOT)),
     }
 
 
@@ -361,6 +365,7 @@ def evaluate_scene(
         runs[app_key(chunk_seconds)] = run_app(spec, chunk_seconds, model, env, variant)
     log(f"scene {spec.key} done in {time.perf_counter() - started:.0f} s: {_brief(truth, runs)}")
     return {
+        "git": _git_state(),
         "seed": spec.seed,
         "scenario": spec.scenario,
         "video": str(spec.video.relative_to(ROOT)),
@@ -386,12 +391,38 @@ def _brief(truth: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
 
 
 def _scene_or_error(spec: SceneSpec, model: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """One scene's record, or its error: a scene that cannot be rendered is reported, not the end of the run."""
+    """One scene's record, or its error: a scene that cannot be rendered is reported, not the end of the run.
+
+    Each finished scene's record is saved (`RECORDS`), so that an evaluation stopped part way loses one scene: with
+    `--resume`, a scene saved by a run of the same variant, settings, model, chunks and trackers is read back, not
+    run again (its record names the code it ran with)."""
+    job = {"env": args.env, "model": file_hash(model), "chunks": list(args.chunks), "trackers": list(args.trackers)}
+    saved = RECORDS / args.variant / f"{spec.key}.json"
+    if args.resume and saved.is_file() and (record := json.loads(saved.read_text()))["job"] == job:
+        log(f"scene {spec.key}: the saved record of code {record['scene']['git']}")
+        return dict(record["scene"])
     try:
-        return evaluate_scene(spec, model, args.env, args.variant, args.chunks, args.trackers)
+        scene = evaluate_scene(spec, model, args.env, args.variant, args.chunks, args.trackers)
     except RuntimeError as error:
         log(f"scene {spec.key} failed: {error}")
         return {"seed": spec.seed, "scenario": spec.scenario, "shape": spec.shape.name, "error": str(error)}
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    partial = saved.with_name(f".{os.getpid()}-{threading.get_ident()}-{saved.name}")
+    partial.write_text(json.dumps({"job": job, "scene": scene}))
+    partial.replace(saved)
+    return scene
+
+
+def recount(scenes: Sequence[dict[str, Any]]) -> None:
+    """Count every app run of `scenes` again from its stored chunks with this code (`bench.eval_refanin`), in place:
+    for a change after the chunks (tracking, linking, counting), the counts the app gives now from the same
+    detections. The CPU and wall times stay the runs'."""
+    from bench.eval_refanin import resummarised
+
+    for scene in scenes:
+        for key, run in scene["runs"].items():
+            if key.startswith("app_") and "error" not in run:
+                run.update(summary_counts(resummarised((ROOT / run["summary"]).parent)))
 
 
 def aggregate(scenes: list[dict[str, Any]], failed_scenes: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
@@ -510,7 +541,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"model `{cfg['model']}` ({cfg['model_sha256']}), "
         f"{SAMPLE_FPS:g} fps sampling, conf {CONF:g}, imgsz {IMGSZ}. "
         f"App runs: `--workers 1`{', ' + env if env else ''}. "
-        f"Code: {cfg['git']}. {cfg['cores']} cores; evaluation wall time {cfg['wall_s'] / 60:.1f} min "
+        f"Code: {_code(cfg)}. {cfg['cores']} cores; evaluation wall time {cfg['wall_s'] / 60:.1f} min "
         "(CPU seconds of the Ultralytics script come from its cached run).",
         "",
     ]
@@ -682,7 +713,7 @@ def render_shapes_markdown(report: dict[str, Any]) -> str:
         f"`{cfg['command']}` — model `{cfg['model']}` ({cfg['model_sha256']}), {SAMPLE_FPS:g} fps sampling, conf "
         f"{CONF:g}; the script at imgsz {IMGSZ}, `vid_stride` round(fps / {SAMPLE_FPS:g}). App runs: `--workers 1`, "
         f"chunks {', '.join(f'{c:g} s' for c in cfg['chunks'])}{', ' + env if env else ''}; the app columns are "
-        f"`{app}`. Code: {cfg['git']}. {cfg['cores']} cores shared with other work; wall time "
+        f"`{app}`. Code: {_code(cfg)}. {cfg['cores']} cores shared with other work; wall time "
         f"{cfg['wall_s'] / 60:.1f} min. CPU s per video-minute: user + sys of the whole process tree (the script's "
         "from its run, cached or not).",
         "",
@@ -735,6 +766,14 @@ def render_shapes_markdown(report: dict[str, Any]) -> str:
 
 def log(message: str) -> None:
     print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _code(cfg: dict[str, Any]) -> str:
+    """The code a report's numbers come from: the scenes' runs (some read back with `--resume`), and the recount's."""
+    runs = ", ".join(cfg.get("scenes_git", [])) or cfg["git"]
+    if cfg.get("recount"):
+        return f"runs {runs}; app counts recounted from their stored chunks with {cfg['git']} (`--recount`)"
+    return runs
 
 
 def _git_state() -> str:
@@ -806,6 +845,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"a short side-by-side run: {QUICK_SCENES} scenes per shape (--limit overrides), the app at its default "
         f"{APP_DEFAULT_CHUNK:g} s chunks and the script with its default tracker only",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="read back the saved record of each scene a run of the same variant, settings, model, chunks and "
+        "trackers finished, rather than run it again",
+    )
+    parser.add_argument(
+        "--recount",
+        action="store_true",
+        help="count every app run again from its stored chunks with this code (a change after the chunks: tracking, "
+        "linking, counting); CPU and wall times stay the runs'",
+    )
     args = parser.parse_args(argv)
     shaped = args.quick or args.shapes is not None  # the shapes' tables compare the default chunks and tracker only
     if args.chunks is None:
@@ -836,6 +887,8 @@ def main(argv: list[str] | None = None) -> int:
         done = list(pool.map(lambda s: _scene_or_error(s, model, args), specs))
     scenes = [scene for scene in done if "error" not in scene]
     failed = [scene for scene in done if "error" in scene]
+    if args.recount:
+        recount(scenes)
     command = " ".join(["python -m bench.eval_counts", *(argv if argv is not None else sys.argv[1:])])
     config: dict[str, Any] = {
         "command": command,
@@ -853,6 +906,8 @@ def main(argv: list[str] | None = None) -> int:
         "cores": len(os.sched_getaffinity(0)),
         "jobs": args.jobs,
         "git": _git_state(),
+        "scenes_git": sorted({scene["git"] for scene in scenes if "git" in scene}),
+        "recount": args.recount,
     }
     name = f"eval-{args.split}" if args.shapes is None else f"eval-shapes-{args.split}"
     name += ("" if args.variant == "defaults" else f"-{args.variant}") + ("-quick" if args.quick else "")

@@ -21,7 +21,8 @@ from bench.eval_counts import CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAM
 from videoanalysis.contracts import ChunkResult, VideoInfo
 from videoanalysis.detections_file import read_frames
 from videoanalysis.settings import Settings
-from videoanalysis.summary import video_objects
+from videoanalysis.summary import build_summary, video_objects
+from videoanalysis.summary_records import SummaryVideo
 from videoanalysis.tracking.video_pass import VideoTracks, track_chunks
 
 
@@ -49,6 +50,19 @@ def score(errors: Sequence[int]) -> dict[str, int]:
 def retracked(run: Path, changes: Mapping[str, str]) -> tuple[dict[str, Any], VideoTracks]:
     """The stored summary of one app run, and the video's tracks made again from its chunk results and detections
     with the settings `changes` (app setting names, values as in the environment) and this code."""
+    stored, _, tracks = _tracked_again(run, changes)
+    return stored, tracks
+
+
+def resummarised(run: Path) -> dict[str, Any]:
+    """The summary of one stored app run made again from its chunks with this code and the run's settings: what the
+    app gives now from the same detections (`bench.eval_counts --recount`). Thumbnails are not named."""
+    stored, chunks, tracks = _tracked_again(run, {})
+    video = SummaryVideo(stored["video"]["name"], VideoInfo.from_dict(stored["video"]))
+    return build_summary(video, stored["settings"], chunks, tracks, wall_s=stored["totals"]["wall_s"]).to_dict()
+
+
+def _tracked_again(run: Path, changes: Mapping[str, str]) -> tuple[dict[str, Any], list[ChunkResult], VideoTracks]:
     stored = json.loads((run / "summary.json").read_text())
     settings = Settings.from_dict(stored["settings"]).replace(**Settings.env_values(changes))
     stored["settings"] = settings.to_dict()
@@ -58,7 +72,7 @@ def retracked(run: Path, changes: Mapping[str, str]) -> tuple[dict[str, Any], Vi
         c.index: list(read_frames(c.index, p.with_suffix(".jsonl").read_bytes()))
         for c, p in zip(chunks, paths, strict=True)
     }
-    return stored, track_chunks(chunks, frames, VideoInfo.from_dict(stored["video"]), settings)
+    return stored, chunks, track_chunks(chunks, frames, VideoInfo.from_dict(stored["video"]), settings)
 
 
 def recounted(run: Path, changes: Mapping[str, str]) -> dict[str, int]:
