@@ -375,15 +375,15 @@ def test_crossing_back_counts_once_each_way() -> None:
 @pytest.mark.parametrize(
     ("before", "after", "row"),
     [
-        (walk(200, 220, 240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3600, y=230), 0),  # one after
-        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, 460, 480, start_ms=3200, y=230), 1),  # one before
-        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3200, y=230), None),  # two fragments
+        (walk(200, 220, 240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3600, y=250), 0),  # one after
+        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, 460, 480, start_ms=3200, y=250), 1),  # one before
+        (walk(240, 260, 280, start_ms=2000), walk(400, 420, 440, start_ms=3200, y=250), None),  # two fragments
     ],
 )
 def test_a_crossing_out_of_sight_counts_once_for_the_object_that_counts(
     before: list[tuple[int, Box]], after: list[tuple[int, Box]], row: int | None
 ) -> None:
-    """Lost left of the door, found right of it near where its motion carries it (1 box size off after 0.8 s, 0.6 of
+    """Lost left of the door, found right of it near where its motion carries it (1.3 box sizes off after 0.8 s, 1 of
     it across its path: too far to be linked into one object, near enough for a crossing): one crossing between the
     two tracks, counted when either counts (5 analysed frames here), on the row of the later one unless only the
     earlier counts (the car's row). Neither is seen at the video's start or end, which would count a fragment."""

@@ -115,10 +115,11 @@ def join_segments(
     return VideoObjects(objects=objects)
 
 
-LINK_TOLERANCE = 0.5
+LINK_TOLERANCE = 0.75
 """How far, in box sizes (times ``0.5 + gap in seconds / 2``, `gaps.within_reach`), a track may begin from where an
-earlier one's motion carries it to be taken for the same object. Chosen on the evaluation's tuning scenes (`make
-eval`): from 0.25 to 0.5 the error was nearly the same there; looser tolerances join different objects."""
+earlier one's motion carries it to be taken for the same object. Chosen on the evaluation's tuning scenes of four
+shapes, 60 s to 10 min, with the rules that keep other objects apart (`AGAINST_MOVE`, `borders.turns`): 0.625 to 1
+gave nearly the same error there, 0.5 split more objects (docs/decisions/2026-12-07-long-scenes.md)."""
 
 SPEED_CHANGE = 0.5
 """How much slower or faster than its average an object may have moved while out of sight, as a share of that speed
@@ -127,7 +128,8 @@ Chosen on the tuning scenes with `bench.eval_refanin`: 0.25 to 0.5 gave the leas
 
 AGAINST_MOVE = 0.5
 """How far, in box sizes, two tracks must each have moved for a later one going against the earlier one's direction
-to be another object (`gaps.moved_against`): on a two-way road, a car that comes in where another left."""
+to be another object (`gaps.moved_against`): on a two-way road, a car that comes in where another left. From 0.25 to
+1 the tuning scenes' error was the same."""
 
 
 def link_across_gaps(
