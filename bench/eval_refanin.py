@@ -7,6 +7,10 @@ detecting anything. Each run keeps the settings it ran with (a run older than a 
 `--set KEY=VALUE` changes a setting of that step for the recount (TRACK_LOST_SECONDS,
 LINK_GAP_SECONDS, MIN_TRACK_SECONDS, TRACKER, ...). It reports `unique` against the truth and the seam changes against
 one chunk; lines and zones need a full run. `--set MIN_TRACK_SECONDS=...` is how the fragment threshold was chosen.
+
+`--shapes NAME,...` recounts the runs of `bench.eval_counts --shapes` (10 s chunks) of several scene shapes at once,
+and `--try NAME=VALUE;...` (repeatable: one table row each) sets the tracking rules' constants (`RULES`) for a
+recount: how the rules for long scenes were chosen (docs/decisions/2026-12-07-long-scenes.md).
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.eval_counts import CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS, Shape
+from bench.eval_counts import APP_DEFAULT_CHUNK, CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS, Shape
 from videoanalysis.contracts import ChunkResult, VideoInfo
 from videoanalysis.detections_file import read_frames
 from videoanalysis.settings import Settings
 from videoanalysis.summary import build_summary, video_objects
 from videoanalysis.summary_records import SummaryVideo
+from videoanalysis.tracking import borders, objects
 from videoanalysis.tracking.video_pass import VideoTracks, track_chunks
 
 
@@ -82,14 +87,82 @@ def recounted(run: Path, changes: Mapping[str, str]) -> dict[str, int]:
     return {cls: unique.get(cls, 0) for cls in CLASSES}
 
 
+RULES: dict[str, Any] = {
+    "TURN_MOVE": borders,
+    "AGAINST_MOVE": objects,
+    "LINK_TOLERANCE": objects,
+    "SPEED_CHANGE": objects,
+}
+"""The tracking rules' constants `--try` may set, and the modules that hold them."""
+
+
+def shapes_table(
+    variant: str, split: str, shapes: Sequence[Shape], tries: Sequence[str], overrides: Mapping[str, str]
+) -> str:
+    """One row per `--try` (the rules' constants as `NAME=VALUE;...`, empty for the code's own): the recounted error
+    of each shape's stored 10 s chunk runs and of all of them. The tracks are made once per `TURN_MOVE`, the only
+    constant of the tracking pass; the others act on its segments."""
+    runs = {shape: list(stored_runs(variant, SPLITS[split], APP_DEFAULT_CHUNK, shape)) for shape in shapes}
+    own = {name: getattr(module, name) for name, module in RULES.items()}
+    tracks: dict[tuple[Path, float], tuple[dict[str, Any], VideoTracks]] = {}
+    header = " | ".join(f"{shape.name} ({len(runs[shape])} scenes)" for shape in shapes)
+    rows = [f"| constants | all: error (signed), pairs within ±1, within max(1, 2%) | {header} |"]
+    rows.append("|---" * (len(shapes) + 2) + "|")
+    try:
+        for chosen in tries:
+            values = {**own, **{k: float(v) for k, v in (item.split("=", 1) for item in chosen.split(";") if item)}}
+            for name, value in values.items():
+                setattr(RULES[name], name, value)
+            cells, everything = [], []
+            for shape in shapes:
+                errors = []
+                for run, truth in runs[shape]:
+                    key = (run, values["TURN_MOVE"])
+                    stored, tracked = (
+                        tracks[key] if key in tracks else tracks.setdefault(key, retracked(run, overrides))
+                    )
+                    unique = video_objects(stored["video"], stored["settings"], tracked).unique
+                    errors += [(unique.get(cls, 0) - truth[cls], truth[cls]) for cls in CLASSES]
+                cells.append(_score_cell(errors))
+                everything += errors
+            rows.append(f"| {chosen or 'as in the code'} | {_score_cell(everything)} | {' | '.join(cells)} |")
+    finally:
+        for name, value in own.items():
+            setattr(RULES[name], name, value)
+    return "\n".join(rows)
+
+
+def _score_cell(errors: Sequence[tuple[int, int]]) -> str:
+    """Total error (signed), and the pairs within ±1 and within max(1, 2% of the truth), of (error, truth) pairs."""
+    within = sum(abs(e) <= max(1.0, 0.02 * truth) for e, truth in errors)
+    found = score([e for e, _ in errors])
+    return f"{found['abs']} ({found['signed']:+d}), {found['within_1']}/{found['pairs']}, {within}/{found['pairs']}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="defaults", help="the runs of `bench.eval_counts --variant`")
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the recount")
     parser.add_argument("--shape", choices=tuple(SHAPE_BY_NAME), default=DEFAULT_SHAPE.name, help="the scenes' shape")
+    parser.add_argument("--shapes", help="NAME,...: recount the 10 s chunk runs of these shapes, a row per --try")
+    parser.add_argument(
+        "--try",
+        dest="tries",
+        action="append",
+        metavar="NAME=VALUE;...",
+        help=f"with --shapes: constants of the tracking rules ({', '.join(RULES)}) for one row",
+    )
     args = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in args.set)
+    if args.shapes:
+        unknown = [name for name in args.shapes.split(",") if name not in SHAPE_BY_NAME]
+        tried = {item.split("=", 1)[0] for chosen in args.tries or () for item in chosen.split(";") if item}
+        if unknown or not tried <= set(RULES):
+            parser.error(f"unknown shapes {unknown} or constants {sorted(tried - set(RULES))}")
+        shapes = [SHAPE_BY_NAME[name] for name in args.shapes.split(",")]
+        print(shapes_table(args.variant, args.split, shapes, args.tries or [""], overrides))
+        return
     shape = SHAPE_BY_NAME[args.shape]
     runs = stored_runs(args.variant, SPLITS[args.split], max(CHUNKS), shape)
     one_chunk = {run.parent: recounted(run, overrides) for run, _ in runs}

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from activities import ACTIVITIES
+from bench.eval_refanin import resummarised
 from devhost.replay import ReplayHost
 from orchestrators.analyze_video import analyze_video
 from runner.cli import analyze_file
@@ -44,11 +45,28 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="module")
-def chunked(scene: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> dict:
+def chunked_run(scene: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The summary of a chunked run, its chunk results and detections beside it."""
     out = tmp_path_factory.mktemp("chunked") / "summary.json"
     outcome = analyze_file(scene[0], out, SETTINGS, workers=2, progress=False)
     assert outcome["status"] == "succeeded", outcome
-    return json.loads(out.read_text())
+    return out
+
+
+@pytest.fixture(scope="module")
+def chunked(chunked_run: Path) -> dict:
+    return json.loads(chunked_run.read_text())
+
+
+def test_a_recount_from_the_stored_chunks_is_the_runs_summary(chunked_run: Path, chunked: dict) -> None:
+    """`bench.eval_counts --recount` reports what the app gives from a run's stored chunks: the same summary, but for
+    the thumbnails' names, which a recount does not write."""
+    recount = resummarised(chunked_run.parent)
+    assert [obj.pop("thumbnail") for obj in recount["objects"]] == [None] * len(chunked["objects"])
+    assert recount == {
+        **chunked,
+        "objects": [{k: v for k, v in o.items() if k != "thumbnail"} for o in chunked["objects"]],
+    }
 
 
 def test_the_runner_probes_a_video_once_when_it_sizes_the_chunks(tmp_path: Path) -> None:
