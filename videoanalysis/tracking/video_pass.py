@@ -9,7 +9,8 @@ counts, lines and zones built on them. It costs a tracker update per analysed fr
 A failed chunk leaves a hole in the frames: the pass starts a fresh tracker after it, so no track bridges frames
 nobody analysed.
 
-Each track splits into one segment per class it takes (`TrackSegment`); a segment's boxes are traced against every
+Each track splits into one segment per class it takes (`TrackSegment`), and again where it turned back at a border
+(`borders.turns`: the tracker went on with another object there); a segment's boxes are traced against every
 line, tested against every zone, and its thumbnail is the most confident crop a chunk kept of one of the detections
 the tracker gave it; without one, the most confident crop of the chunks' runs its detections belong to
 (`analysis._Crops`), which shows the same object unless the run joined two.
@@ -36,8 +37,8 @@ from videoanalysis.tracking.tracker import new_tracker
 
 @dataclass(frozen=True)
 class VideoTracks:
-    """The pass's segments in the order they began, and per zone and class the most tracked boxes inside it in one
-    frame."""
+    """The pass's segments in the order their tracks began, and per zone and class the most tracked boxes inside it in
+    one frame."""
 
     segments: tuple[TrackSegment, ...] = ()
     zone_peaks: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -63,7 +64,7 @@ class _Builder:
             found.append(_Builder(self.cls, self.frames[start:end], crops))
         return found
 
-    def segment(self, id: int, regions: Regions, crops: Mapping[Thumbnail, Crop]) -> TrackSegment:
+    def segment(self, segment_id: int, regions: Regions, crops: Mapping[Thumbnail, Crop]) -> TrackSegment:
         """The finished segment; a line it never was clearly on a side of is left out of `lines` (its trace is EMPTY,
         which the summary assumes for a missing line)."""
         traces = {line.name: trace(line, self.frames) for line in regions.lines}
@@ -74,7 +75,7 @@ class _Builder:
         conf, thumbnail = best or (None, None)
         points = anchors(box for _, box in self.frames)
         return TrackSegment(
-            id=id,
+            id=segment_id,
             cls=self.cls,
             first=self.frames[0],
             last=self.frames[-1],
