@@ -396,21 +396,33 @@ def _scene_or_error(spec: SceneSpec, model: Path, args: argparse.Namespace) -> d
     Each finished scene's record is saved (`RECORDS`), so that an evaluation stopped part way loses one scene: with
     `--resume`, a scene saved by a run of the same variant, settings, model, chunks and trackers is read back, not
     run again (its record names the code it ran with)."""
-    job = {"env": args.env, "model": file_hash(model), "chunks": list(args.chunks), "trackers": list(args.trackers)}
-    saved = RECORDS / args.variant / f"{spec.key}.json"
-    if args.resume and saved.is_file() and (record := json.loads(saved.read_text()))["job"] == job:
-        log(f"scene {spec.key}: the saved record of code {record['scene']['git']}")
-        return dict(record["scene"])
+    if args.resume and (record := saved_scene(spec, model, args)) is not None:
+        log(f"scene {spec.key}: the saved record of code {record['git']}")
+        return record
     try:
         scene = evaluate_scene(spec, model, args.env, args.variant, args.chunks, args.trackers)
     except RuntimeError as error:
         log(f"scene {spec.key} failed: {error}")
         return {"seed": spec.seed, "scenario": spec.scenario, "shape": spec.shape.name, "error": str(error)}
+    saved = RECORDS / args.variant / f"{spec.key}.json"
     saved.parent.mkdir(parents=True, exist_ok=True)
     partial = saved.with_name(f".{os.getpid()}-{threading.get_ident()}-{saved.name}")
-    partial.write_text(json.dumps({"job": job, "scene": scene}))
+    partial.write_text(json.dumps({"job": _job(model, args), "scene": scene}))
     partial.replace(saved)
     return scene
+
+
+def saved_scene(spec: SceneSpec, model: Path, args: argparse.Namespace) -> dict[str, Any] | None:
+    """The saved record of `spec` by a run of the same variant, settings, model, chunks and trackers, if any."""
+    saved = RECORDS / args.variant / f"{spec.key}.json"
+    if not saved.is_file():
+        return None
+    record = json.loads(saved.read_text())
+    return dict(record["scene"]) if record["job"] == _job(model, args) else None
+
+
+def _job(model: Path, args: argparse.Namespace) -> dict[str, Any]:
+    return {"env": args.env, "model": file_hash(model), "chunks": list(args.chunks), "trackers": list(args.trackers)}
 
 
 def recount(scenes: Sequence[dict[str, Any]]) -> None:
@@ -779,7 +791,9 @@ def _code(cfg: dict[str, Any]) -> str:
 def _git_state() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+        )
     except OSError:
         return "unknown"
     return head.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
@@ -857,6 +871,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="count every app run again from its stored chunks with this code (a change after the chunks: tracking, "
         "linking, counting); CPU and wall times stay the runs'",
     )
+    parser.add_argument(
+        "--saved",
+        action="store_true",
+        help="with --resume: report the scenes that have a saved record, and run no other",
+    )
     args = parser.parse_args(argv)
     shaped = args.quick or args.shapes is not None  # the shapes' tables compare the default chunks and tracker only
     if args.chunks is None:
@@ -868,6 +887,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.env = parse_env(args.env)
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
+    if args.saved and not args.resume:
+        parser.error("--saved reads the records --resume reads: give both")
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
     if args.jobs < 1:
@@ -882,6 +903,8 @@ def main(argv: list[str] | None = None) -> int:
     model = args.model.resolve()
     shapes = args.shapes or (DEFAULT_SHAPE,)
     specs = [spec for shape in shapes for spec in scenes_for(args.split, args.limit, shape)]
+    if args.saved:
+        specs = [spec for spec in specs if saved_scene(spec, model, args) is not None]
     log(f"{len(specs)} {args.split} scenes, variant {args.variant!r}, env {args.env}, {args.jobs} job(s)")
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         done = list(pool.map(lambda s: _scene_or_error(s, model, args), specs))
