@@ -22,6 +22,10 @@ eval-shapes-<split>[-<variant>][-quick].json/.md: per shape and per length the a
 the share of scene/class pairs within ±1 and within max(1, 2% of the truth), the relative error per class and the CPU
 seconds per video-minute, of the app at its default chunks and the script with its default tracker (the only runs
 made). `--quick` keeps such a side-by-side run short: a few scenes per shape.
+
+Each finished scene's record is saved, so an evaluation stopped part way loses one scene: `--resume` reads the saved
+ones back, `--saved` (with it) reports them and runs nothing more, and `--recount` counts the stored app runs again
+with this code, for a change after the chunks (tracking, linking, counting).
 """
 
 from __future__ import annotations
