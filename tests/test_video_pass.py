@@ -4,6 +4,7 @@ change nothing, on a real model over a real shaking camera."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from videoanalysis.contracts import ChunkResult, Crop, VideoInfo
 from videoanalysis.detections_file import FrameRecord, frame_line, read_frames
 from videoanalysis.regions import Box, Line, Regions, Zone, trace
 from videoanalysis.settings import Settings
+from videoanalysis.tracking import borders
 from videoanalysis.tracking.video_pass import VideoTracks, track_chunks, track_video
 from videoanalysis.video import probe
 
@@ -102,10 +104,10 @@ def test_a_segment_starts_where_the_tracker_first_saw_its_object() -> None:
     assert car.zones == ("left",)
 
 
-def test_a_track_that_turns_back_at_the_border_is_two_objects() -> None:
+def test_a_track_that_turns_back_at_the_border_is_two_objects(monkeypatch: pytest.MonkeyPatch) -> None:
     """A car leaves through the right border; a frame later another comes in there, going left, where the tracker
-    expects the first: it keeps the first car's track for the second (tested here), and the pass cuts that track in
-    two where it turned back. Each segment's crops are its own object's."""
+    expects the first, and the tracker keeps the first car's track for the second (without the cut: one segment).
+    The pass cuts that track where it turned back; each segment's crops are its own object's."""
 
     def clipped(left: float, top: float) -> Box:
         return (left, top, min(640.0, left + 150.0), top + 60.0)
@@ -118,6 +120,9 @@ def test_a_track_that_turns_back_at_the_border_is_two_objects() -> None:
     assert (first.first_ms, first.last_ms, second.first_ms, second.last_ms) == (0, 23 * 200, 25 * 200, 49 * 200)
     assert first.first[1][0] < first.last[1][0] and second.first[1][0] > second.last[1][0], "right, then left"
     assert (first.thumbnail, second.thumbnail) == ((0, 1), (0, 2))
+    monkeypatch.setattr(borders, "TURN_MOVE", math.inf)
+    (both,) = track_video([frames], SHAPE, 5.0, Settings(), crops).segments
+    assert both.hits == first.hits + second.hits
 
 
 def test_a_failed_chunk_starts_a_fresh_tracker() -> None:
