@@ -27,10 +27,10 @@ clearly on the other side.
 **Crossings out of sight.** Tracks that `videoanalysis.tracking.objects` links into one object (`LINK_GAP_SECONDS`) join
 their traces like any other: a crossing while the object was hidden is found between them. Between tracks that stay
 apart, a crossing is still found when a track ends on one side of a line and a track of the same class begins on the
-other side at most `LINK_GAP_SECONDS` later, near where the first one's motion carries it (`motion.within_reach`
-with the looser ``LINK_TOLERANCE``, from its first to its last frame on a side), and the straight step between them
-meets the segment: the crossing counts once, at the second track's first frame on a side. Each track ends at most
-one such link and begins at most one, shortest gaps first.
+other side at most `LINK_GAP_SECONDS` later, near where the first one's motion carries it
+(`tracking.gaps.within_reach` with the looser ``LINK_TOLERANCE``, from its first to its last frame on a side), and the
+straight step between them meets the segment: the crossing counts once, at the second track's first frame on a side.
+Each track ends at most one such link and begins at most one, shortest gaps first.
 
 **Zones** are simple polygons. A box is inside when its point is inside the polygon or on its boundary (so a zone
 drawn to the frame's edge holds an object whose box is clipped there). ``entered`` is whether an object was inside
@@ -70,10 +70,11 @@ MAX_ZONE_POINTS = 64
 MAX_NAME_LENGTH = 64
 
 LINK_TOLERANCE = 1.5
-"""How far, in box sizes (times ``0.5 + gap in seconds / 2``, `motion.within_reach`), the later track may begin
-from where the earlier one's motion carries it, for a crossing out of sight. Looser than `tracks.LINK_TOLERANCE`,
-which makes two tracks one object: the change of side across the segment is evidence of its own. Chosen on the
-evaluation's tuning scenes (`make eval`): 1 to 2 gave nearly the same line error there."""
+"""How far, in box sizes (times ``0.5 + gap in seconds / 2``, `tracking.gaps.within_reach`), the later track may
+begin from where the earlier one's motion carries it, for a crossing out of sight. Looser than
+`tracking.objects.LINK_TOLERANCE`, which makes two tracks one object: the change of side across the segment is
+evidence of its own. Chosen on the evaluation's tuning scenes (`make eval`): 1 to 2 gave nearly the same line error
+there."""
 
 MARGIN_SHARE = 0.1
 """How far a box's point must be from a line to be on a side, as a share of the box's size across the line. The demo
