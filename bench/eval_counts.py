@@ -408,7 +408,7 @@ def _scene_or_error(spec: SceneSpec, model: Path, args: argparse.Namespace) -> d
     except RuntimeError as error:
         log(f"scene {spec.key} failed: {error}")
         return {"seed": spec.seed, "scenario": spec.scenario, "shape": spec.shape.name, "error": str(error)}
-    saved = RECORDS / args.variant / f"{spec.key}.json"
+    saved = _record_path(spec, args.variant)
     saved.parent.mkdir(parents=True, exist_ok=True)
     partial = saved.with_name(f".{os.getpid()}-{threading.get_ident()}-{saved.name}")
     partial.write_text(json.dumps({"job": _job(model, args), "scene": scene}))
@@ -418,11 +418,15 @@ def _scene_or_error(spec: SceneSpec, model: Path, args: argparse.Namespace) -> d
 
 def saved_scene(spec: SceneSpec, model: Path, args: argparse.Namespace) -> dict[str, Any] | None:
     """The saved record of `spec` by a run of the same variant, settings, model, chunks and trackers, if any."""
-    saved = RECORDS / args.variant / f"{spec.key}.json"
+    saved = _record_path(spec, args.variant)
     if not saved.is_file():
         return None
     record = json.loads(saved.read_text())
     return dict(record["scene"]) if record["job"] == _job(model, args) else None
+
+
+def _record_path(spec: SceneSpec, variant: str) -> Path:
+    return RECORDS / variant / f"{spec.key}.json"
 
 
 def _job(model: Path, args: argparse.Namespace) -> dict[str, Any]:

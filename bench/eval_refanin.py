@@ -82,7 +82,11 @@ def _tracked_again(run: Path, changes: Mapping[str, str]) -> tuple[dict[str, Any
 
 def recounted(run: Path, changes: Mapping[str, str]) -> dict[str, int]:
     """`unique` of one stored app run, counted again (`retracked`)."""
-    stored, tracks = retracked(run, changes)
+    return _counted(*retracked(run, changes))
+
+
+def _counted(stored: dict[str, Any], tracks: VideoTracks) -> dict[str, int]:
+    """`unique` of every class the evaluation knows, from a stored run's summary and its tracks made again."""
     unique = video_objects(stored["video"], stored["settings"], tracks).unique
     return {cls: unique.get(cls, 0) for cls in CLASSES}
 
@@ -110,7 +114,7 @@ def shapes_table(
     rows.append("|---" * (len(shapes) + 2) + "|")
     try:
         for chosen in tries:
-            values = {**own, **{k: float(v) for k, v in (item.split("=", 1) for item in chosen.split(";") if item)}}
+            values = {**own, **constants(chosen)}
             for name, value in values.items():
                 setattr(RULES[name], name, value)
             cells, everything = [], []
@@ -118,11 +122,10 @@ def shapes_table(
                 errors = []
                 for run, truth in runs[shape]:
                     key = (run, values["TURN_MOVE"])
-                    stored, tracked = (
-                        tracks[key] if key in tracks else tracks.setdefault(key, retracked(run, overrides))
-                    )
-                    unique = video_objects(stored["video"], stored["settings"], tracked).unique
-                    errors += [(unique.get(cls, 0) - truth[cls], truth[cls]) for cls in CLASSES]
+                    if key not in tracks:
+                        tracks[key] = retracked(run, overrides)
+                    unique = _counted(*tracks[key])
+                    errors += [(unique[cls] - truth[cls], truth[cls]) for cls in CLASSES]
                 cells.append(_score_cell(errors))
                 everything += errors
             rows.append(f"| {chosen or 'as in the code'} | {_score_cell(everything)} | {' | '.join(cells)} |")
@@ -130,6 +133,11 @@ def shapes_table(
         for name, value in own.items():
             setattr(RULES[name], name, value)
     return "\n".join(rows)
+
+
+def constants(chosen: str) -> dict[str, float]:
+    """The constants of one `--try`, ``NAME=VALUE;...``."""
+    return {name: float(value) for name, value in (item.split("=", 1) for item in chosen.split(";") if item)}
 
 
 def _score_cell(errors: Sequence[tuple[int, int]]) -> str:
@@ -157,7 +165,7 @@ def main() -> None:
     overrides = dict(item.split("=", 1) for item in args.set)
     if args.shapes:
         unknown = [name for name in args.shapes.split(",") if name not in SHAPE_BY_NAME]
-        tried = {item.split("=", 1)[0] for chosen in args.tries or () for item in chosen.split(";") if item}
+        tried = {name for chosen in args.tries or () for name in constants(chosen)}
         if unknown or not tried <= set(RULES):
             parser.error(f"unknown shapes {unknown} or constants {sorted(tried - set(RULES))}")
         shapes = [SHAPE_BY_NAME[name] for name in args.shapes.split(",")]
