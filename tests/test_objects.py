@@ -139,3 +139,35 @@ def test_an_object_cut_short_by_the_video_counts_from_half_the_frames(
 ) -> None:
     (obj,) = join_segments([seen(1, frames)], min_hits=5, edges_ms=(200, 59_800)).objects
     assert obj.counted is counted, why
+
+
+def boxes_seen(track_id: int, boxes: list[tuple[int, float, float]]) -> TrackSegment:
+    """A segment with its boxes: (t_ms, left, right) at one height."""
+    seen_boxes = tuple((t_ms, (left, 100.0, right, 130.0)) for t_ms, left, right in boxes)
+    return TrackSegment(track_id, "car", seen_boxes[0], seen_boxes[-1], len(boxes), boxes=seen_boxes)
+
+
+# A 40 px wide car at 100 px/s goes behind a pillar at x = 312-348: its last box shows its left 12 px, and 0.2 s
+# later its first box again shows its right 12 px. Their centres lie 0.6 box sizes (of those boxes) from where its motion
+# carries it, beyond the tolerance of a short gap.
+LOST_BEHIND = [(1_000, 100.0, 140.0), (2_000, 200.0, 240.0), (3_000, 300.0, 312.0)]
+FOUND_BEHIND = [(3_200, 348.0, 360.0), (4_200, 440.0, 480.0)]
+
+
+def narrow(boxes: list[tuple[int, float, float]]) -> list[tuple[int, float, float]]:
+    """The same centres, from 12 px wide boxes."""
+    return [(t_ms, (left + right) / 2 - 6, (left + right) / 2 + 6) for t_ms, left, right in boxes]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later", "objects", "why"),
+    [
+        (LOST_BEHIND, FOUND_BEHIND, 1, "both boxes narrower than the car's: it may be where its motion carries it"),
+        (narrow(LOST_BEHIND), narrow(FOUND_BEHIND), 2, "the same points from tracks never wider: another object"),
+    ],
+)
+def test_a_box_narrower_than_its_tracks_widest_may_hide_where_its_object_is(
+    earlier: list[tuple[int, float, float]], later: list[tuple[int, float, float]], objects: int, why: str
+) -> None:
+    result = join_segments([boxes_seen(1, earlier), boxes_seen(2, later)], link_gap_ms=4_000)
+    assert len(result.objects) == objects, why

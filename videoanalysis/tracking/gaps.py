@@ -26,12 +26,16 @@ class Sighting:
     t_ms: int
     point: Point
     size: float
+    hidden: float = 0.0
+    """How far across the point may lie from the object's own: part of the object was hidden (behind a pillar,
+    another object or the frame's border), so its box shows only the rest."""
 
 
 def miss(first: Sighting, last: Sighting, later: Sighting, speed_change: float = 0.0) -> float | None:
     """How far, in box sizes, `later` lies from where the motion from `first` to `last` carries the object by then, at
     its average speed give or take `speed_change` of it (a share: it may have slowed down or sped up while out of
-    sight); None without motion to extrapolate (a single frame) or without a size."""
+    sight), less across what the hidden parts of `last` and `later` explain; None without motion to extrapolate (a
+    single frame) or without a size."""
     size = (last.size + later.size) / 2
     if last.t_ms <= first.t_ms or size <= 0:
         return None
@@ -42,7 +46,8 @@ def miss(first: Sighting, last: Sighting, later: Sighting, speed_change: float =
         offset = (later.point[0] - last.point[0]) * step[0] + (later.point[1] - last.point[1]) * step[1]
         along = min(max(offset / length, 1.0 - speed_change), 1.0 + speed_change)
     predicted = last.point[0] + step[0] * along, last.point[1] + step[1] * along
-    return math.dist(predicted, later.point) / size
+    across = max(abs(later.point[0] - predicted[0]) - last.hidden - later.hidden, 0.0)
+    return math.hypot(across, later.point[1] - predicted[1]) / size
 
 
 def within_reach(

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from videoanalysis.regions import Box, LineTrace, sighting
 from videoanalysis.tracking.borders import left_view
-from videoanalysis.tracking.gaps import gap_links, moved_against, within_reach
+from videoanalysis.tracking.gaps import Sighting, gap_links, moved_against, within_reach
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,8 @@ def link_across_gaps(
 ) -> list[tuple[int, int]]:
     """(earlier, later) pairs of segments that are one object seen twice: the later one, of the same class, begins at
     most `gap_ms` after the earlier one's last frame, where the earlier one's motion from its first frame to its last
-    carries it (`videoanalysis.tracking.gaps`).
+    carries it (`videoanalysis.tracking.gaps`), give or take what a box narrower than its track's widest hides
+    (`partly_hidden`).
 
     An object that left the view (`left_view`, given the frame's size) ends no link: what comes in there next is
     another object, as such links mostly were on the evaluation's tuning scenes
@@ -153,11 +154,25 @@ def link_across_gaps(
         first, last = sighting(*earlier.first), sighting(*earlier.last)
         if moved_against((first, last), (sighting(*later.first), sighting(*later.last)), AGAINST_MOVE):
             return None
-        return within_reach(first, last, sighting(*later.first), LINK_TOLERANCE, SPEED_CHANGE)
+        return within_reach(
+            first,
+            partly_hidden(earlier, *earlier.last),
+            partly_hidden(later, *later.first),
+            LINK_TOLERANCE,
+            SPEED_CHANGE,
+        )
 
     end_times = [segment.last_ms for segment in segments]
     start_times = [segment.first_ms for segment in segments]
     return gap_links(end_times, start_times, gap_ms, candidate)
+
+
+def partly_hidden(segment: TrackSegment, t_ms: int, box: Box) -> Sighting:
+    """The sighting of one of a segment's boxes, with how far its point may lie from its object's: a box narrower
+    than the segment's widest shows only part of the object (the rest behind a pillar, another object or the frame's
+    border), so its centre may be off by up to half the difference, either way."""
+    widest = max((b[2] - b[0] for _, b in segment.boxes), default=box[2] - box[0])
+    return replace(sighting(t_ms, box), hidden=max(widest - (box[2] - box[0]), 0.0) / 2)
 
 
 def hits_needed(min_hits: int, *, cut_short: bool) -> int:
