@@ -126,6 +126,21 @@ def test_one_track_continues_one_object_the_soonest() -> None:
 
 
 @pytest.mark.parametrize(
+    ("y", "segments", "why"),
+    [
+        (100.0, [[1, 2, 3]], "where the motion up to the one-frame track carries it: one object"),
+        (160.0, [[1, 2], [3]], "1.2 box sizes off that path: another object"),
+    ],
+)
+def test_a_track_seen_in_one_frame_is_carried_by_the_motion_of_the_track_it_continues(
+    y: float, segments: list[list[int]], why: str
+) -> None:
+    glimpse = seen(2, [(4_000, 400.0)])  # 1 s after LOST ends, where its motion carries it
+    result = join_segments([seen(1, LOST), glimpse, seen(3, FOUND, y=y)], link_gap_ms=4_000)
+    assert sorted([s.id for s in obj.segments] for obj in result.objects) == segments, why
+
+
+@pytest.mark.parametrize(
     ("frames", "counted", "why"),
     [
         ([(0, 100.0), (200, 120.0), (400, 140.0)], True, "seen on the video's first analysed frame: cut short"),
@@ -148,8 +163,8 @@ def boxes_seen(track_id: int, boxes: list[tuple[int, float, float]]) -> TrackSeg
 
 
 # A 40 px wide car at 100 px/s goes behind a pillar at x = 312-348: its last box shows its left 12 px, and 0.2 s
-# later its first box again shows its right 12 px. Their centres lie 0.6 box sizes (of those boxes) from where its motion
-# carries it, beyond the tolerance of a short gap.
+# later its first box again shows its right 12 px. Their centres lie 0.6 box sizes (of those boxes) from where its
+# motion carries it, beyond the tolerance of a short gap.
 LOST_BEHIND = [(1_000, 100.0, 140.0), (2_000, 200.0, 240.0), (3_000, 300.0, 312.0)]
 FOUND_BEHIND = [(3_200, 348.0, 360.0), (4_200, 440.0, 480.0)]
 

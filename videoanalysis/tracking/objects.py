@@ -138,20 +138,22 @@ def link_across_gaps(
     """(earlier, later) pairs of segments that are one object seen twice: the later one, of the same class, begins at
     most `gap_ms` after the earlier one's last frame, where the earlier one's motion from its first frame to its last
     carries it (`videoanalysis.tracking.gaps`), give or take what a box narrower than its track's widest hides
-    (`partly_hidden`).
+    (`partly_hidden`). A segment seen in one frame, itself continuing another, is carried by the motion from that
+    one's first frame.
 
     An object that left the view (`left_view`, given the frame's size) ends no link: what comes in there next is
     another object, as such links mostly were on the evaluation's tuning scenes
     (docs/decisions/2026-12-01-cut-short-border-speed.md).
     """
 
-    def candidate(i: int, j: int) -> float | None:
+    def candidate(i: int, j: int, since: tuple[int, Box] | None = None) -> float | None:
         earlier, later = segments[i], segments[j]
+        start = earlier.first if since is None else since
         if earlier.cls != later.cls:
             return None
-        if frame_size is not None and left_view(earlier.first[1], earlier.last[1], frame_size):
+        if frame_size is not None and left_view(start[1], earlier.last[1], frame_size):
             return None
-        first, last = sighting(*earlier.first), sighting(*earlier.last)
+        first, last = sighting(*start), sighting(*earlier.last)
         if moved_against((first, last), (sighting(*later.first), sighting(*later.last)), AGAINST_MOVE):
             return None
         return within_reach(
@@ -164,7 +166,17 @@ def link_across_gaps(
 
     end_times = [segment.last_ms for segment in segments]
     start_times = [segment.first_ms for segment in segments]
-    return gap_links(end_times, start_times, gap_ms, candidate)
+    links = gap_links(end_times, start_times, gap_ms, candidate)
+    continued = {later: earlier for earlier, later in links}
+    ended, began = set(continued.values()), set(continued)
+
+    def carried(i: int, j: int) -> float | None:
+        """A segment seen in one frame has no motion of its own: the one it continues lends it its first frame."""
+        if i in ended or j in began or i not in continued or segments[i].first_ms < segments[i].last_ms:
+            return None
+        return candidate(i, j, since=segments[continued[i]].first)
+
+    return links + gap_links(end_times, start_times, gap_ms, carried)
 
 
 def partly_hidden(segment: TrackSegment, t_ms: int, box: Box) -> Sighting:
