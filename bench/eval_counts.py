@@ -21,7 +21,9 @@ Scene shapes (issue 33): `--shapes NAME,...|all` evaluates other lengths, frame 
 eval-shapes-<split>[-<variant>][-quick].json/.md: per shape and per length the app's and the script's total error,
 the share of scene/class pairs within ±1 and within max(1, 2% of the truth), the relative error per class and the CPU
 seconds per video-minute, of the app at its default chunks and the script with its default tracker (the only runs
-made). `--quick` keeps such a side-by-side run short: a few scenes per shape.
+made). `--quick` keeps such a side-by-side run short: a few scenes per shape. `--scenarios NAME,...` keeps the
+scenes of some scenarios only (with `--limit N`, the split's first N of them, beyond the shape's usual scenes): more
+tuning scenes of one kind where a shape's few show a problem.
 
 Each finished scene's record is saved, so an evaluation stopped part way loses one scene: `--resume` reads the saved
 ones back, `--saved` (with it) reports them and runs nothing more, and `--recount` counts the stored app runs again
@@ -40,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -230,19 +232,23 @@ class SceneSpec:
         return self.video.with_suffix(".truth.json")
 
 
-def scenes_for(split: str, limit: int | None, shape: Shape = DEFAULT_SHAPE) -> list[SceneSpec]:
-    """The split's scenes of `shape`, cycling through the scenarios from the first seed (the first N with ``limit``;
-    the default shape's every seed, another shape's first `shape.scenes` without)."""
+def scenes_for(
+    split: str, limit: int | None, shape: Shape = DEFAULT_SHAPE, scenarios: Collection[str] | None = None
+) -> list[SceneSpec]:
+    """The split's scenes of `shape`, cycling through the scenarios from the first seed: the first N with ``limit``,
+    without it the default shape's every seed and another shape's first `shape.scenes`. With `scenarios`, only
+    those scenarios' scenes: the first N of the split's with ``limit``, else those among the usual ones."""
     from scenes.generator import FORMAT
     from scenes.scenarios import SCENARIOS
 
-    seeds = list(SPLITS[split])[: limit if limit is not None or shape == DEFAULT_SHAPE else shape.scenes]
     out = []
-    for k, seed in enumerate(seeds):
+    for k, seed in enumerate(SPLITS[split]):
         chosen = SCENARIOS[k % len(SCENARIOS)]
         knobs = hashlib.sha256(f"{FORMAT}|{chosen!r}".encode()).hexdigest()[:8]
         out.append(SceneSpec(seed, chosen.name, knobs, shape))
-    return out
+    if limit is None:
+        out = out if shape == DEFAULT_SHAPE else out[: shape.scenes]
+    return [spec for spec in out if scenarios is None or spec.scenario in scenarios][:limit]
 
 
 def ensure_scene(spec: SceneSpec) -> dict[str, Any]:
@@ -827,6 +833,15 @@ def _chunk_lengths(text: str) -> tuple[float, ...]:
     return tuple(c for c in CHUNKS if c in chosen)
 
 
+def _scenarios(text: str) -> frozenset[str]:
+    from scenes.scenarios import SCENARIOS
+
+    names = frozenset(text.split(","))
+    if unknown := names - {scenario.name for scenario in SCENARIOS}:
+        raise argparse.ArgumentTypeError(f"unknown scenarios {sorted(unknown)}")
+    return names
+
+
 def _shapes(text: str) -> tuple[Shape, ...]:
     names = [shape.name for shape in SHAPES] if text == "all" else text.split(",")
     unknown = [name for name in names if name not in SHAPE_BY_NAME]
@@ -860,6 +875,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME,...|all",
         help="evaluate these scene shapes (lengths, sizes, rates) and write eval-shapes-<split>...: "
         f"{', '.join(SHAPE_BY_NAME)}, or all (default: none, the {DEFAULT_SHAPE.name} evaluation alone)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        type=_scenarios,
+        metavar="NAME,...",
+        help="only the scenes of these scenarios (--limit N: the split's first N of them)",
     )
     parser.add_argument(
         "--quick",
@@ -910,7 +931,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     model = args.model.resolve()
     shapes = args.shapes or (DEFAULT_SHAPE,)
-    specs = [spec for shape in shapes for spec in scenes_for(args.split, args.limit, shape)]
+    specs = [spec for shape in shapes for spec in scenes_for(args.split, args.limit, shape, args.scenarios)]
     if args.saved:
         specs = [spec for spec in specs if saved_scene(spec, model, args) is not None]
     log(f"{len(specs)} {args.split} scenes, variant {args.variant!r}, env {args.env}, {args.jobs} job(s)")
@@ -942,6 +963,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     name = f"eval-{args.split}" if args.shapes is None else f"eval-shapes-{args.split}"
     name += ("" if args.variant == "defaults" else f"-{args.variant}") + ("-quick" if args.quick else "")
+    name += "".join(f"-{scenario}" for scenario in sorted(args.scenarios or ()))
     name += "" if args.limit is None or (args.quick and args.limit == QUICK_SCENES) else f"-first{args.limit}"
     args.out.mkdir(parents=True, exist_ok=True)
     if args.shapes is not None:

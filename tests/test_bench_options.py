@@ -60,6 +60,18 @@ def test_shapes_cover_the_issues_sizes_rates_and_lengths_with_splits_apart() -> 
     assert eval_counts.scenes_for("tune", 1)[0].key.endswith("-60s-1280x720-h264")
 
 
+def test_scenarios_pick_their_scenes_of_the_split(capsys: pytest.CaptureFixture[str]) -> None:
+    shape = eval_counts.SHAPE_BY_NAME["3min-360p25"]
+    args = eval_counts.parse_args(["--scenarios", "poles,plain"])
+    usual = eval_counts.scenes_for("tune", None, shape, args.scenarios)
+    assert [(s.seed, s.scenario) for s in usual] == [(5000, "plain"), (5004, "poles")]
+    beyond = eval_counts.scenes_for("tune", 3, shape, {"poles"})
+    assert [(s.seed, s.scenario) for s in beyond] == [(5004, "poles"), (5016, "poles")]
+    with pytest.raises(SystemExit):
+        eval_counts.parse_args(["--scenarios", "poles,pillars"])
+    assert "unknown scenarios ['pillars']" in capsys.readouterr().err
+
+
 def test_regions_scale_with_the_frame() -> None:
     small = eval_counts.SHAPE_BY_NAME["60s-360p25"].regions
     assert small.lines[0].a == (320.0, 140.0) and small.lines[0].b == (320.0, 360.0)
