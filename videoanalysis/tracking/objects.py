@@ -146,6 +146,8 @@ def link_across_gaps(
     (docs/decisions/2026-12-01-cut-short-border-speed.md).
     """
 
+    widest = [max((box[2] - box[0] for _, box in segment.boxes), default=0.0) for segment in segments]
+
     def candidate(i: int, j: int, since: tuple[int, Box] | None = None) -> float | None:
         earlier, later = segments[i], segments[j]
         start = earlier.first if since is None else since
@@ -158,8 +160,8 @@ def link_across_gaps(
             return None
         return within_reach(
             first,
-            partly_hidden(earlier, *earlier.last),
-            partly_hidden(later, *later.first),
+            partly_hidden(*earlier.last, widest[i]),
+            partly_hidden(*later.first, widest[j]),
             LINK_TOLERANCE,
             SPEED_CHANGE,
         )
@@ -179,11 +181,10 @@ def link_across_gaps(
     return links + gap_links(end_times, start_times, gap_ms, carried)
 
 
-def partly_hidden(segment: TrackSegment, t_ms: int, box: Box) -> Sighting:
+def partly_hidden(t_ms: int, box: Box, widest: float) -> Sighting:
     """The sighting of one of a segment's boxes, with how far its point may lie from its object's: a box narrower
-    than the segment's widest shows only part of the object (the rest behind a pillar, another object or the frame's
-    border), so its centre may be off by up to half the difference, either way."""
-    widest = max((b[2] - b[0] for _, b in segment.boxes), default=box[2] - box[0])
+    than `widest`, its segment's widest, shows only part of the object (the rest behind a pillar, another object or
+    the frame's border), so its centre may be off by up to half the difference, either way."""
     return replace(sighting(t_ms, box), hidden=max(widest - (box[2] - box[0]), 0.0) / 2)
 
 
