@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from videoanalysis.regions import Box
@@ -154,6 +156,17 @@ def test_an_object_cut_short_by_the_video_counts_from_half_the_frames(
 ) -> None:
     (obj,) = join_segments([seen(1, frames)], min_hits=5, edges_ms=(200, 59_800)).objects
     assert obj.counted is counted, why
+
+
+def test_a_track_cut_where_it_took_over_an_object_is_joined_back_unless_another_continues_its_rest() -> None:
+    """The rest of a track cut where it went back (`switches`): its own object's unless a lost track continues it."""
+    before = seen(1, [(1_000, 100.0), (2_000, 200.0), (3_000, 300.0)])
+    rest = replace(seen(2, [(3_200, 280.0), (4_000, 200.0)]), follows=1)
+    alone = join_segments([before, rest], link_gap_ms=4_000)
+    assert [[s.id for s in obj.segments] for obj in alone.objects] == [[1, 2]]
+    lost = seen(3, [(0, 600.0), (2_000, 400.0)])  # going left at 100 px/s: at 3.2 s, where the rest begins
+    taken = join_segments([before, rest, lost], link_gap_ms=4_000)
+    assert sorted([s.id for s in obj.segments] for obj in taken.objects) == [[1], [3, 2]]
 
 
 def boxes_seen(track_id: int, boxes: list[tuple[int, float, float]]) -> TrackSegment:

@@ -20,6 +20,7 @@ from videoanalysis.detections_file import FrameRecord, frame_line, read_frames
 from videoanalysis.regions import Box, Line, Regions, Zone, trace
 from videoanalysis.settings import Settings
 from videoanalysis.tracking import borders
+from videoanalysis.tracking.objects import join_segments
 from videoanalysis.tracking.video_pass import VideoTracks, track_chunks, track_video
 from videoanalysis.video import probe
 
@@ -123,6 +124,25 @@ def test_a_track_that_turns_back_at_the_border_is_two_objects(monkeypatch: pytes
     monkeypatch.setattr(borders, "TURN_MOVE", math.inf)
     (both,) = track_video([frames], SHAPE, 5.0, Settings(), crops).segments
     assert both.hits == first.hits + second.hits
+
+
+def test_a_track_that_took_over_a_walker_another_track_lost_gives_it_back() -> None:
+    """Two walkers cross behind a pillar, the one going left lost first: the real tracker goes on from the other's
+    track with it. That track is cut where it did, so each walker is one object (three without the cut)."""
+
+    def walker(x: float) -> tuple[Box, str]:
+        return (x, 150.0, x + 60.0, 300.0), "person"
+
+    frames = []
+    for k in range(40):
+        right = [walker(116.0 + 8 * k)] if k <= 20 else [walker(316.0 + 8 * (k - 25))] if k >= 25 else []
+        left = [walker(500.0 - 8 * k)] if k <= 8 else [walker(292.0 - 8 * (k - 21))] if k >= 21 else []
+        frames.append(frame(200 * k, *right, *left))
+    segments = track_video([frames], SHAPE, 5.0, Settings()).segments
+    rest = next(s for s in segments if s.follows is not None)
+    assert (rest.first_ms, rest.first[1][0] > rest.last[1][0]) == (4_200, True), "from the first box going left"
+    objects = join_segments(segments, link_gap_ms=4_000, frame_size=(SHAPE[1], SHAPE[0]))
+    assert objects.unique == {"person": 2}
 
 
 def test_a_failed_chunk_starts_a_fresh_tracker() -> None:

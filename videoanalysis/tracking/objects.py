@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from videoanalysis.regions import Box, LineTrace, sighting
@@ -28,7 +29,9 @@ class TrackSegment:
     it was tracked in, and `boxes` its box in each of them, for checking against a truth (`bench.eval_causes`).
     `thumbnail` is the (chunk, crop id) of the most confident crop of its detections that a chunk kept, and
     `thumbnail_conf` that crop's confidence. `lines` holds its trace of each counting line (lines it was
-    never clearly on a side of are left out), `zones` the zones it was inside in at least one frame.
+    never clearly on a side of are left out), `zones` the zones it was inside in at least one frame. `follows` is the
+    id of the segment its track was cut from where the track seemed to take over another object
+    (`videoanalysis.tracking.switches`): linking joins the two back unless another segment continues this one.
     """
 
     id: int
@@ -41,6 +44,7 @@ class TrackSegment:
     lines: Mapping[str, LineTrace] = field(default_factory=dict)
     zones: tuple[str, ...] = ()
     boxes: tuple[tuple[int, Box], ...] = field(default=(), compare=False, repr=False)
+    follows: int | None = None
 
     @property
     def first_ms(self) -> int:
@@ -49,6 +53,21 @@ class TrackSegment:
     @property
     def last_ms(self) -> int:
         return self.last[0]
+
+    @cached_property
+    def ends(self) -> TrackEnds:
+        return TrackEnds(self.cls, self.first, self.last, max((box[2] - box[0] for _, box in self.boxes), default=0.0))
+
+
+@dataclass(frozen=True)
+class TrackEnds:
+    """What linking reads of a segment: its class, its first and last frames, and the width of its widest box (the
+    most of its object it showed, `partly_hidden`)."""
+
+    cls: str
+    first: tuple[int, Box]
+    last: tuple[int, Box]
+    widest: float
 
 
 @dataclass(frozen=True)
@@ -135,40 +154,16 @@ to be another object (`gaps.moved_against`): on a two-way road, a car that comes
 def link_across_gaps(
     segments: Sequence[TrackSegment], gap_ms: int, frame_size: tuple[int, int] | None = None
 ) -> list[tuple[int, int]]:
-    """(earlier, later) pairs of segments that are one object seen twice: the later one, of the same class, begins at
-    most `gap_ms` after the earlier one's last frame, where the earlier one's motion from its first frame to its last
-    carries it (`videoanalysis.tracking.gaps`), give or take what a box narrower than its track's widest hides
-    (`partly_hidden`). A segment seen in one frame, itself continuing another, is carried by the motion from that
-    one's first frame.
-
-    An object that left the view (`left_view`, given the frame's size) ends no link: what comes in there next is
-    another object, as such links mostly were on the evaluation's tuning scenes
-    (docs/decisions/2026-12-01-cut-short-border-speed.md).
+    """(earlier, later) pairs of segments that are one object seen twice: the later one begins at most `gap_ms` after
+    the earlier one's last frame, and `continues` it. A segment seen in one frame, itself continuing another, is carried
+    by the motion from that one's first frame. Last, a segment cut from its track where the track seemed to take over
+    another object (`follows`) is joined back to the part before it where neither was linked otherwise.
     """
-
-    widest = [max((box[2] - box[0] for _, box in segment.boxes), default=0.0) for segment in segments]
-
-    def candidate(i: int, j: int, since: tuple[int, Box] | None = None) -> float | None:
-        earlier, later = segments[i], segments[j]
-        start = earlier.first if since is None else since
-        if earlier.cls != later.cls:
-            return None
-        if frame_size is not None and left_view(start[1], earlier.last[1], frame_size):
-            return None
-        first, last = sighting(*start), sighting(*earlier.last)
-        if moved_against((first, last), (sighting(*later.first), sighting(*later.last)), AGAINST_MOVE):
-            return None
-        return within_reach(
-            first,
-            partly_hidden(*earlier.last, widest[i]),
-            partly_hidden(*later.first, widest[j]),
-            LINK_TOLERANCE,
-            SPEED_CHANGE,
-        )
-
     end_times = [segment.last_ms for segment in segments]
     start_times = [segment.first_ms for segment in segments]
-    links = gap_links(end_times, start_times, gap_ms, candidate)
+    links = gap_links(
+        end_times, start_times, gap_ms, lambda i, j: continues(segments[i].ends, segments[j].ends, frame_size)
+    )
     continued = {later: earlier for earlier, later in links}
     ended, began = set(continued.values()), set(continued)
 
@@ -176,9 +171,46 @@ def link_across_gaps(
         """A segment seen in one frame has no motion of its own: the one it continues lends it its first frame."""
         if i in ended or j in began or i not in continued or segments[i].first_ms < segments[i].last_ms:
             return None
-        return candidate(i, j, since=segments[continued[i]].first)
+        return continues(segments[i].ends, segments[j].ends, frame_size, since=segments[continued[i]].first)
 
-    return links + gap_links(end_times, start_times, gap_ms, carried)
+    links += gap_links(end_times, start_times, gap_ms, carried)
+    ended, began = {i for i, _ in links}, {j for _, j in links}
+    position = {segment.id: k for k, segment in enumerate(segments)}
+    for j, segment in enumerate(segments):
+        i = None if segment.follows is None else position.get(segment.follows)
+        if i is not None and i not in ended and j not in began:
+            links.append((i, j))
+    return links
+
+
+def continues(
+    earlier: TrackEnds,
+    later: TrackEnds,
+    frame_size: tuple[int, int] | None = None,
+    since: tuple[int, Box] | None = None,
+) -> float | None:
+    """How far, in box sizes, `later` begins from where the motion of `earlier` (from its first frame, or from `since`,
+    to its last) carries it (`gaps.within_reach`), give or take what a box narrower than its segment's widest hides
+    (`partly_hidden`); None where it is not that object seen again: another class, out of reach, going against it
+    (`gaps.moved_against`), or, given the frame's size, `earlier` left the view (`left_view`): what comes in there next
+    is another object, as such links mostly were on the evaluation's tuning scenes
+    (docs/decisions/2026-12-01-cut-short-border-speed.md).
+    """
+    start = earlier.first if since is None else since
+    if earlier.cls != later.cls:
+        return None
+    if frame_size is not None and left_view(start[1], earlier.last[1], frame_size):
+        return None
+    first, last = sighting(*start), sighting(*earlier.last)
+    if moved_against((first, last), (sighting(*later.first), sighting(*later.last)), AGAINST_MOVE):
+        return None
+    return within_reach(
+        first,
+        partly_hidden(*earlier.last, earlier.widest),
+        partly_hidden(*later.first, later.widest),
+        LINK_TOLERANCE,
+        SPEED_CHANGE,
+    )
 
 
 def partly_hidden(t_ms: int, box: Box, widest: float) -> Sighting:

@@ -9,8 +9,9 @@ counts, lines and zones built on them. It costs a tracker update per analysed fr
 A failed chunk leaves a hole in the frames: the pass starts a fresh tracker after it, so no track bridges frames
 nobody analysed.
 
-Each track splits into one segment per class it takes (`TrackSegment`), and again where it turned back at a border
-(`borders.turns`: the tracker went on with another object there); a segment's boxes are traced against every
+Each track splits into one segment per class it takes (`TrackSegment`), again where it turned back at a border
+(`borders.turns`: the tracker went on with another object there), and where it took over the object another track
+was following (`switches`); a segment's boxes are traced against every
 line, tested against every zone, and its thumbnail is the most confident crop a chunk kept of one of the detections
 the tracker gave it; without one, the most confident crop of the chunks' runs its detections belong to
 (`analysis._Crops`), which shows the same object unless the run joined two.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from videoanalysis.regions import EMPTY, Box, Regions, anchors, inside, trace
 from videoanalysis.settings import Settings
 from videoanalysis.tracking.borders import turns
 from videoanalysis.tracking.objects import TrackSegment, most_confident
+from videoanalysis.tracking.switches import switches
 from videoanalysis.tracking.tracker import new_tracker
 
 
@@ -47,22 +49,39 @@ class VideoTracks:
 @dataclass
 class _Builder:
     """A segment as it grows frame by frame: its frames' boxes, and the crops of the runs its detections belong to as
-    (t_ms, crop, whether the crop is of its own detection)."""
+    (t_ms, crop, whether the crop is of its own detection). `taken_over`: it is the rest of a track cut where the
+    track took over another's object (`switches`), so it follows the segment before it."""
 
     cls: str
     frames: list[tuple[int, Box]] = field(default_factory=list)
     crops: list[tuple[int, Thumbnail, bool]] = field(default_factory=list)
+    taken_over: bool = False
 
     def pieces(self, frame_size: tuple[int, int]) -> list[_Builder]:
         """The segment cut where its track turned back at a border (`borders.turns`): from there on, the track
         followed another object."""
-        starts = [0, *turns([box for _, box in self.frames], frame_size), len(self.frames)]
+        return self._cut(turns([box for _, box in self.frames], frame_size))
+
+    def taken_over_at(self, k: int | None) -> list[_Builder]:
+        """The segment cut before its frame k, where its track took over another's object; itself when k is None."""
+        if k is None:
+            return [self]
+        before, after = self._cut([k])
+        return [before, replace(after, taken_over=True)]
+
+    def _cut(self, at: Sequence[int]) -> list[_Builder]:
         found = []
-        for start, end in itertools.pairwise(starts):
+        for start, end in itertools.pairwise([0, *at, len(self.frames)]):
             first_ms, end_ms = self.frames[start][0], self.frames[end - 1][0]
             crops = [crop for crop in self.crops if first_ms <= crop[0] <= end_ms]
             found.append(_Builder(self.cls, self.frames[start:end], crops))
         return found
+
+    def outline(self, segment_id: int) -> TrackSegment:
+        """The segment as far as linking reads it: its class and boxes."""
+        return TrackSegment(
+            segment_id, self.cls, self.frames[0], self.frames[-1], len(self.frames), boxes=tuple(self.frames)
+        )
 
     def segment(self, segment_id: int, regions: Regions, crops: Mapping[Thumbnail, Crop]) -> TrackSegment:
         """The finished segment; a line it never was clearly on a side of is left out of `lines` (its trace is EMPTY,
@@ -85,6 +104,7 @@ class _Builder:
             lines={name: line_trace for name, line_trace in traces.items() if line_trace != EMPTY},
             zones=tuple(sorted(zone.name for zone in regions.zones if inside(zone, points).any())),
             boxes=tuple(self.frames),
+            follows=segment_id - 1 if self.taken_over else None,
         )
 
 
@@ -124,6 +144,9 @@ def track_video(
             _zones_frame(regions, seen, peaks)
     height, width = frame_shape
     pieces = [piece for builder in builders.values() for piece in builder.pieces((width, height))]
+    outlines = [piece.outline(k) for k, piece in enumerate(pieces, 1)]
+    taken_over = switches(outlines, round(settings.link_gap_seconds * 1000), (width, height))
+    pieces = [part for k, piece in enumerate(pieces) for part in piece.taken_over_at(taken_over.get(k))]
     return VideoTracks(tuple(piece.segment(k, regions, crops) for k, piece in enumerate(pieces, 1)), peaks)
 
 
