@@ -96,6 +96,7 @@ RULES: dict[str, Any] = {
     "AGAINST_MOVE": objects,
     "LINK_TOLERANCE": objects,
     "SPEED_CHANGE": objects,
+    "VIEW_MOVED": objects,
 }
 """The tracking rules' constants `--try` may set, and the modules that hold them."""
 

@@ -120,6 +120,38 @@ def test_an_object_that_left_the_view_is_not_linked_to_what_comes_in_next(
     assert len(result.objects) == objects, why
 
 
+@pytest.mark.parametrize(
+    ("pan", "objects", "why"),
+    [
+        (20.0, 2, "the camera panned half a box width since: the object left the view"),
+        (60.0, 1, "it panned 1.5 box widths: the view came back to the object"),
+    ],
+)
+def test_an_object_that_left_a_panning_view_is_linked_where_the_view_came_back_to_it(
+    pan: float, objects: int, why: str
+) -> None:
+    """SLOW's last box touches the right border; the later track is where BACK is in the scene, seen after the camera
+    panned `pan` px to the right (so `pan` px further left in the image)."""
+    back = replace(seen(2, [(t_ms, x - pan) for t_ms, x in BACK]), pans=((pan, 0.0), (pan, 0.0)))
+    result = join_segments([seen(1, SLOW), back], link_gap_ms=4_000, frame_size=(340, 720))
+    assert len(result.objects) == objects, why
+
+
+@pytest.mark.parametrize(("panned", "objects"), [(True, 1), (False, 2)])
+def test_a_parked_car_the_camera_panned_past_is_linked_where_the_scene_has_it(panned: bool, objects: int) -> None:
+    """The camera pans right at 100 px/s, then stops: a parked car moves left in the image, then stands. In the
+    image, its motion would have carried it a box size further left by the time it is seen again; in the scene (the
+    pans taken out) it never moved."""
+    passing = seen(1, [(1_000, 300.0), (3_000, 100.0)])
+    standing = seen(2, [(4_000, 100.0), (5_000, 100.0)])
+    if panned:
+        passing, standing = (
+            replace(passing, pans=((0.0, 0.0), (200.0, 0.0))),
+            replace(standing, pans=((200.0, 0.0),) * 2),
+        )
+    assert len(join_segments([passing, standing], link_gap_ms=4_000).objects) == objects
+
+
 def test_one_track_continues_one_object_the_soonest() -> None:
     """Two tracks could continue the lost one: the sooner does, the other is a second object."""
     sooner = seen(2, [(4_000, 405.0), (5_000, 505.0)])

@@ -145,6 +145,18 @@ def test_a_track_that_took_over_a_walker_another_track_lost_gives_it_back() -> N
     assert objects.unique == {"person": 2}
 
 
+def test_a_segment_knows_how_far_the_camera_had_panned_at_each_of_its_frames() -> None:
+    """The camera pans right 10 px per analysed frame after the first: a parked car moves left as far in the image,
+    and stands still where the pans put it."""
+    pan = np.array([[1.0, 0.0, -10.0], [0.0, 1.0, 0.0]])
+    frames = [
+        FrameRecord(200 * k, (box(300.0 - 10 * k),), (0.9,), ("car",), None if k == 0 else pan) for k in range(10)
+    ]
+    (car,) = track_video([frames], SHAPE, 5.0, Settings()).segments
+    assert car.pans == tuple((10.0 * k, 0.0) for k in range(10))
+    assert {round(b[0] + p[0]) for (_, b), p in zip(car.boxes, car.pans, strict=True)} == {300}
+
+
 def test_a_failed_chunk_starts_a_fresh_tracker() -> None:
     """An object seen on both sides of a chunk nobody analysed is two tracks: no track bridges the hole."""
     info = VideoInfo(25.0, 150, 6.0, 640, 360, "h264", 1)

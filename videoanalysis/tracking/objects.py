@@ -8,6 +8,7 @@ lost track comes back as a new track; `link_across_gaps` then joins the two wher
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,9 @@ from typing import Any
 
 from videoanalysis.regions import Box, LineTrace, sighting
 from videoanalysis.tracking.borders import left_view
-from videoanalysis.tracking.gaps import Sighting, gap_links, moved_against, within_reach
+from videoanalysis.tracking.gaps import Point, Sighting, gap_links, moved_against, within_reach
+
+STILL: tuple[Point, Point] = ((0.0, 0.0), (0.0, 0.0))
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class TrackSegment:
     never clearly on a side of are left out), `zones` the zones it was inside in at least one frame. `follows` is the
     id of the segment its track was cut from where the track seemed to take over another object
     (`videoanalysis.tracking.switches`): linking joins the two back unless another segment continues this one.
+    `pans` holds, for each of its boxes, how far the camera had panned by then since its tracking pass began (the
+    offset from the box's frame to the pass's first; empty for a camera that never moved).
     """
 
     id: int
@@ -45,6 +50,7 @@ class TrackSegment:
     zones: tuple[str, ...] = ()
     boxes: tuple[tuple[int, Box], ...] = field(default=(), compare=False, repr=False)
     follows: int | None = None
+    pans: tuple[Point, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def first_ms(self) -> int:
@@ -56,18 +62,22 @@ class TrackSegment:
 
     @cached_property
     def ends(self) -> TrackEnds:
-        return TrackEnds(self.cls, self.first, self.last, max((box[2] - box[0] for _, box in self.boxes), default=0.0))
+        """What linking reads of it."""
+        widest = max((box[2] - box[0] for _, box in self.boxes), default=0.0)
+        return TrackEnds(self.cls, self.first, self.last, widest, (self.pans[0], self.pans[-1]) if self.pans else STILL)
 
 
 @dataclass(frozen=True)
 class TrackEnds:
-    """What linking reads of a segment: its class, its first and last frames, and the width of its widest box (the
-    most of its object it showed, `partly_hidden`)."""
+    """What linking reads of a segment: its class, its first and last frames, the width of its widest box (the most
+    of its object it showed, `partly_hidden`), and the camera's pan at its first and last frames
+    (`TrackSegment.pans`)."""
 
     cls: str
     first: tuple[int, Box]
     last: tuple[int, Box]
     widest: float
+    pans: tuple[Point, Point] = STILL
 
 
 @dataclass(frozen=True)
@@ -171,7 +181,7 @@ def link_across_gaps(
         """A segment seen in one frame has no motion of its own: the one it continues lends it its first frame."""
         if i in ended or j in began or i not in continued or segments[i].first_ms < segments[i].last_ms:
             return None
-        return continues(segments[i].ends, segments[j].ends, frame_size, since=segments[continued[i]].first)
+        return continues(segments[i].ends, segments[j].ends, frame_size, since=segments[continued[i]].ends)
 
     links += gap_links(end_times, start_times, gap_ms, carried)
     ended, began = {i for i, _ in links}, {j for _, j in links}
@@ -187,37 +197,53 @@ def continues(
     earlier: TrackEnds,
     later: TrackEnds,
     frame_size: tuple[int, int] | None = None,
-    since: tuple[int, Box] | None = None,
+    since: TrackEnds | None = None,
 ) -> float | None:
-    """How far, in box sizes, `later` begins from where the motion of `earlier` (from its first frame, or from `since`,
-    to its last) carries it (`gaps.within_reach`), give or take what a box narrower than its segment's widest hides
-    (`partly_hidden`); None where it is not that object seen again: another class, out of reach, going against it
-    (`gaps.moved_against`), or, given the frame's size, `earlier` left the view (`left_view`): what comes in there next
-    is another object, as such links mostly were on the evaluation's tuning scenes
-    (docs/decisions/2026-12-01-cut-short-border-speed.md).
+    """How far, in box sizes, `later` begins from where the motion of `earlier` (from its first frame, or from the
+    first frame of `since`, to its last) carries it (`gaps.within_reach`), give or take what a box narrower than its
+    segment's widest hides (`partly_hidden`); None where it is not that object seen again: another class, out of
+    reach, or going against it (`gaps.moved_against`). Positions are the scene's: the camera's pan is taken out.
+
+    Given the frame's size, an object that left the view (`left_view`) continues nothing either, as such links mostly
+    joined two objects on the evaluation's tuning scenes (docs/decisions/2026-12-01-cut-short-border-speed.md): what
+    comes in there next is another object. Unless the camera panned on since (`view_moved`): then the view came back
+    to it.
     """
-    start = earlier.first if since is None else since
+    start = earlier if since is None else since
     if earlier.cls != later.cls:
         return None
-    if frame_size is not None and left_view(start[1], earlier.last[1], frame_size):
+    left = frame_size is not None and left_view(start.first[1], earlier.last[1], frame_size)
+    if left and not view_moved(earlier, later):
         return None
-    first, last = sighting(*start), sighting(*earlier.last)
-    if moved_against((first, last), (sighting(*later.first), sighting(*later.last)), AGAINST_MOVE):
+    first = partly_hidden(*start.first, start.widest, start.pans[0])
+    last = partly_hidden(*earlier.last, earlier.widest, earlier.pans[1])
+    begins = partly_hidden(*later.first, later.widest, later.pans[0])
+    ends = partly_hidden(*later.last, later.widest, later.pans[1])
+    if moved_against((first, last), (begins, ends), AGAINST_MOVE):
         return None
-    return within_reach(
-        first,
-        partly_hidden(*earlier.last, earlier.widest),
-        partly_hidden(*later.first, later.widest),
-        LINK_TOLERANCE,
-        SPEED_CHANGE,
-    )
+    return within_reach(first, last, begins, LINK_TOLERANCE, SPEED_CHANGE)
 
 
-def partly_hidden(t_ms: int, box: Box, widest: float) -> Sighting:
-    """The sighting of one of a segment's boxes, with how far its point may lie from its object's: a box narrower
-    than `widest`, its segment's widest, shows only part of the object (the rest behind a pillar, another object or
-    the frame's border), so its centre may be off by up to half the difference, either way."""
-    return replace(sighting(t_ms, box), hidden=max(widest - (box[2] - box[0]), 0.0) / 2)
+VIEW_MOVED = 1.0
+"""How far, in widths of an object's last box, the camera must have panned between that box and a later track's first
+for the object to come back into view although it left it (`continues`)."""
+
+
+def view_moved(earlier: TrackEnds, later: TrackEnds) -> bool:
+    """Whether the camera panned at least `VIEW_MOVED` widths of `earlier`'s last box from it to `later`'s first."""
+    (x0, y0), (x1, y1) = earlier.pans[1], later.pans[0]
+    box = earlier.last[1]
+    return math.hypot(x1 - x0, y1 - y0) >= VIEW_MOVED * (box[2] - box[0])
+
+
+def partly_hidden(t_ms: int, box: Box, widest: float, pan: Point = (0.0, 0.0)) -> Sighting:
+    """The sighting of one of a segment's boxes where the scene has it (the camera's `pan` by then taken out), with
+    how far its point may lie from its object's: a box narrower than `widest`, its segment's widest, shows only part
+    of the object (the rest behind a pillar, another object or the frame's border), so its centre may be off by up to
+    half the difference, either way."""
+    seen = sighting(t_ms, box)
+    point = seen.point[0] + pan[0], seen.point[1] + pan[1]
+    return replace(seen, point=point, hidden=max(widest - (box[2] - box[0]), 0.0) / 2)
 
 
 def hits_needed(min_hits: int, *, cut_short: bool) -> int:

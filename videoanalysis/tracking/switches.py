@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from videoanalysis.regions import sighting
 from videoanalysis.tracking.borders import TURN_FRAMES
 from videoanalysis.tracking.gaps import miss
-from videoanalysis.tracking.objects import TrackEnds, TrackSegment, continues
+from videoanalysis.tracking.objects import STILL, TrackEnds, TrackSegment, continues
 
 
 def switches(segments: Sequence[TrackSegment], gap_ms: int, frame_size: tuple[int, int]) -> dict[int, int]:
@@ -88,9 +88,13 @@ class _Parts:
         return range(max(bisect.bisect_right(self.times, t_ms), 1), bisect.bisect_right(self.times, t_ms + gap_ms))
 
     def before(self, k: int) -> TrackEnds:
-        boxes = self.segment.boxes
-        return TrackEnds(self.segment.cls, boxes[0], boxes[k - 1], self.widest_before[k - 1])
+        return self._ends(0, k - 1, self.widest_before[k - 1])
 
     def starting(self, k: int) -> TrackEnds:
-        boxes = self.segment.boxes
-        return TrackEnds(self.segment.cls, boxes[k], boxes[-1], self.widest_from[k])
+        return self._ends(k, -1, self.widest_from[k])
+
+    def _ends(self, first: int, last: int, widest: float) -> TrackEnds:
+        boxes, pans = self.segment.boxes, self.segment.pans
+        return TrackEnds(
+            self.segment.cls, boxes[first], boxes[last], widest, (pans[first], pans[last]) if pans else STILL
+        )

@@ -32,6 +32,7 @@ from videoanalysis.detector import Detections
 from videoanalysis.regions import EMPTY, Box, Regions, anchors, inside, trace
 from videoanalysis.settings import Settings
 from videoanalysis.tracking.borders import turns
+from videoanalysis.tracking.gaps import Point
 from videoanalysis.tracking.objects import TrackSegment, most_confident
 from videoanalysis.tracking.switches import switches
 from videoanalysis.tracking.tracker import new_tracker
@@ -49,12 +50,14 @@ class VideoTracks:
 @dataclass
 class _Builder:
     """A segment as it grows frame by frame: its frames' boxes, and the crops of the runs its detections belong to as
-    (t_ms, crop, whether the crop is of its own detection). `taken_over`: it is the rest of a track cut where the
-    track took over another's object (`switches`), so it follows the segment before it."""
+    (t_ms, crop, whether the crop is of its own detection), and the camera's pan at each frame (`TrackSegment.pans`).
+    `taken_over`: it is the rest of a track cut where the track took over another's object (`switches`), so it
+    follows the segment before it."""
 
     cls: str
     frames: list[tuple[int, Box]] = field(default_factory=list)
     crops: list[tuple[int, Thumbnail, bool]] = field(default_factory=list)
+    pans: list[Point] = field(default_factory=list)
     taken_over: bool = False
 
     def pieces(self, frame_size: tuple[int, int]) -> list[_Builder]:
@@ -74,14 +77,17 @@ class _Builder:
         for start, end in itertools.pairwise([0, *at, len(self.frames)]):
             first_ms, end_ms = self.frames[start][0], self.frames[end - 1][0]
             crops = [crop for crop in self.crops if first_ms <= crop[0] <= end_ms]
-            found.append(_Builder(self.cls, self.frames[start:end], crops))
+            found.append(_Builder(self.cls, self.frames[start:end], crops, self.pans[start:end]))
         return found
 
     def outline(self, segment_id: int) -> TrackSegment:
-        """The segment as far as linking reads it: its class and boxes."""
-        return TrackSegment(
-            segment_id, self.cls, self.frames[0], self.frames[-1], len(self.frames), boxes=tuple(self.frames)
-        )
+        """The segment as far as linking reads it: its class, boxes and the camera's pans."""
+        frames = tuple(self.frames)
+        return TrackSegment(segment_id, self.cls, frames[0], frames[-1], len(frames), boxes=frames, pans=self._pans())
+
+    def _pans(self) -> tuple[Point, ...]:
+        """The camera's pan at each frame; none for a camera that did not move."""
+        return tuple(self.pans) if any(pan != (0.0, 0.0) for pan in self.pans) else ()
 
     def segment(self, segment_id: int, regions: Regions, crops: Mapping[Thumbnail, Crop]) -> TrackSegment:
         """The finished segment; a line it never was clearly on a side of is left out of `lines` (its trace is EMPTY,
@@ -105,6 +111,7 @@ class _Builder:
             zones=tuple(sorted(zone.name for zone in regions.zones if inside(zone, points).any())),
             boxes=tuple(self.frames),
             follows=segment_id - 1 if self.taken_over else None,
+            pans=self._pans(),
         )
 
 
@@ -125,8 +132,13 @@ def track_video(
     for sequence, frames in enumerate(sequences):
         tracker = new_tracker(frame_rate, settings)
         times: list[int] = []  # of the frames fed to this tracker
+        pans: list[Point] = []  # the camera's at each of them
+        view = np.eye(3)  # from the current frame's coordinates to the first one's
         for frame in frames:
             times.append(frame.t_ms)
+            if frame.motion is not None:
+                view = view @ np.linalg.inv(np.vstack([frame.motion, (0.0, 0.0, 1.0)]))
+            pans.append((float(view[0, 2]), float(view[1, 2])))
             ids = [class_ids.setdefault(cls, len(class_ids)) for cls in frame.cls]
             tracked = tracker.update(_detections(frame, ids), frame_shape, frame.motion)
             seen = []
@@ -134,8 +146,10 @@ def track_video(
                 cls = frame.cls[track.det]
                 builder = builders.setdefault((sequence, track.track_id, cls), _Builder(cls))
                 builder.frames.extend((times[-1 - ago], rounded_box(b)) for ago, b in track.before)
+                builder.pans.extend(pans[-1 - ago] for ago, _ in track.before)
                 box = rounded_box(track.xyxy)
                 builder.frames.append((frame.t_ms, box))
+                builder.pans.append(pans[-1])
                 if frame.crops and (run := frame.crops[track.det]) is not None:
                     crop = crops.get(run)
                     own = crop is not None and (crop.t_ms, crop.det) == (frame.t_ms, track.det)
