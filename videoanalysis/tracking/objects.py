@@ -20,6 +20,7 @@ from videoanalysis.tracking.borders import left_view
 from videoanalysis.tracking.gaps import Point, Sighting, gap_links, moved_against, within_reach
 
 STILL: tuple[Point, Point] = ((0.0, 0.0), (0.0, 0.0))
+"""The camera's pans at a segment's first and last frames when it did not move (`TrackEnds.pans`)."""
 
 
 @dataclass(frozen=True)
