@@ -119,9 +119,10 @@ SHAPES: tuple[Shape, ...] = (
     Shape("10min-1080p30", 600.0, (1920, 1080), 30.0, 2),
     Shape("60s-2160p30", 60.0, (3840, 2160), 30.0, 6),
     Shape("30min-360p25", 1800.0, (640, 360), 25.0, 1),
+    Shape("60min-360p25", 3600.0, (640, 360), 25.0, 1),
 )
 """Every shape `--shapes all` evaluates. The 60 s shapes share the default shape's seeds (the same scenes scaled, or
-at another rate); the 360p25 ladder (60 s, 3 min, 10 min, 30 min) isolates length."""
+at another rate); the 360p25 ladder (60 s, 3 min, 10 min, 30 min, an hour) isolates length."""
 SHAPE_BY_NAME = {shape.name: shape for shape in SHAPES}
 QUICK_SCENES = 2
 """Scenes per shape with `--quick`."""
