@@ -47,6 +47,6 @@ def test_a_track_is_not_cut_for_a_track_lost_longer_ago_than_the_link_gap() -> N
 
 
 def test_a_track_seen_once_before_it_took_over_is_cut_after_that_glimpse() -> None:
-    """At the border, a track has one box of a walker leaving, then (2 s later) goes on with the lost one."""
+    """At the border, a track has one box of a walker leaving, then (3.2 s later) goes on with the lost one."""
     glimpse = [(1_000, 0.0)]
     assert switches([walker(1, LEFT), walker(2, glimpse + B)], 4_000, FRAME) == {1: 1}
