@@ -51,7 +51,6 @@ class _Parts:
         widths = [box[2] - box[0] for _, box in segment.boxes]
         self.widest_before = list(itertools.accumulate(widths, max))
         self.widest_from = list(itertools.accumulate(reversed(widths), max))[::-1]
-        self.breaks = [self._break(k) for k in range(len(segment.boxes))]
 
     def _break(self, k: int) -> float:
         """How far, in box sizes, the track's motion broke between its boxes k - 1 and k: how far box k lies from
@@ -77,7 +76,7 @@ class _Parts:
                 after = self.starting(k)
                 how_far = continues(earlier, after, frame_size)
                 if how_far is not None and continues(self.before(k), after) is None:
-                    taken.append((self.breaks[k], how_far, k))
+                    taken.append((self._break(k), how_far, k))
             if taken:
                 _, how_far, k = max(taken)
                 found.append((how_far, k))
