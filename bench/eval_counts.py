@@ -53,7 +53,9 @@ from bench.common import RESULTS, ROOT, TMP, prepare_environment, round_floats
 from scenes.regions_truth import region_counts
 from videoanalysis.regions import Line, Regions, Zone
 
-SPLITS: dict[str, range] = {"tune": range(5000, 5024), "heldout": range(6000, 6024)}
+SPLITS: dict[str, range] = {"tune": range(5000, 5120), "heldout": range(6000, 6120)}
+"""Each split's seeds, in the order its scenes are taken: a shape's usual scenes are its first `Shape.scenes`; the
+rest are there for `--scenarios` with `--limit`, more scenes of one kind where a shape's usual ones show too few."""
 CODEC = "h264"
 SAMPLE_FPS, CONF, IMGSZ = 5.0, 0.25, 416  # the app's defaults; 416 is the demo model's own size (IMGSZ=0)
 CHUNKS: tuple[float, ...] = (1000.0, 10.0, 5.0, 2.5)  # 1000: one chunk for a 60 s scene; 10: CHUNK_SECONDS' default
@@ -238,8 +240,8 @@ def scenes_for(
     split: str, limit: int | None, shape: Shape = DEFAULT_SHAPE, scenarios: Collection[str] | None = None
 ) -> list[SceneSpec]:
     """The split's scenes of `shape`, cycling through the scenarios from the first seed: the first N with ``limit``,
-    without it the default shape's every seed and another shape's first `shape.scenes`. With `scenarios`, only
-    those scenarios' scenes: the first N of the split's with ``limit``, else those among the usual ones."""
+    without it the shape's usual `shape.scenes`. With `scenarios`, only those scenarios' scenes: the first N of the
+    split's with ``limit``, else those among the usual ones."""
     from scenes.generator import FORMAT
     from scenes.scenarios import SCENARIOS
 
@@ -249,7 +251,7 @@ def scenes_for(
         knobs = hashlib.sha256(f"{FORMAT}|{chosen!r}".encode()).hexdigest()[:8]
         out.append(SceneSpec(seed, chosen.name, knobs, shape))
     if limit is None:
-        out = out if shape == DEFAULT_SHAPE else out[: shape.scenes]
+        out = out[: shape.scenes]
     return [spec for spec in out if scenarios is None or spec.scenario in scenarios][:limit]
 
 
@@ -416,7 +418,7 @@ def _scene_or_error(spec: SceneSpec, model: Path, args: argparse.Namespace) -> d
     except RuntimeError as error:
         log(f"scene {spec.key} failed: {error}")
         return {"seed": spec.seed, "scenario": spec.scenario, "shape": spec.shape.name, "error": str(error)}
-    saved = _record_path(spec, args.variant)
+    saved = _record_path(spec, model, args)
     saved.parent.mkdir(parents=True, exist_ok=True)
     partial = saved.with_name(f".{os.getpid()}-{threading.get_ident()}-{saved.name}")
     partial.write_text(json.dumps({"job": _job(model, args), "scene": scene}))
@@ -426,15 +428,17 @@ def _scene_or_error(spec: SceneSpec, model: Path, args: argparse.Namespace) -> d
 
 def saved_scene(spec: SceneSpec, model: Path, args: argparse.Namespace) -> dict[str, Any] | None:
     """The saved record of `spec` by a run of the same variant, settings, model, chunks and trackers, if any."""
-    saved = _record_path(spec, args.variant)
+    saved = _record_path(spec, model, args)
     if not saved.is_file():
         return None
     record = json.loads(saved.read_text())
     return dict(record["scene"]) if record["job"] == _job(model, args) else None
 
 
-def _record_path(spec: SceneSpec, variant: str) -> Path:
-    return RECORDS / variant / f"{spec.key}.json"
+def _record_path(spec: SceneSpec, model: Path, args: argparse.Namespace) -> Path:
+    """One record per scene and job: running a scene with other chunks or trackers keeps the record of the first."""
+    job = hashlib.sha256(json.dumps(_job(model, args), sort_keys=True).encode()).hexdigest()[:8]
+    return RECORDS / args.variant / f"{spec.key}-{job}.json"
 
 
 def _job(model: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -750,6 +754,7 @@ def render_shapes_markdown(report: dict[str, Any]) -> str:
             f"{s['name']}: {s['seconds']:g} s, {s['size'][0]}x{s['size'][1]}, {s['fps']:g} fps, "
             f"seeds {', '.join(map(str, s['seeds']))}"
             for s in cfg["shapes"]
+            if s["seeds"]
         )
         + ".",
         "",

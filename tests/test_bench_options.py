@@ -55,7 +55,7 @@ def test_shapes_cover_the_issues_sizes_rates_and_lengths_with_splits_apart() -> 
         heldout = {spec.seed for spec in eval_counts.scenes_for("heldout", None, shape)}
         assert tune and heldout and not tune & heldout
         keys |= {spec.key for split in ("tune", "heldout") for spec in eval_counts.scenes_for(split, None, shape)}
-    assert len(keys) == sum(2 * (24 if s == eval_counts.DEFAULT_SHAPE else s.scenes) for s in shapes)
+    assert len(keys) == sum(2 * s.scenes for s in shapes) and eval_counts.DEFAULT_SHAPE.scenes == 24
     # The default shape's scenes keep the names they were cached and stored under before shapes existed.
     assert eval_counts.scenes_for("tune", 1)[0].key.endswith("-60s-1280x720-h264")
 
@@ -65,8 +65,13 @@ def test_scenarios_pick_their_scenes_of_the_split(capsys: pytest.CaptureFixture[
     args = eval_counts.parse_args(["--scenarios", "poles,plain"])
     usual = eval_counts.scenes_for("tune", None, shape, args.scenarios)
     assert [(s.seed, s.scenario) for s in usual] == [(5000, "plain"), (5004, "poles")]
-    beyond = eval_counts.scenes_for("tune", 3, shape, {"poles"})
-    assert [(s.seed, s.scenario) for s in beyond] == [(5004, "poles"), (5016, "poles")]
+    beyond = eval_counts.scenes_for("tune", 4, shape, {"poles"})
+    assert [(s.seed, s.scenario) for s in beyond] == [
+        (5004, "poles"),
+        (5016, "poles"),
+        (5028, "poles"),
+        (5040, "poles"),
+    ]
     with pytest.raises(SystemExit):
         eval_counts.parse_args(["--scenarios", "poles,pillars"])
     assert "unknown scenarios ['pillars']" in capsys.readouterr().err
@@ -133,3 +138,33 @@ def test_shapes_report_per_shape_and_length() -> None:
     )
     assert "| 10min-360p25 | 1 | 3 (+1) | 6 (+6) | 0.50 | 67% of 3 | 100% | 2% / 0% / 5% |" in markdown
     assert "| 60 s | 2 | 4 (+0) | 12 (+12) | 0.33 |" in markdown
+
+
+def test_a_scene_run_with_other_chunks_keeps_the_record_of_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--resume` reads back each job's own record: the chunkings' run does not replace the shapes' run's."""
+    monkeypatch.setattr(eval_counts, "RECORDS", tmp_path)
+
+    def evaluated(spec: eval_counts.SceneSpec, *job: Any) -> dict[str, Any]:
+        """Stands in for rendering and running the scene (minutes); the test is of the records, not of the runs."""
+        return {"seed": spec.seed, "git": "now", "chunks": list(job[3])}
+
+    monkeypatch.setattr(eval_counts, "evaluate_scene", evaluated)
+    spec = eval_counts.scenes_for("tune", 1)[0]
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"model")
+    shapes, chunkings = (eval_counts.parse_args(["--resume", *extra]) for extra in ([], ["--chunks", "1000,10"]))
+    for args in (shapes, chunkings):
+        assert eval_counts.saved_scene(spec, model, args) is None
+        eval_counts._scene_or_error(spec, model, args)
+    assert eval_counts.saved_scene(spec, model, shapes) == {
+        "seed": spec.seed,
+        "git": "now",
+        "chunks": list(eval_counts.CHUNKS),
+    }
+    assert eval_counts.saved_scene(spec, model, chunkings) == {
+        "seed": spec.seed,
+        "git": "now",
+        "chunks": [1000.0, 10.0],
+    }

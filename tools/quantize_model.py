@@ -8,7 +8,7 @@ scale for both would round every score to 0 or 1. The output keeps the input's m
 task), so `--model my-int8.onnx` works in the runner as the FP32 file does.
 
 Calibration frames are rendered from generated scenes of bench.eval_counts' *tuning* seeds (never the held-out
-6000-6023), or read from a folder of the user's own images and videos (`--calibration DIR`): use frames of the
+6000-6119), or read from a folder of the user's own images and videos (`--calibration DIR`): use frames of the
 cameras the model will watch.
 
     .venv/bin/python tools/quantize_model.py                          # models/demo-yolo26n-int8.onnx
@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 from videoanalysis.onnx_model import OnnxModel, letterbox_geometry, load_onnx, preprocess  # noqa: E402
 
 DEFAULT_MODEL = ROOT / "models" / "demo-yolo26n.onnx"
-# bench.eval_counts' tuning split (seed 5000 + k in its scenario k); the held-out 6000-6023 never.
+# bench.eval_counts' tuning split (seed 5000 + k in its scenario k); the held-out 6000-6119 never.
 CALIBRATION_SEEDS: tuple[int, ...] = tuple(range(5000, 5012))
 CALIBRATION_TIMES_S: tuple[float, ...] = (7.5, 22.5, 37.5, 52.5)  # 4 frames per scene: 48 in all
 SCENE_SECONDS, SCENE_FPS, SCENE_SIZE = 60.0, 25.0, (1280, 720)  # the evaluation's scenes
