@@ -27,7 +27,7 @@ from videoanalysis.detections_file import read_frames
 from videoanalysis.settings import Settings
 from videoanalysis.summary import build_summary, video_objects
 from videoanalysis.summary_records import SummaryVideo
-from videoanalysis.tracking import borders, objects
+from videoanalysis.tracking import _sampled_tracktrack, borders, objects
 from videoanalysis.tracking.video_pass import VideoTracks, track_chunks
 
 
@@ -92,6 +92,7 @@ def _counted(stored: dict[str, Any], tracks: VideoTracks) -> dict[str, int]:
 
 
 RULES: dict[str, Any] = {
+    "NEW_TRACK_REACH": _sampled_tracktrack,
     "TURN_MOVE": borders,
     "AGAINST_MOVE": objects,
     "LINK_TOLERANCE": objects,
@@ -99,17 +100,19 @@ RULES: dict[str, Any] = {
     "VIEW_MOVED": objects,
 }
 """The tracking rules' constants `--try` may set, and the modules that hold them."""
+PASS_CONSTANTS = ("NEW_TRACK_REACH", "TURN_MOVE")
+"""Those of `RULES` that act in the tracking pass; the others act on its segments."""
 
 
 def shapes_table(
     variant: str, split: str, shapes: Sequence[Shape], tries: Sequence[str], overrides: Mapping[str, str]
 ) -> str:
     """One row per `--try` (the rules' constants as `NAME=VALUE;...`, empty for the code's own): the recounted error
-    of each shape's stored 10 s chunk runs and of all of them. The tracks are made once per `TURN_MOVE`, the only
-    constant of the tracking pass; the others act on its segments."""
+    of each shape's stored 10 s chunk runs and of all of them. The tracks are made once per value of the tracking
+    pass's constants (`PASS_CONSTANTS`)."""
     runs = {shape: list(stored_runs(variant, SPLITS[split], APP_DEFAULT_CHUNK, shape)) for shape in shapes}
     own = {name: getattr(module, name) for name, module in RULES.items()}
-    tracks: dict[tuple[Path, float], tuple[dict[str, Any], VideoTracks]] = {}
+    tracks: dict[tuple[Any, ...], tuple[dict[str, Any], VideoTracks]] = {}
     header = " | ".join(f"{shape.name} ({len(runs[shape])} scenes)" for shape in shapes)
     rows = [f"| constants | all: error (signed), pairs within ±1, within max(1, 2%) | {header} |"]
     rows.append("|---" * (len(shapes) + 2) + "|")
@@ -122,7 +125,7 @@ def shapes_table(
             for shape in shapes:
                 errors = []
                 for run, truth in runs[shape]:
-                    key = (run, values["TURN_MOVE"])
+                    key = (run, *(values[name] for name in PASS_CONSTANTS))
                     if key not in tracks:
                         tracks[key] = retracked(run, overrides)
                     unique = _counted(*tracks[key])
