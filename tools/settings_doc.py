@@ -35,7 +35,12 @@ MEANINGS = {
     ),
     "chunk_seconds": ("chunk length (one activity per chunk)"),
     "max_chunks": ("longer chunks instead of more"),
-    "sample_fps": ("frames analysed per second of video; `0` = every frame"),
+    "sample_fps": (
+        "frames analysed per second of video; `0` = every frame. An object that crosses the view in under about "
+        "3 s (a fast car) moves more than its box's size between analysed frames at 5 and may never be tracked: "
+        "on the two 3-minute tuning scenes that miss such cars, 10 took the error from 6 to 3 at twice the CPU "
+        "(`bench/results/eval-shapes-tune-fps10-mixed-slow-fast-first2.md`)"
+    ),
     "confidence": ("detection threshold"),
     "imgsz": ("inference size; `0` = the model's own"),
     "end2end": (
