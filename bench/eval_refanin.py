@@ -98,6 +98,9 @@ RULES: dict[str, Any] = {
     "LINK_TOLERANCE": objects,
     "SPEED_CHANGE": objects,
     "VIEW_MOVED": objects,
+    "STILL_SECONDS": objects,
+    "STILL_MOVE": objects,
+    "STILL_OVERLAP": objects,
 }
 """The tracking rules' constants `--try` may set, and the modules that hold them."""
 PASS_CONSTANTS = ("NEW_TRACK_REACH", "TURN_MOVE")

@@ -231,3 +231,49 @@ def test_a_box_narrower_than_its_tracks_widest_may_hide_where_its_object_is(
 ) -> None:
     result = join_segments([boxes_seen(1, earlier), boxes_seen(2, later)], link_gap_ms=4_000)
     assert len(result.objects) == objects, why
+
+
+def standing(
+    track_id: int,
+    start_ms: int,
+    seconds: float,
+    *,
+    x: float = 300.0,
+    cls: str = "person",
+    drift: float = 0.0,
+    walk: float = 0.0,
+) -> TrackSegment:
+    """A 20x40 box that stays at `x`, a pixel either way, seen every 200 ms for `seconds`; `drift` px per frame
+    moves it that far in the frame while the camera pans as much the other way (`TrackSegment.pans`), `walk` px per
+    frame moves it in the scene."""
+    frames = round(seconds * 5) + 1
+    boxes = tuple(
+        (start_ms + 200 * k, box_at(x + (-1) ** k + (walk - drift) * k, 200.0, 20.0, 40.0)) for k in range(frames)
+    )
+    pans = tuple((drift * k, 0.0) for k in range(frames)) if drift else ()
+    return TrackSegment(track_id, cls, boxes[0], boxes[-1], frames, boxes=boxes, pans=pans)
+
+
+def test_a_thing_that_stays_put_is_one_object_however_long_the_tracker_lost_it() -> None:
+    """A patch of wall the detector takes for a walker now and then, tracked again after each minute it was lost:
+    one object, while a walker passing it, a still one elsewhere and a still bike there stay apart."""
+    wall = [standing(1, 0, 6.0), standing(3, 60_000, 8.0, drift=3.0), standing(5, 120_000, 30.0)]
+    passing = seen(2, [(30_000, 100.0), (31_000, 300.0), (32_000, 500.0)], cls="person", y=200.0)
+    elsewhere = standing(4, 90_000, 6.0, x=340.0)
+    bike = standing(6, 150_000, 6.0, cls="bike")
+    result = join_segments([*wall, passing, elsewhere, bike], link_gap_ms=4_000)
+    assert sorted([s.id for s in obj.segments] for obj in result.objects) == [[1, 3, 5], [2], [4], [6]]
+
+
+@pytest.mark.parametrize(
+    ("later", "link_gap_ms", "why"),
+    [
+        (standing(2, 60_000, 4.0), 4_000, "seen still for under STILL_SECONDS: a walker who stopped there"),
+        (standing(2, 60_000, 6.0, x=285.0, walk=1.0), 4_000, "it walked through the place: 30 px in 6 s"),
+        (standing(2, 60_000, 6.0, x=312.0), 4_000, "another place: the boxes overlap by under STILL_OVERLAP"),
+        (standing(2, 60_000, 6.0), 0, "linking is off"),
+    ],
+)
+def test_only_still_segments_at_one_place_are_linked_that_way(later: TrackSegment, link_gap_ms: int, why: str) -> None:
+    result = join_segments([standing(1, 0, 6.0), later], link_gap_ms=link_gap_ms)
+    assert len(result.objects) == 2, why

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from videoanalysis.regions import Box, LineTrace, sighting
 from videoanalysis.tracking.borders import left_view
 from videoanalysis.tracking.gaps import Point, Sighting, gap_links, moved_against, within_reach
@@ -168,7 +170,8 @@ def link_across_gaps(
     """(earlier, later) pairs of segments that are one object seen twice: the later one begins at most `gap_ms` after
     the earlier one's last frame, and `continues` it. A segment seen in one frame, itself continuing another, is carried
     by the motion from that one's first frame. Last, a segment cut from its track where the track seemed to take over
-    another object (`follows`) is joined back to the part before it where neither was linked otherwise.
+    another object (`follows`) is joined back to the part before it where neither was linked otherwise; and segments
+    of something that stayed put are joined however long apart (`still_links`).
     """
     end_times = [segment.last_ms for segment in segments]
     start_times = [segment.first_ms for segment in segments]
@@ -191,7 +194,68 @@ def link_across_gaps(
         i = None if segment.follows is None else position.get(segment.follows)
         if i is not None and i not in ended and j not in began:
             links.append((i, j))
+    if gap_ms > 0:
+        links += still_links(segments)
     return links
+
+
+STILL_SECONDS = 5.0
+"""How long a segment must have been tracked without moving (`still_box`) to be taken for something that stays put:
+longer than most pauses of a walker or a car that stops, as short as a background feature's tracks between losses.
+No tuning scene has such a thing, so the three STILL constants were set beforehand, and 3 to 20 s, 0.25 to 1 and 0.3
+changed no tuning count (docs/decisions/2026-12-07-things-that-stay-put.md)."""
+
+STILL_MOVE = 0.5
+"""How far, in box widths across and heights down, a still segment's box centres may lie from its median box's."""
+
+STILL_OVERLAP = 0.5
+"""How much (intersection over union) two still segments' median boxes must overlap to be one thing (`still_links`)."""
+
+
+def still_links(segments: Sequence[TrackSegment]) -> list[tuple[int, int]]:
+    """(earlier, later) pairs of segments that are one thing that stayed put: both still (`still_box`), of one
+    class, at the same place, however long apart. A background feature that the detector takes for an object now and
+    then (a patch of wall for a walker), or a parked car, is tracked again each time the tracker lost it behind
+    something passing or below its confidence threshold; linking by motion gives up after `link_gap_ms`."""
+    still = [(k, box) for k, segment in enumerate(segments) if (box := still_box(segment)) is not None]
+    still.sort(key=lambda item: segments[item[0]].first_ms)
+    links = []
+    for n, (j, box) in enumerate(still):
+        earlier = [
+            (segments[i].last_ms, i)
+            for i, other in still[:n]
+            if segments[i].cls == segments[j].cls
+            and segments[i].last_ms < segments[j].first_ms
+            and _overlap(other, box) >= STILL_OVERLAP
+        ]
+        if earlier:
+            links.append((max(earlier)[1], j))
+    return links
+
+
+def still_box(segment: TrackSegment) -> Box | None:
+    """The median box, where the scene has it (the camera's pan taken out), of a segment tracked for at least
+    `STILL_SECONDS` whose boxes' centres all lie within `STILL_MOVE` of that box's; None for any other."""
+    if segment.last_ms - segment.first_ms < STILL_SECONDS * 1000 or not segment.boxes:
+        return None
+    boxes = np.asarray([box for _, box in segment.boxes], dtype=np.float64)
+    if segment.pans:
+        boxes += np.tile(np.asarray(segment.pans, dtype=np.float64), 2)
+    median = np.median(boxes, axis=0)
+    size = median[2:] - median[:2]
+    moved = np.abs((boxes[:, :2] + boxes[:, 2:]) - (median[:2] + median[2:])) / 2
+    if (moved > STILL_MOVE * size).any():
+        return None
+    x1, y1, x2, y2 = (float(v) for v in median)
+    return (x1, y1, x2, y2)
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    width = max(min(a[2], b[2]) - max(a[0], b[0]), 0.0)
+    height = max(min(a[3], b[3]) - max(a[1], b[1]), 0.0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - width * height
+    return width * height / union if union > 0 else 0.0
 
 
 def continues(
