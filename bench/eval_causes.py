@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.eval_counts import CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS
+from bench.eval_counts import CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS, scenario_names
 from bench.eval_refanin import retracked, stored_runs
 from scenes.boxes import iou_matrix
 from videoanalysis.regions import Box
@@ -166,13 +166,16 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="also list every object behind an error, scene by scene")
     parser.add_argument("--shape", choices=tuple(SHAPE_BY_NAME), default=DEFAULT_SHAPE.name, help="the scenes' shape")
     parser.add_argument(
+        "--scenarios", type=scenario_names, help="NAME,...: the runs of these scenarios (default: the cycle's)"
+    )
+    parser.add_argument(
         "--chunks", type=float, choices=CHUNKS, default=max(CHUNKS), help="the stored runs' chunk length (one chunk)"
     )
     args = parser.parse_args()
     changes = dict(item.split("=", 1) for item in args.set)
     by_scenario: dict[str, Counter[str]] = {}
     shape = SHAPE_BY_NAME[args.shape]
-    for run, truth_unique in stored_runs(args.variant, SPLITS[args.split], args.chunks, shape):
+    for run, truth_unique in stored_runs(args.variant, args.split, args.chunks, shape, args.scenarios):
         found = run_causes(run, truth_unique, changes)
         row = by_scenario.setdefault(found.scenario, Counter())
         for (_, cause), n in found.counts.items():

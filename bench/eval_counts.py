@@ -23,7 +23,8 @@ the share of scene/class pairs within ±1 and within max(1, 2% of the truth), th
 seconds per video-minute, of the app at its default chunks and the script with its default tracker (the only runs
 made). `--quick` keeps such a side-by-side run short: a few scenes per shape. `--scenarios NAME,...` keeps the
 scenes of some scenarios only (with `--limit N`, the split's first N of them, beyond the shape's usual scenes): more
-tuning scenes of one kind where a shape's few show a problem.
+tuning scenes of one kind where a shape's few show a problem. It also runs the scenarios outside the cycle
+(`scenes.scenarios.EXTRA_SCENARIOS`: `parked`), which no other run includes.
 
 Each finished scene's record is saved, so an evaluation stopped part way loses one scene: `--resume` reads the saved
 ones back, `--saved` (with it) reports them and runs nothing more, and `--recount` counts the stored app runs again
@@ -51,6 +52,7 @@ from typing import Any
 
 from bench.common import RESULTS, ROOT, TMP, prepare_environment, round_floats
 from scenes.regions_truth import region_counts
+from scenes.scenarios import BY_NAME, EXTRA_SCENARIOS, SCENARIOS, Scenario
 from videoanalysis.regions import Line, Regions, Zone
 
 SPLITS: dict[str, range] = {"tune": range(5000, 5120), "heldout": range(6000, 6120)}
@@ -224,6 +226,13 @@ class SceneSpec:
     knobs_hash: str
     shape: Shape = DEFAULT_SHAPE
 
+    @classmethod
+    def of(cls, seed: int, scenario: Scenario, shape: Shape) -> SceneSpec:
+        """The scene of `seed` under `scenario` at `shape`; its knobs (and the generator's format) name its cache."""
+        from scenes.generator import FORMAT
+
+        return cls(seed, scenario.name, hashlib.sha256(f"{FORMAT}|{scenario!r}".encode()).hexdigest()[:8], shape)
+
     @property
     def key(self) -> str:
         return f"{self.seed}-{self.scenario}-{self.knobs_hash}-{self.shape.suffix}"
@@ -242,18 +251,16 @@ def scenes_for(
 ) -> list[SceneSpec]:
     """The split's scenes of `shape`, cycling through the scenarios from the first seed: the first N with ``limit``,
     without it the shape's usual `shape.scenes`. With `scenarios`, only those scenarios' scenes: the first N of the
-    split's with ``limit``, else those among the usual ones."""
-    from scenes.generator import FORMAT
-    from scenes.scenarios import SCENARIOS
-
-    out = []
-    for k, seed in enumerate(SPLITS[split]):
-        chosen = SCENARIOS[k % len(SCENARIOS)]
-        knobs = hashlib.sha256(f"{FORMAT}|{chosen!r}".encode()).hexdigest()[:8]
-        out.append(SceneSpec(seed, chosen.name, knobs, shape))
+    split's with ``limit``, else those among the usual ones. A scenario outside the cycle
+    (`scenes.scenarios.EXTRA_SCENARIOS`) comes only when named, on the split's seeds from the first: N with
+    ``limit``, else as many as the cycle gives each of its scenarios."""
+    specs = [SceneSpec.of(seed, SCENARIOS[k % len(SCENARIOS)], shape) for k, seed in enumerate(SPLITS[split])]
     if limit is None:
-        out = out[: shape.scenes]
-    return [spec for spec in out if scenarios is None or spec.scenario in scenarios][:limit]
+        specs = specs[: shape.scenes]
+    extra_seeds = SPLITS[split][: limit or max(1, shape.scenes // len(SCENARIOS))]
+    named = [chosen for chosen in EXTRA_SCENARIOS if scenarios and chosen.name in scenarios]
+    specs += [SceneSpec.of(seed, chosen, shape) for chosen in named for seed in extra_seeds]
+    return [spec for spec in specs if scenarios is None or spec.scenario in scenarios][:limit]
 
 
 def ensure_scene(spec: SceneSpec) -> dict[str, Any]:
@@ -841,11 +848,10 @@ def _chunk_lengths(text: str) -> tuple[float, ...]:
     return tuple(c for c in CHUNKS if c in chosen)
 
 
-def _scenarios(text: str) -> frozenset[str]:
-    from scenes.scenarios import SCENARIOS
-
+def scenario_names(text: str) -> frozenset[str]:
+    """`--scenarios NAME,...`: names of known scenarios, in the cycle or out of it."""
     names = frozenset(text.split(","))
-    if unknown := names - {scenario.name for scenario in SCENARIOS}:
+    if unknown := names - set(BY_NAME):
         raise argparse.ArgumentTypeError(f"unknown scenarios {sorted(unknown)}")
     return names
 
@@ -886,9 +892,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenarios",
-        type=_scenarios,
+        type=scenario_names,
         metavar="NAME,...",
-        help="only the scenes of these scenarios (--limit N: the split's first N of them)",
+        help="only the scenes of these scenarios (--limit N: the split's first N of them); "
+        f"outside the cycle: {', '.join(s.name for s in EXTRA_SCENARIOS)}",
     )
     parser.add_argument(
         "--quick",

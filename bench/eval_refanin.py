@@ -17,11 +17,22 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.eval_counts import APP_DEFAULT_CHUNK, CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS, Shape
+from bench.eval_counts import (
+    APP_DEFAULT_CHUNK,
+    CHUNKS,
+    CLASSES,
+    DEFAULT_SHAPE,
+    EVAL,
+    SHAPE_BY_NAME,
+    SPLITS,
+    Shape,
+    scenario_names,
+    scenes_for,
+)
 from videoanalysis.contracts import ChunkResult, VideoInfo
 from videoanalysis.detections_file import read_frames
 from videoanalysis.settings import Settings
@@ -32,14 +43,18 @@ from videoanalysis.tracking.video_pass import VideoTracks, track_chunks
 
 
 def stored_runs(
-    variant: str, split_seeds: range, chunk_seconds: float, shape: Shape = DEFAULT_SHAPE
+    variant: str,
+    split: str,
+    chunk_seconds: float,
+    shape: Shape = DEFAULT_SHAPE,
+    scenarios: Collection[str] | None = None,
 ) -> Iterator[tuple[Path, dict[str, int]]]:
-    """(run folder, the truth's `unique`) of each stored app run of `variant` at `chunk_seconds` on scenes of
-    `shape`, in seed order."""
-    for folder in sorted((EVAL / "runs" / variant).glob(f"*-{shape.suffix}")):
-        run = folder / f"chunks-{chunk_seconds:g}"
-        if int(folder.name.split("-", 1)[0]) in split_seeds and (run / "summary.json").is_file():
-            yield run, json.loads((EVAL / "scenes" / f"{folder.name}.truth.json").read_text())["unique"]
+    """(run folder, the truth's `unique`) of each stored app run of `variant` at `chunk_seconds` on the split's scenes
+    of `shape` (`bench.eval_counts.scenes_for`: the scenario cycle's, or those of `scenarios`), in seed order."""
+    for spec in scenes_for(split, len(SPLITS[split]), shape, scenarios):
+        run = EVAL / "runs" / variant / spec.key / f"chunks-{chunk_seconds:g}"
+        if (run / "summary.json").is_file():
+            yield run, json.loads((EVAL / "scenes" / f"{spec.key}.truth.json").read_text())["unique"]
 
 
 def score(errors: Sequence[int]) -> dict[str, int]:
@@ -108,12 +123,17 @@ PASS_CONSTANTS = ("NEW_TRACK_REACH", "TURN_MOVE")
 
 
 def shapes_table(
-    variant: str, split: str, shapes: Sequence[Shape], tries: Sequence[str], overrides: Mapping[str, str]
+    variant: str,
+    split: str,
+    shapes: Sequence[Shape],
+    tries: Sequence[str],
+    overrides: Mapping[str, str],
+    scenarios: Collection[str] | None = None,
 ) -> str:
     """One row per `--try` (the rules' constants as `NAME=VALUE;...`, empty for the code's own): the recounted error
     of each shape's stored 10 s chunk runs and of all of them. The tracks are made once per value of the tracking
     pass's constants (`PASS_CONSTANTS`)."""
-    runs = {shape: list(stored_runs(variant, SPLITS[split], APP_DEFAULT_CHUNK, shape)) for shape in shapes}
+    runs = {shape: list(stored_runs(variant, split, APP_DEFAULT_CHUNK, shape, scenarios)) for shape in shapes}
     own = {name: getattr(module, name) for name, module in RULES.items()}
     tracks: dict[tuple[Any, ...], tuple[dict[str, Any], VideoTracks]] = {}
     header = " | ".join(f"{shape.name} ({len(runs[shape])} scenes)" for shape in shapes)
@@ -162,6 +182,9 @@ def main() -> None:
     parser.add_argument("--shape", choices=tuple(SHAPE_BY_NAME), default=DEFAULT_SHAPE.name, help="the scenes' shape")
     parser.add_argument("--shapes", help="NAME,...: recount the 10 s chunk runs of these shapes, a row per --try")
     parser.add_argument(
+        "--scenarios", type=scenario_names, help="NAME,...: the runs of these scenarios (default: the cycle's)"
+    )
+    parser.add_argument(
         "--try",
         dest="tries",
         action="append",
@@ -176,15 +199,15 @@ def main() -> None:
         if unknown or not tried <= set(RULES):
             parser.error(f"unknown shapes {unknown} or constants {sorted(tried - set(RULES))}")
         shapes = [SHAPE_BY_NAME[name] for name in args.shapes.split(",")]
-        print(shapes_table(args.variant, args.split, shapes, args.tries or [""], overrides))
+        print(shapes_table(args.variant, args.split, shapes, args.tries or [""], overrides, args.scenarios))
         return
     shape = SHAPE_BY_NAME[args.shape]
-    runs = stored_runs(args.variant, SPLITS[args.split], max(CHUNKS), shape)
+    runs = stored_runs(args.variant, args.split, max(CHUNKS), shape, args.scenarios)
     one_chunk = {run.parent: recounted(run, overrides) for run, _ in runs}
     rows: dict[float, dict[str, int]] = {}
     for chunk_seconds in CHUNKS:
         errors, changes = [], 0
-        for run, truth in stored_runs(args.variant, SPLITS[args.split], chunk_seconds, shape):
+        for run, truth in stored_runs(args.variant, args.split, chunk_seconds, shape, args.scenarios):
             unique = one_chunk[run.parent] if chunk_seconds == max(CHUNKS) else recounted(run, overrides)
             errors += [unique[cls] - truth[cls] for cls in CLASSES]
             if run.parent in one_chunk:

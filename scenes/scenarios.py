@@ -12,6 +12,9 @@ the defaults below are the generator's own constants. Each other scenario moves 
 - slow and fast movers (``speed_scale``: a log-uniform factor on each object's speed);
 - a shaking or a panning camera (``shake``, ``pan``): the whole frame, background, pillars and objects, is shifted by
   a per-frame offset, and so are the truth boxes.
+
+Evaluations cycle through ``SCENARIOS`` by seed, so a scenario added there would change the scene of every seed and
+void every stored result. Later scenarios go in ``EXTRA_SCENARIOS``: run only when asked for by name.
 """
 
 from __future__ import annotations
@@ -72,9 +75,24 @@ SCENARIOS: tuple[Scenario, ...] = (
         shake=0.006,
     ),
 )
-"""Every named scenario; evaluations cycle through them in this order."""
+"""The scenarios evaluations cycle through, in this order."""
 
-BY_NAME: dict[str, Scenario] = {scenario.name: scenario for scenario in SCENARIOS}
+EXTRA_SCENARIOS: tuple[Scenario, ...] = (
+    # Things that stay put: objects that stop for a long time, and may stay hidden behind others for a while, so that
+    # a rule that joins a still object's pieces (`videoanalysis.tracking.objects.still_links`) can be chosen on them.
+    Scenario(
+        "parked",
+        density=1.3,
+        stop_share=0.5,
+        stop_after_s=(0.5, 8.0),
+        stop_for_s=(15.0, 60.0),
+        max_occlusion_s=10.0,
+        max_covered_s=20.0,
+    ),
+)
+"""Scenarios outside the cycle, run only when named (`bench.eval_counts --scenarios`)."""
+
+BY_NAME: dict[str, Scenario] = {scenario.name: scenario for scenario in SCENARIOS + EXTRA_SCENARIOS}
 
 
 def scenario(name: str) -> Scenario:

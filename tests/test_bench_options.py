@@ -72,6 +72,12 @@ def test_scenarios_pick_their_scenes_of_the_split(capsys: pytest.CaptureFixture[
         (5028, "poles"),
         (5040, "poles"),
     ]
+    # A scenario outside the cycle takes the split's seeds from the first, only when named.
+    parked = eval_counts.scenes_for("tune", 3, shape, eval_counts.parse_args(["--scenarios", "parked"]).scenarios)
+    assert [(s.seed, s.scenario) for s in parked] == [(5000, "parked"), (5001, "parked"), (5002, "parked")]
+    assert parked[0].key != eval_counts.scenes_for("tune", 1, shape)[0].key
+    assert [s.seed for s in eval_counts.scenes_for("tune", None, eval_counts.DEFAULT_SHAPE, {"parked"})] == [5000, 5001]
+    assert all(s.scenario != "parked" for s in eval_counts.scenes_for("tune", 120, shape))
     with pytest.raises(SystemExit):
         eval_counts.parse_args(["--scenarios", "poles,pillars"])
     assert "unknown scenarios ['pillars']" in capsys.readouterr().err

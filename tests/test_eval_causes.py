@@ -92,6 +92,26 @@ def test_stored_runs_are_those_of_one_shape(tmp_path: Path, monkeypatch: pytest.
         run.mkdir(parents=True)
         (run / "summary.json").write_text("{}")
     for shape, spec in scenes.items():
-        found = list(eval_refanin.stored_runs("defaults", eval_counts.SPLITS["heldout"], 10.0, shape))
+        found = list(eval_refanin.stored_runs("defaults", "heldout", 10.0, shape))
         assert found == [(tmp_path / "runs" / "defaults" / spec.key / "chunks-10", {"car": shape.size[0]})]
-    assert not list(eval_refanin.stored_runs("defaults", eval_counts.SPLITS["tune"], 10.0))
+    assert not list(eval_refanin.stored_runs("defaults", "tune", 10.0))
+
+
+def test_stored_runs_of_a_scenario_outside_the_cycle_only_when_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs of `parked` scenes must not change the tuning baseline of a recount that does not ask for them."""
+    monkeypatch.setattr(eval_refanin, "EVAL", tmp_path)
+    specs = [
+        *eval_counts.scenes_for("tune", 1, eval_counts.DEFAULT_SHAPE, {"parked"}),
+        eval_counts.scenes_for("tune", 1)[0],
+    ]
+    for spec in specs:
+        (tmp_path / "scenes").mkdir(exist_ok=True)
+        (tmp_path / "scenes" / f"{spec.key}.truth.json").write_text(json.dumps({"unique": {"car": spec.seed}}))
+        run = tmp_path / "runs" / "defaults" / spec.key / "chunks-10"
+        run.mkdir(parents=True)
+        (run / "summary.json").write_text("{}")
+    named = [run.parent.name for run, _ in eval_refanin.stored_runs("defaults", "tune", 10.0, scenarios={"parked"})]
+    assert named == [specs[0].key] and specs[0].key.startswith("5000-parked-")
+    assert [run.parent.name for run, _ in eval_refanin.stored_runs("defaults", "tune", 10.0)] == [specs[1].key]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from scenes.generator import MAX_COVERED_S, MAX_HIDDEN, MAX_OCCLUSION_S, Actor, Scene, write_scene
-from scenes.scenarios import BY_NAME, PLAIN, SCENARIOS, Scenario, scenario
+from scenes.scenarios import BY_NAME, EXTRA_SCENARIOS, PLAIN, SCENARIOS, Scenario, scenario
 
 SIZE = (320, 180)
 
@@ -79,7 +80,7 @@ def test_scenarios_are_deterministic(name: str) -> None:
     assert json.loads(first[1])["scenario"] == name
 
 
-@pytest.mark.parametrize("chosen", SCENARIOS, ids=lambda s: s.name)
+@pytest.mark.parametrize("chosen", SCENARIOS + EXTRA_SCENARIOS, ids=lambda s: s.name)
 def test_every_scenario_has_a_valid_truth(chosen: Scenario) -> None:
     truth = Scene(21, 20.0, 10.0, SIZE, scenario=chosen).truth()
     assert sum(truth["unique"].values()) > 0
@@ -111,6 +112,23 @@ def test_groups_walk_together() -> None:
         and b.t_enter - a.t_enter < 6
     ]
     assert len(together) >= 2
+
+
+def test_parked_objects_stay_put_for_a_long_time() -> None:
+    """The parked scenario's point: objects whose box stays the same for 15 s and more (5 fps: 75 frames)."""
+
+    def longest_still(boxes: list[list[int] | None]) -> int:
+        longest = run = 1
+        for before, box in itertools.pairwise(boxes):
+            run = run + 1 if box is not None and box == before else 1
+            longest = max(longest, run)
+        return longest
+
+    truth = Scene(34, 90.0, 5.0, SIZE, scenario=BY_NAME["parked"]).truth()
+    still = [o for o in truth["objects"] if longest_still(o["boxes"]) >= 75]
+    assert len(still) >= 3 and {o["cls"] for o in still} >= {"car", "person"}
+    plain = Scene(34, 90.0, 5.0, SIZE).truth()
+    assert not [o for o in plain["objects"] if longest_still(o["boxes"]) >= 75]
 
 
 def test_objects_enter_at_the_top_and_bottom_edges() -> None:
