@@ -39,7 +39,8 @@ MEANINGS = {
         "frames analysed per second of video; `0` = every frame. An object that crosses the view in under about "
         "3 s (a fast car) moves more than its box's size between analysed frames at 5 and may never be tracked: "
         "on the two 3-minute tuning scenes that miss such cars, 10 took the error from 6 to 3 at 1.7 times the CPU "
-        "(`bench/results/eval-shapes-tune-fps10-mixed-slow-fast-first2.md`)"
+        "(`bench/results/eval-shapes-tune-fps10-mixed-slow-fast-first2.md`), but on all 25 of them it was no "
+        "better (41 against 39, `bench/results/eval-shapes-tune-tries.md`): raise it for fast traffic, not by default"
     ),
     "confidence": ("detection threshold"),
     "imgsz": ("inference size; `0` = the model's own"),
