@@ -252,15 +252,15 @@ def scenes_for(
     """The split's scenes of `shape`, cycling through the scenarios from the first seed: the first N with ``limit``,
     without it the shape's usual `shape.scenes`. With `scenarios`, only those scenarios' scenes: the first N of the
     split's with ``limit``, else those among the usual ones. A scenario outside the cycle
-    (`scenes.scenarios.EXTRA_SCENARIOS`) comes only when named, on the split's seeds from the first: N with
-    ``limit``, else as many as the cycle gives each of its scenarios."""
+    (`scenes.scenarios.EXTRA_SCENARIOS`) comes only when named, after them, on the split's seeds from the first: N
+    with ``limit``, else as many as the cycle gives each of its scenarios."""
     specs = [SceneSpec.of(seed, SCENARIOS[k % len(SCENARIOS)], shape) for k, seed in enumerate(SPLITS[split])]
     if limit is None:
         specs = specs[: shape.scenes]
+    cycled = [spec for spec in specs if scenarios is None or spec.scenario in scenarios][:limit]
     extra_seeds = SPLITS[split][: limit or max(1, shape.scenes // len(SCENARIOS))]
     named = [chosen for chosen in EXTRA_SCENARIOS if scenarios and chosen.name in scenarios]
-    specs += [SceneSpec.of(seed, chosen, shape) for chosen in named for seed in extra_seeds]
-    return [spec for spec in specs if scenarios is None or spec.scenario in scenarios][:limit]
+    return cycled + [SceneSpec.of(seed, chosen, shape) for chosen in named for seed in extra_seeds]
 
 
 def ensure_scene(spec: SceneSpec) -> dict[str, Any]:

@@ -78,6 +78,13 @@ def test_scenarios_pick_their_scenes_of_the_split(capsys: pytest.CaptureFixture[
     assert parked[0].key != eval_counts.scenes_for("tune", 1, shape)[0].key
     assert [s.seed for s in eval_counts.scenes_for("tune", None, eval_counts.DEFAULT_SHAPE, {"parked"})] == [5000, 5001]
     assert all(s.scenario != "parked" for s in eval_counts.scenes_for("tune", 120, shape))
+    both = eval_counts.scenes_for("tune", 2, shape, {"poles", "parked"})
+    assert [(s.seed, s.scenario) for s in both] == [
+        (5004, "poles"),
+        (5016, "poles"),
+        (5000, "parked"),
+        (5001, "parked"),
+    ]
     with pytest.raises(SystemExit):
         eval_counts.parse_args(["--scenarios", "poles,pillars"])
     assert "unknown scenarios ['pillars']" in capsys.readouterr().err

@@ -242,16 +242,21 @@ def standing(
     cls: str = "person",
     drift: float = 0.0,
     walk: float = 0.0,
+    walk_in: float = 0.0,
+    walk_out: float = 0.0,
 ) -> TrackSegment:
     """A 20x40 box that stays at `x`, a pixel either way, seen every 200 ms for `seconds`; `drift` px per frame
     moves it that far in the frame while the camera pans as much the other way (`TrackSegment.pans`), `walk` px per
-    frame moves it in the scene."""
+    frame moves it in the scene. `walk_in` and `walk_out` add seconds of coming from the left before and going on
+    to the right after, 10 px per frame."""
     frames = round(seconds * 5) + 1
-    boxes = tuple(
-        (start_ms + 200 * k, box_at(x + (-1) ** k + (walk - drift) * k, 200.0, 20.0, 40.0)) for k in range(frames)
-    )
-    pans = tuple((drift * k, 0.0) for k in range(frames)) if drift else ()
-    return TrackSegment(track_id, cls, boxes[0], boxes[-1], frames, boxes=boxes, pans=pans)
+    before, after = round(walk_in * 5), round(walk_out * 5)
+    xs = [x - 10.0 * (before - k) for k in range(before)]
+    xs += [x + (-1) ** k + (walk - drift) * k for k in range(frames)]
+    xs += [xs[-1] + 10.0 * (k + 1) for k in range(after)]
+    boxes = tuple((start_ms + 200 * k, box_at(at, 200.0, 20.0, 40.0)) for k, at in enumerate(xs))
+    pans = tuple((drift * k, 0.0) for k in range(len(xs))) if drift else ()
+    return TrackSegment(track_id, cls, boxes[0], boxes[-1], len(xs), boxes=boxes, pans=pans)
 
 
 def test_a_thing_that_stays_put_is_one_object_however_long_the_tracker_lost_it() -> None:
@@ -271,9 +276,21 @@ def test_a_thing_that_stays_put_is_one_object_however_long_the_tracker_lost_it()
         (standing(2, 60_000, 4.0), 4_000, "seen still for under STILL_SECONDS: a walker who stopped there"),
         (standing(2, 60_000, 6.0, x=285.0, walk=1.0), 4_000, "it walked through the place: 30 px in 6 s"),
         (standing(2, 60_000, 6.0, x=312.0), 4_000, "another place: the boxes overlap by under STILL_OVERLAP"),
+        (standing(2, 60_000, 6.0, walk_in=2.0), 4_000, "it was seen coming: another one taking the place"),
         (standing(2, 60_000, 6.0), 0, "linking is off"),
     ],
 )
 def test_only_still_segments_at_one_place_are_linked_that_way(later: TrackSegment, link_gap_ms: int, why: str) -> None:
     result = join_segments([standing(1, 0, 6.0), later], link_gap_ms=link_gap_ms)
     assert len(result.objects) == 2, why
+
+
+def test_a_car_that_parks_is_one_object_however_long_it_was_lost_there() -> None:
+    """Tracked coming in and standing, lost behind passing traffic for 30 s, then found standing and going on: the
+    two segments are still where one ends and the other begins, though neither is still throughout."""
+    arrived = standing(1, 0, 8.0, cls="car", walk_in=3.0)
+    left = standing(2, 42_000, 8.0, cls="car", walk_out=3.0)
+    assert len(join_segments([arrived, left], link_gap_ms=4_000).objects) == 1
+    # One that drove off, and another found standing in its place later, are two.
+    drove_off = standing(1, 0, 8.0, cls="car", walk_out=3.0)
+    assert len(join_segments([drove_off, left], link_gap_ms=4_000).objects) == 2

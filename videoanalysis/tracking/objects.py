@@ -200,47 +200,53 @@ def link_across_gaps(
 
 
 STILL_SECONDS = 5.0
-"""How long a segment must have been tracked without moving (`still_box`) to be taken for something that stays put:
-longer than most pauses of a walker or a car that stops, as short as a background feature's tracks between losses.
-No tuning scene has such a thing, so the three STILL constants were set beforehand, and 3 to 20 s, 0.25 to 1 and 0.3
-changed no tuning count (docs/decisions/2026-12-07-things-that-stay-put.md)."""
+"""How long a segment must have stood without moving where it ends or begins (`still_box`) to be taken for something
+that stays put: longer than most pauses of a walker or a car that stops, as short as a background feature's tracks
+between losses. On the tuning scenes with parked objects, 4 to 10 s and the other constants' values nearby counted
+about as well, and looser ones joined other objects (docs/decisions/2026-12-07-things-that-stay-put.md)."""
 
 STILL_MOVE = 0.5
-"""How far, in box widths across and heights down, a still segment's box centres may lie from its median box's."""
+"""How far, in box widths across and heights down, a still stretch's box centres may lie from its median box's."""
 
 STILL_OVERLAP = 0.5
-"""How much (intersection over union) two still segments' median boxes must overlap to be one thing (`still_links`)."""
+"""How much (intersection over union) two still stretches' median boxes must overlap to be one thing
+(`still_links`)."""
 
 
 def still_links(segments: Sequence[TrackSegment]) -> list[tuple[int, int]]:
-    """(earlier, later) pairs of segments that are one thing that stayed put: both still (`still_box`), of one
-    class, at the same place, however long apart. A background feature that the detector takes for an object now and
-    then (a patch of wall for a walker), or a parked car, is tracked again each time the tracker lost it behind
-    something passing or below its confidence threshold; linking by motion gives up after `link_gap_ms`."""
-    still = [(k, box) for k, segment in enumerate(segments) if (box := still_box(segment)) is not None]
-    still.sort(key=lambda item: segments[item[0]].first_ms)
+    """(earlier, later) pairs of segments that are one thing that stayed put: the earlier one still where it ends and
+    the later one still where it begins (`still_box`), of one class, at the same place, however long apart. A parked
+    car or a standing walker is tracked again each time the tracker lost it behind something passing, and so is a
+    background feature that the detector takes for an object now and then (a patch of wall for a walker); linking by
+    motion gives up after `link_gap_ms`."""
+    ends = {k: box for k, segment in enumerate(segments) if (box := still_box(segment, at_end=True)) is not None}
+    starts = [(k, box) for k, segment in enumerate(segments) if (box := still_box(segment, at_end=False)) is not None]
     links = []
-    for n, (j, box) in enumerate(still):
+    for j, box in starts:
         earlier = [
             (segments[i].last_ms, i)
-            for i, other in still[:n]
+            for i, end in ends.items()
             if segments[i].cls == segments[j].cls
             and segments[i].last_ms < segments[j].first_ms
-            and _overlap(other, box) >= STILL_OVERLAP
+            and _overlap(end, box) >= STILL_OVERLAP
         ]
         if earlier:
             links.append((max(earlier)[1], j))
     return links
 
 
-def still_box(segment: TrackSegment) -> Box | None:
-    """The median box, where the scene has it (the camera's pan taken out), of a segment tracked for at least
-    `STILL_SECONDS` whose boxes' centres all lie within `STILL_MOVE` of that box's; None for any other."""
+def still_box(segment: TrackSegment, at_end: bool) -> Box | None:
+    """The median box, where the scene has it (the camera's pan taken out), of a segment's last (`at_end`) or first
+    `STILL_SECONDS` when its box centres all lie within `STILL_MOVE` of that box's then; None where it moved then or
+    was tracked for less."""
     if segment.last_ms - segment.first_ms < STILL_SECONDS * 1000 or not segment.boxes:
         return None
+    times = np.asarray([t for t, _ in segment.boxes], dtype=np.float64)
     boxes = np.asarray([box for _, box in segment.boxes], dtype=np.float64)
     if segment.pans:
         boxes += np.tile(np.asarray(segment.pans, dtype=np.float64), 2)
+    window = STILL_SECONDS * 1000
+    boxes = boxes[times >= times[-1] - window] if at_end else boxes[times <= times[0] + window]
     median = np.median(boxes, axis=0)
     size = median[2:] - median[:2]
     moved = np.abs((boxes[:, :2] + boxes[:, 2:]) - (median[:2] + median[2:])) / 2
