@@ -7,6 +7,10 @@ decoding (box arithmetic in pixels and class scores in [0, 1], concatenated into
 scale for both would round every score to 0 or 1. The output keeps the input's metadata (class names, image size,
 task), so `--model my-int8.onnx` works in the runner as the FP32 file does.
 
+Weights are 7-bit by default (`reduce_range`): x86 CPUs without VNNI sum UINT8 x INT8 products in 16 bits, which 8-bit
+weights can saturate, so an 8-bit file finds other boxes there than on a CPU with VNNI; a 7-bit one finds the same
+boxes on both, bit for bit (`python -m bench.int8_cpus`).
+
 Calibration frames are rendered from generated scenes of bench.eval_counts' *tuning* seeds (never the held-out
 6000-6119), or read from a folder of the user's own images and videos (`--calibration DIR`): use frames of the
 cameras the model will watch.
@@ -125,7 +129,7 @@ def quantize(
     frames: Iterable[np.ndarray],
     per_channel: bool = True,
     keep_head_fp32: bool = True,
-    reduce_range: bool = False,
+    reduce_range: bool = True,
     method: str = "minmax",
     calibration: str = "",
 ) -> dict[str, Any]:
@@ -204,7 +208,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-video", type=int, default=FRAMES_PER_VIDEO, help="frames taken from each video")
     parser.add_argument("--no-per-channel", dest="per_channel", action="store_false", help="one scale per tensor")
     parser.add_argument("--quantize-head", dest="keep_head_fp32", action="store_false", help="INT8 decoding too")
-    parser.add_argument("--reduce-range", action="store_true", help="7-bit weights (CPUs without VNNI saturate)")
+    parser.add_argument(
+        "--full-range",
+        dest="reduce_range",
+        action="store_false",
+        help="8-bit weights: boxes then differ between x86 CPUs with and without VNNI",
+    )
     parser.add_argument("--method", choices=("minmax", "percentile"), default="minmax", help="calibration method")
     return parser.parse_args(argv)
 

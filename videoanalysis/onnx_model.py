@@ -41,11 +41,23 @@ class OnnxModel:
         size = self.imgsz if self.static or not imgsz else -(-imgsz // STRIDE) * STRIDE  # Ultralytics rounds up
         shape = frames[0].shape[:2]
         ratio, pad = letterbox_geometry(shape, size, square=self.static)
+        return self.predict_letterboxed([letterbox(frame, ratio, pad) for frame in frames], ratio, pad, shape, conf)
+
+    def predict_letterboxed(
+        self,
+        images: list[np.ndarray],
+        ratio: float,
+        pad: tuple[int, int, int, int],
+        shape: tuple[int, int],
+        conf: float,
+    ) -> list[np.ndarray]:
+        """`predict` on frames of `shape` already letterboxed by `ratio` and `pad`: the network and NMS alone, so that
+        bench.int8_cpus can run them where decoding a video would be slow (under CPU emulation)."""
         name = self.session.get_inputs()[0].name
-        step = self.batch or len(frames)
+        step = self.batch or len(images)
         out: list[np.ndarray] = []
-        for i in range(0, len(frames), step):
-            preds = self.session.run(None, {name: preprocess(frames[i : i + step], ratio, pad)})[0]
+        for i in range(0, len(images), step):
+            preds = self.session.run(None, {name: blob(images[i : i + step])})[0]
             out.extend(postprocess(pred, conf, ratio, pad, shape) for pred in preds)
         return out
 
@@ -120,7 +132,11 @@ def preprocess(frames: list[np.ndarray], ratio: float, pad: tuple[int, int, int,
 
     Public so that INT8 calibration (tools/quantize_model.py) sees exactly the tensors the app runs on.
     """
-    images = [letterbox(frame, ratio, pad) for frame in frames]
+    return blob([letterbox(frame, ratio, pad) for frame in frames])
+
+
+def blob(images: list[np.ndarray]) -> np.ndarray:
+    """Letterboxed BGR images as the network's input: RGB, NCHW float32 in [0, 1]."""
     return cv2.dnn.blobFromImages(images, 1 / 255.0, swapRB=True)
 
 
