@@ -148,3 +148,10 @@ def round_floats(data: Any, digits: int = 4) -> Any:
     if isinstance(data, list | tuple):
         return [round_floats(value, digits) for value in data]
     return data
+
+
+def write_results(out: Path, name: str, results: dict[str, Any], lines: Sequence[str]) -> None:
+    """A section's results as `name`.json (rounded) and its table as `name`.md, under `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(round_floats(results), indent=1) + "\n")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")

@@ -29,7 +29,6 @@ are not for comparison).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -46,7 +45,7 @@ from typing import Any
 
 import cv2
 
-from bench.common import RESULTS, ROOT, TMP, Context, ensure_scene, median, round_floats
+from bench.common import RESULTS, ROOT, TMP, Context, ensure_scene, median, write_results
 from videoanalysis.chunking import lead_ms, plan_chunks
 from videoanalysis.contracts import Chunk
 from videoanalysis.settings import Settings
@@ -390,9 +389,7 @@ def run(ctx: Context, out: Path | None = RESULTS, video: Path | None = None) -> 
         "chunking": chunking,
     }
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "decode.json").write_text(json.dumps(round_floats(results), indent=1) + "\n")
-        (out / "decode.md").write_text("\n".join(render(results)) + "\n")
+        write_results(out, "decode", results, render(results))
     return results
 
 

@@ -16,7 +16,6 @@ defaults) under bench/results/tmp. Writes bench/results/int8.json and int8.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -27,7 +26,7 @@ from typing import Any
 import lap
 import numpy as np
 
-from bench.common import RESULTS, ROOT, TMP, median, round_floats
+from bench.common import RESULTS, ROOT, TMP, median, write_results
 from scenes.boxes import iou_matrix
 from tools import quantize_model
 from videoanalysis.models import available_cores
@@ -168,9 +167,7 @@ def run(fp32_path: Path = DEFAULT_MODEL, quick: bool = False, out: Path | None =
         "load_after": os.getloadavg()[0],
     }
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "int8.json").write_text(json.dumps(round_floats(results), indent=1) + "\n")
-        (out / "int8.md").write_text("\n".join(render(results)) + "\n")
+        write_results(out, "int8", results, render(results))
     return results
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from bench.common import RESULTS, ROOT, round_floats
+from bench.common import RESULTS, ROOT, write_results
 from bench.int8 import AGREEMENT_SEEDS, AGREEMENT_TIMES_S, CONF, DEFAULT_MODEL, agreement
 
 EMULATED_CPU = "Haswell"  # AVX2 and FMA, no AVX-512, no VNNI
@@ -195,9 +195,7 @@ def run(fp32: Path, models: tuple[Path, ...], frames: int, scenes: int, out: Pat
             "counts": count_rows(fp32, models, scenes, Path(scratch)),
         }
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "int8-cpus.json").write_text(json.dumps(round_floats(results), indent=1) + "\n")
-        (out / "int8-cpus.md").write_text("\n".join(render(results)) + "\n")
+        write_results(out, "int8-cpus", results, render(results))
     return results
 
 
