@@ -71,7 +71,10 @@ def boxes(model: Path, images: Path, emulate: str | None) -> list[np.ndarray]:
     command = [sys.executable, "-m", "bench.int8_cpus", "--detect", str(model), str(images), str(out)]
     if emulate:
         command = ["qemu-x86_64", "-cpu", emulate, *command]
-    subprocess.run(command, cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise RuntimeError(f"{model.name} on {emulate or 'this CPU'}: {last}")
     with np.load(out) as saved:
         return [saved[f"arr_{i}"] for i in range(len(saved.files))]
 
@@ -255,9 +258,13 @@ def main(argv: list[str] | None = None) -> int:
         detect(*args.detect)
         return 0
     models = tuple(model.resolve() for model in args.models)
+    missing = [str(path) for path in (args.fp32, *models) if not path.is_file()]
+    if missing:
+        print(f"error: no model file {', '.join(missing)}", file=sys.stderr)
+        return 2
     try:
         results = run(args.fp32.resolve(), models, args.frames, args.scenes, args.out)
-    except (RuntimeError, subprocess.CalledProcessError) as error:
+    except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print("\n".join(render(results)))
