@@ -35,7 +35,17 @@ from bench import (
     replay,
     throughput,
 )
-from bench.common import RESULTS, ROOT, TMP, Context, ensure_scene, median, prepare_environment, round_floats
+from bench.common import (
+    RESULTS,
+    ROOT,
+    TMP,
+    Context,
+    cpu_model,
+    ensure_scene,
+    median,
+    prepare_environment,
+    round_floats,
+)
 from bench.report import render, targets
 
 SECTIONS = (
@@ -65,10 +75,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def machine() -> dict[str, Any]:
-    lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []
-    cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.processor())
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "python": platform.python_version(),
         "versions": {name: importlib.metadata.version(name) for name in VERSIONS},
         "load_before": round(os.getloadavg()[0], 2),

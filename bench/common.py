@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -155,3 +156,20 @@ def write_results(out: Path, name: str, results: dict[str, Any], lines: Sequence
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(round_floats(results), indent=1) + "\n")
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
+
+
+def cpuinfo() -> dict[str, str]:
+    """This machine's first CPU as Linux describes it (`/proc/cpuinfo`: model name, flags...); empty elsewhere."""
+    path = Path("/proc/cpuinfo")
+    lines = path.read_text().split("\n\n", 1)[0].splitlines() if path.is_file() else []
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
+
+
+def cpu_model() -> str:
+    """The CPU's model name, for the results' machine line."""
+    return cpuinfo().get("model name") or platform.processor()
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's instruction-set flags (avx2, avx512_vnni...)."""
+    return frozenset(cpuinfo().get("flags", "").split())

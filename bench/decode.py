@@ -45,7 +45,7 @@ from typing import Any
 
 import cv2
 
-from bench.common import RESULTS, ROOT, TMP, Context, ensure_scene, median, write_results
+from bench.common import RESULTS, ROOT, TMP, Context, cpu_model, ensure_scene, median, write_results
 from videoanalysis.chunking import lead_ms, plan_chunks
 from videoanalysis.contracts import Chunk
 from videoanalysis.settings import Settings
@@ -181,8 +181,6 @@ def frames_inside_seek(chunk: Chunk, fps: float, keyframes: Sequence[int]) -> in
 
 
 def machine() -> dict[str, Any]:
-    lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []
-    cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.processor())
     build = cv2.getBuildInformation().splitlines()
     ffmpeg = {
         name: line.split(":", 1)[1].strip()
@@ -191,7 +189,7 @@ def machine() -> dict[str, Any]:
         if line.strip().startswith(f"{name}:")
     }
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": len(os.sched_getaffinity(0)),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),

@@ -32,19 +32,17 @@ from typing import Any
 import cv2
 import numpy as np
 
-from bench.common import RESULTS, ROOT, write_results
+from bench.common import RESULTS, ROOT, cpu_flags, write_results
 from bench.int8 import AGREEMENT_SEEDS, AGREEMENT_TIMES_S, CONF, DEFAULT_MODEL, agreement
+from videoanalysis.onnx_model import OnnxModel, letterbox, letterbox_geometry, load_onnx
 
 EMULATED_CPU = "Haswell"  # AVX2 and FMA, no AVX-512, no VNNI
 MODELS = (ROOT / "models" / "demo-yolo26n-int8.onnx",)
 NAMES = {0: "car", 1: "person", 2: "bike"}
 
 
-def letterboxed(frames: list[np.ndarray], fp32: Path, out: Path) -> None:
-    """`frames` (one size) letterboxed as the app feeds the network, with their geometry, saved to `out` (.npz)."""
-    from videoanalysis.onnx_model import letterbox, letterbox_geometry, load_onnx
-
-    model = load_onnx(str(fp32), threads=1)
+def letterboxed(frames: list[np.ndarray], model: OnnxModel, out: Path) -> None:
+    """`frames` (one size) letterboxed as the app feeds `model`'s network, with their geometry, saved to `out`."""
     shape = frames[0].shape[:2]
     ratio, pad = letterbox_geometry(shape, model.imgsz, square=model.static)
     images = np.stack([letterbox(frame, ratio, pad) for frame in frames])
@@ -53,8 +51,6 @@ def letterboxed(frames: list[np.ndarray], fp32: Path, out: Path) -> None:
 
 def detect(model: Path, images: Path, out: Path) -> None:
     """Boxes of `model` on `letterboxed` images, one frame a call on one thread (the child process's work)."""
-    from videoanalysis.onnx_model import load_onnx
-
     network = load_onnx(str(model), threads=1)
     with np.load(images) as saved:
         frames, ratio = list(saved["images"]), float(saved["ratio"])
@@ -129,11 +125,13 @@ def counted(run: Path, times: list[int], found: list[np.ndarray], scratch: Path)
     return {name: classes.get(name, {}).get("unique", 0) for name in NAMES.values()}
 
 
-def box_rows(fp32: Path, models: tuple[Path, ...], frames: int, scratch: Path) -> list[dict[str, Any]]:
+def box_rows(
+    fp32: Path, network: OnnxModel, models: tuple[Path, ...], frames: int, scratch: Path
+) -> list[dict[str, Any]]:
     from tools import quantize_model
 
     images = scratch / "agreement.npz"
-    letterboxed(list(quantize_model.scene_frames(AGREEMENT_SEEDS, AGREEMENT_TIMES_S))[:frames], fp32, images)
+    letterboxed(list(quantize_model.scene_frames(AGREEMENT_SEEDS, AGREEMENT_TIMES_S))[:frames], network, images)
     reference = boxes(fp32, images, None)
     rows = []
     for model in models:
@@ -151,7 +149,7 @@ def box_rows(fp32: Path, models: tuple[Path, ...], frames: int, scratch: Path) -
     return rows
 
 
-def count_rows(fp32: Path, models: tuple[Path, ...], scenes: int, scratch: Path) -> list[dict[str, Any]]:
+def count_rows(network: OnnxModel, models: tuple[Path, ...], scenes: int, scratch: Path) -> list[dict[str, Any]]:
     from bench.eval_counts import EVAL, scenes_for
 
     rows = []
@@ -161,7 +159,7 @@ def count_rows(fp32: Path, models: tuple[Path, ...], scenes: int, scratch: Path)
             raise RuntimeError(f"no stored run of {spec.key}: run `make eval` first")
         times, frames = analysed_frames(run, spec.video)
         images = scratch / f"{spec.key}.npz"
-        letterboxed(frames, fp32, images)
+        letterboxed(frames, network, images)
         truth = json.loads(spec.truth_path.read_text())["unique"]
         for model in models:
             here, emulated = (boxes(model, images, cpu) for cpu in (None, EMULATED_CPU))
@@ -181,21 +179,16 @@ def _shown(model: Path) -> str:
     return str(model.relative_to(ROOT) if model.is_relative_to(ROOT) else model)
 
 
-def vnni() -> bool:
-    """Whether this machine's CPU has VNNI (Linux)."""
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    return "avx512_vnni" in flags or "avx_vnni" in flags
-
-
 def run(fp32: Path, models: tuple[Path, ...], frames: int, scenes: int, out: Path | None) -> dict[str, Any]:
     if shutil.which("qemu-x86_64") is None:
         raise RuntimeError("qemu-x86_64 not found (apt-get install qemu-user)")
+    network = load_onnx(str(fp32), threads=1)
     with tempfile.TemporaryDirectory(prefix="int8-cpus-") as scratch:
         results = {
-            "here_vnni": vnni(),
+            "here_vnni": bool(cpu_flags() & {"avx512_vnni", "avx_vnni"}),
             "emulated": EMULATED_CPU,
-            "boxes": box_rows(fp32, models, frames, Path(scratch)),
-            "counts": count_rows(fp32, models, scenes, Path(scratch)),
+            "boxes": box_rows(fp32, network, models, frames, Path(scratch)),
+            "counts": count_rows(network, models, scenes, Path(scratch)),
         }
     if out is not None:
         write_results(out, "int8-cpus", results, render(results))

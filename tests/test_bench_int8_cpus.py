@@ -13,6 +13,7 @@ from runner.cli import analyze_file
 from scenes.generator import write_scene
 from tests.conftest import DEMO_ONNX, ROOT
 from tools import quantize_model
+from videoanalysis.onnx_model import load_onnx
 from videoanalysis.settings import Settings
 
 FP32 = ROOT / "models" / "demo-yolo26n.onnx"
@@ -20,7 +21,7 @@ FP32 = ROOT / "models" / "demo-yolo26n.onnx"
 
 def test_same_frames_are_bit_for_bit(tmp_path: Path) -> None:
     images = tmp_path / "frames.npz"
-    letterboxed(list(quantize_model.scene_frames((5000,), (1.0, 4.0))), FP32, images)
+    letterboxed(list(quantize_model.scene_frames((5000,), (1.0, 4.0))), load_onnx(str(FP32)), images)
     int8 = boxes(DEMO_ONNX, images, None)
     assert len(int8) == 2 and all(len(frame) for frame in int8)
     assert same_frames(int8, boxes(DEMO_ONNX, images, None)) == 2
@@ -38,7 +39,7 @@ def test_the_analysed_frames_detected_again_count_as_the_run(tmp_path: Path) -> 
     times, frames = analysed_frames(out.parent, video)
     assert len(times) == 60
     images = tmp_path / "frames.npz"
-    letterboxed(frames, FP32, images)
+    letterboxed(frames, load_onnx(str(FP32)), images)
     recount = counted(out.parent, times, boxes(DEMO_ONNX, images, None), tmp_path)
     run = {name: entry["unique"] for name, entry in json.loads(out.read_text())["classes"].items()}
     assert sum(truth["unique"].values()) > 0
