@@ -17,6 +17,10 @@ most of its boxes overlap, and each scene/class error of `unique` is then exactl
 where no one-chunk run was made (`--quick`): one tracker sees the whole video at any chunking, so its tracks are the
 same.
 
+Each object behind an error also says in how many of the analysed frames that showed it the detector found it (a box
+of its class overlapping it, before any tracking), and a second table sums that per cause: an object the detector
+found in most frames was lost by tracking or linking, one it rarely found is the detector's.
+
 A report for deciding what to work on, not a score: the matching is by overlap alone, so two objects crossing each
 other can swap between split and merged.
 """
@@ -34,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from bench.eval_counts import CHUNKS, CLASSES, DEFAULT_SHAPE, EVAL, SHAPE_BY_NAME, SPLITS, scenario_names
-from bench.eval_refanin import retracked, stored_runs
+from bench.eval_refanin import retracked, stored_frames, stored_runs
 from scenes.boxes import iou_matrix
+from videoanalysis.detections_file import FrameRecord
 from videoanalysis.regions import Box
 from videoanalysis.summary import video_objects
 from videoanalysis.tracking.objects import TrackedObject
@@ -62,15 +67,24 @@ def signed_error(causes: Iterable[tuple[str, int]]) -> int:
 
 @dataclass
 class SceneCauses:
-    """The causes of one scene's errors, by class, and a line for each object behind them."""
+    """The causes of one scene's errors, by class, and a line for each object behind them. `detected` holds, per cause
+    and for every counted truth object ("all"), the analysed frames that showed those objects and how many of them the
+    detector found them in (`Truth.detected`)."""
 
     scenario: str
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (class, cause) -> objects
     lines: list[str] = field(default_factory=list)
+    detected: dict[str, Counter[str]] = field(default_factory=dict)  # cause -> {"found": frames, "shown": frames}
 
-    def add(self, cls: str, cause: str, line: str, n: int = 1) -> None:
+    def add(self, cls: str, cause: str, line: str, n: int = 1, found: tuple[int, int] | None = None) -> None:
         self.counts[(cls, cause)] += n
+        if found is not None:
+            self.add_detected(cause, found)
+            line += f" (detected in {found[0]} of {found[1]} analysed frames)"
         self.lines.append(f"{cause}: {cls} {line}")
+
+    def add_detected(self, cause: str, found: tuple[int, int]) -> None:
+        self.detected.setdefault(cause, Counter()).update({"found": found[0], "shown": found[1]})
 
     def error(self, cls: str) -> int:
         return signed_error((cause, n) for (c, cause), n in self.counts.items() if c == cls)
@@ -101,6 +115,20 @@ class Truth:
                     found[same[int(overlaps.argmax())][0]] += 1
         return found
 
+    def detected(self, ident: int, frames: Sequence[FrameRecord]) -> tuple[int, int]:
+        """(found, shown): of the analysed `frames` in which truth object `ident` was visible, those where a detection
+        of its class overlapped its box by `MATCH_IOU` or more, and all of them."""
+        obj = self.objects[ident]
+        found = shown = 0
+        for frame in frames:
+            k = round(frame.t_ms * self.fps / 1000) - obj["first_frame"]
+            if not 0 <= k < len(obj["boxes"]) or not obj["visible"][k]:
+                continue
+            shown += 1
+            same = [box for box, cls in zip(frame.boxes, frame.cls, strict=True) if cls == obj["cls"]]
+            found += bool(same) and iou_matrix(np.asarray([obj["boxes"][k]]), np.asarray(same)).max() >= MATCH_IOU
+        return found, shown
+
     def cut_by_the_video(self, obj: dict[str, Any]) -> bool:
         start_ms = obj["first_frame"] / self.fps * 1000
         end_ms = (obj["first_frame"] + len(obj["boxes"])) / self.fps * 1000
@@ -108,7 +136,11 @@ class Truth:
         return at_edge and obj["visible_frames"] < EDGE_SECONDS * self.fps
 
 
-def scene_causes(truth: Truth, objects: Sequence[TrackedObject]) -> SceneCauses:
+def scene_causes(
+    truth: Truth, objects: Sequence[TrackedObject], frames: Sequence[FrameRecord] | None = None
+) -> SceneCauses:
+    """The causes of the errors of the counted `objects` against the truth; with the analysed `frames`, how often the
+    detector found each truth object (`Truth.detected`)."""
     found = SceneCauses(truth.scenario)
     matched: dict[int, list[TrackedObject]] = {}
     followed: set[int] = set()
@@ -127,17 +159,20 @@ def scene_causes(truth: Truth, objects: Sequence[TrackedObject]) -> SceneCauses:
     for i, o in truth.objects.items():
         if not o["counted"]:
             continue
+        detected = None if frames is None else truth.detected(i, frames)
+        if detected is not None:
+            found.add_detected("all", detected)
         seen = f"{o['first_frame'] / truth.fps:.1f} s, {o['visible_frames'] / truth.fps:.1f} s in view"
         if i in matched:
             if len(matched[i]) > 1:
                 parts = ", ".join(_span(obj) for obj in matched[i])
-                found.add(o["cls"], "split", f"{seen}: {parts}", len(matched[i]) - 1)
+                found.add(o["cls"], "split", f"{seen}: {parts}", len(matched[i]) - 1, detected)
         elif i in followed:
-            found.add(o["cls"], "merged", seen)
+            found.add(o["cls"], "merged", seen, found=detected)
         elif truth.cut_by_the_video(o):
-            found.add(o["cls"], "missed at an edge", seen)
+            found.add(o["cls"], "missed at an edge", seen, found=detected)
         else:
-            found.add(o["cls"], "missed, too short" if i in tracked else "missed", seen)
+            found.add(o["cls"], "missed, too short" if i in tracked else "missed", seen, found=detected)
     return found
 
 
@@ -150,7 +185,7 @@ def run_causes(run: Path, truth_unique: dict[str, int], changes: dict[str, str])
     stored, tracks = retracked(run, changes)
     objects = video_objects(stored["video"], stored["settings"], tracks)
     truth = Truth(json.loads((EVAL / "scenes" / f"{run.parent.name}.truth.json").read_text()))
-    found = scene_causes(truth, objects.objects)
+    found = scene_causes(truth, objects.objects, stored_frames(run))
     for cls in CLASSES:
         error = objects.unique.get(cls, 0) - truth_unique[cls]
         if found.error(cls) != error:
@@ -174,18 +209,26 @@ def main() -> None:
     args = parser.parse_args()
     changes = dict(item.split("=", 1) for item in args.set)
     by_scenario: dict[str, Counter[str]] = {}
+    detected: dict[str, Counter[str]] = {}
     shape = SHAPE_BY_NAME[args.shape]
     for run, truth_unique in stored_runs(args.variant, args.split, args.chunks, shape, args.scenarios):
         found = run_causes(run, truth_unique, changes)
         row = by_scenario.setdefault(found.scenario, Counter())
         for (_, cause), n in found.counts.items():
             row[cause] += n
+        for cause, frames in found.detected.items():
+            detected.setdefault(cause, Counter()).update(frames)
         if args.list and found.lines:
             print(f"{run.parent.name}:\n" + "".join(f"- {line}\n" for line in found.lines))
     by_scenario["all"] = sum(by_scenario.values(), Counter())
     print(f"| scenario | {' | '.join(CAUSES)} | signed error |\n|---|{'---|' * (len(CAUSES) + 1)}")
     for scenario, row in by_scenario.items():
         print(f"| {scenario} | {' | '.join(str(row[cause]) for cause in CAUSES)} | {signed_error(row.items()):+d} |")
+    print("\n| objects | analysed frames that showed them | the detector found them in |\n|---|---|---|")
+    for cause in ("all", *CAUSES):
+        if frames := detected.get(cause):
+            share = frames["found"] / frames["shown"] if frames["shown"] else 0.0
+            print(f"| {cause} | {frames['shown']} | {frames['found']} ({share:.0%}) |")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from bench.eval_counts import (
     scenes_for,
 )
 from videoanalysis.contracts import ChunkResult, VideoInfo
-from videoanalysis.detections_file import read_frames
+from videoanalysis.detections_file import FrameRecord, read_frames
 from videoanalysis.settings import Settings
 from videoanalysis.summary import build_summary, video_objects
 from videoanalysis.summary_records import SummaryVideo
@@ -86,13 +86,25 @@ def _tracked_again(run: Path, changes: Mapping[str, str]) -> tuple[dict[str, Any
     stored = json.loads((run / "summary.json").read_text())
     settings = Settings.from_dict(stored["settings"]).replace(**Settings.env_values(changes))
     stored["settings"] = settings.to_dict()
+    chunks, frames = _stored_chunks(run)
+    return stored, chunks, track_chunks(chunks, frames, VideoInfo.from_dict(stored["video"]), settings)
+
+
+def _stored_chunks(run: Path) -> tuple[list[ChunkResult], dict[int, list[FrameRecord]]]:
+    """The chunk results of one stored app run, and each chunk's analysed frames with their detections."""
     paths = sorted(run.glob("summary.chunks/chunk-*[0-9].json"))
     chunks = [ChunkResult.from_dict(json.loads(p.read_text())) for p in paths]
     frames = {
         c.index: list(read_frames(c.index, p.with_suffix(".jsonl").read_bytes()))
         for c, p in zip(chunks, paths, strict=True)
     }
-    return stored, chunks, track_chunks(chunks, frames, VideoInfo.from_dict(stored["video"]), settings)
+    return chunks, frames
+
+
+def stored_frames(run: Path) -> list[FrameRecord]:
+    """The frames one stored app run analysed, with the detector's boxes in each, in time order."""
+    _, frames = _stored_chunks(run)
+    return sorted((frame for chunk in frames.values() for frame in chunk), key=lambda frame: frame.t_ms)
 
 
 def recounted(run: Path, changes: Mapping[str, str]) -> dict[str, int]:

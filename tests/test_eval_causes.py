@@ -10,6 +10,7 @@ import pytest
 
 from bench import eval_counts, eval_refanin
 from bench.eval_causes import SceneCauses, Truth, scene_causes
+from videoanalysis.detections_file import FrameRecord
 from videoanalysis.regions import Box
 from videoanalysis.tracking.objects import TrackedObject, TrackSegment
 
@@ -21,7 +22,9 @@ def _walk(x0: float, frames: range, y: float = 100.0) -> list[tuple[int, Box]]:
     return [(round(k * 1000 / FPS), (x0 + 10 * k, y, x0 + 10 * k + 40, y + 40)) for k in frames]
 
 
-def _truth_object(ident: int, cls: str, boxes: list[tuple[int, Box]], visible: int | None = None) -> dict[str, Any]:
+def _truth_object(
+    ident: int, cls: str, boxes: list[tuple[int, Box]], visible: int | None = None, hidden: range = range(0)
+) -> dict[str, Any]:
     first = round(boxes[0][0] * FPS / 1000)
     return {
         "id": ident,
@@ -29,7 +32,8 @@ def _truth_object(ident: int, cls: str, boxes: list[tuple[int, Box]], visible: i
         "counted": True,
         "first_frame": first,
         "boxes": [list(box) for _, box in boxes],
-        "visible_frames": len(boxes) if visible is None else visible,
+        "visible": [k not in hidden for k in range(len(boxes))],
+        "visible_frames": len(boxes) - len(hidden) if visible is None else visible,
     }
 
 
@@ -38,9 +42,11 @@ def _object(cls: str, boxes: list[tuple[int, Box]], counted: bool = True) -> Tra
     return TrackedObject(cls, boxes[0][0], boxes[-1][0], len(boxes), counted, segments=(segment,))
 
 
-def _causes(objects: list[TrackedObject], *truth_objects: dict[str, Any]) -> SceneCauses:
+def _causes(
+    objects: list[TrackedObject], *truth_objects: dict[str, Any], frames: list[FrameRecord] | None = None
+) -> SceneCauses:
     truth = {"scenario": "test", "fps": FPS, "duration_ms": 60_000, "objects": list(truth_objects)}
-    return scene_causes(Truth(truth), objects)
+    return scene_causes(Truth(truth), objects, frames)
 
 
 def test_a_lost_track_is_a_split_and_an_object_nobody_saw_is_missed() -> None:
@@ -72,6 +78,21 @@ def test_a_miss_at_the_videos_end_or_below_the_fragment_length_says_so() -> None
     )
     assert found.counts == {("bike", "missed at an edge"): 1, ("bike", "missed, too short"): 1}
     assert found.error("bike") == -2
+
+
+def test_an_error_says_how_often_the_detector_found_the_object_in_the_frames_that_showed_it() -> None:
+    """Hidden frames are not counted, nor are boxes of another class; the track that followed the car too briefly to
+    count does not change what the detector found."""
+    car = _walk(0, range(0, 20))
+    frames = [
+        FrameRecord(t_ms, (box, (500.0, 500.0, 540.0, 540.0)), (0.9, 0.9), ("car" if k < 15 else "bike", "car"))
+        for k, (t_ms, box) in enumerate(car)
+    ]
+    found = _causes(
+        [_object("car", car[:3], counted=False)], _truth_object(1, "car", car, hidden=range(5, 10)), frames=frames
+    )
+    assert found.lines == ["missed, too short: car 0.0 s, 3.0 s in view (detected in 10 of 15 analysed frames)"]
+    assert found.detected == {"all": {"found": 10, "shown": 15}, "missed, too short": {"found": 10, "shown": 15}}
 
 
 def test_a_box_of_another_class_or_too_far_off_does_not_match() -> None:
