@@ -166,7 +166,7 @@ def scene_causes(
         if i in matched:
             if len(matched[i]) > 1:
                 parts = ", ".join(_span(obj) for obj in matched[i])
-                found.add(o["cls"], "split", f"{seen}: {parts}", len(matched[i]) - 1, detected)
+                found.add(o["cls"], "split", f"{seen}: {parts}", len(matched[i]) - 1, found=detected)
         elif i in followed:
             found.add(o["cls"], "merged", seen, found=detected)
         elif truth.cut_by_the_video(o):
@@ -226,9 +226,9 @@ def main() -> None:
         print(f"| {scenario} | {' | '.join(str(row[cause]) for cause in CAUSES)} | {signed_error(row.items()):+d} |")
     print("\n| objects | analysed frames that showed them | the detector found them in |\n|---|---|---|")
     for cause in ("all", *CAUSES):
-        if frames := detected.get(cause):
-            share = frames["found"] / frames["shown"] if frames["shown"] else 0.0
-            print(f"| {cause} | {frames['shown']} | {frames['found']} ({share:.0%}) |")
+        if totals := detected.get(cause):
+            share = totals["found"] / totals["shown"] if totals["shown"] else 0.0
+            print(f"| {cause} | {totals['shown']} | {totals['found']} ({share:.0%}) |")
 
 
 if __name__ == "__main__":
