@@ -82,9 +82,9 @@ def same_frames(one: list[np.ndarray], other: list[np.ndarray]) -> int:
 
 def analysed_frames(run: Path, video: Path) -> tuple[list[int], list[np.ndarray]]:
     """The times (ms) and frames the stored app `run` analysed, read from its `video` (constant frame rate)."""
-    times = sorted(
-        json.loads(line)["t_ms"] for path in run.glob("summary.chunks/chunk-*.jsonl") for line in path.open()
-    )
+    from bench.eval_refanin import stored_frames
+
+    times = [frame.t_ms for frame in stored_frames(run)]
     capture = cv2.VideoCapture(str(video))
     fps = capture.get(cv2.CAP_PROP_FPS)
     wanted = {round(t * fps / 1000): t for t in times}
