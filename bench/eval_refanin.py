@@ -21,8 +21,6 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bench.eval_counts import (
     APP_DEFAULT_CHUNK,
     CHUNKS,
@@ -33,6 +31,7 @@ from bench.eval_counts import (
     SPLITS,
     Shape,
     scenario_names,
+    scene_interval,
     scenes_for,
 )
 from videoanalysis.contracts import ChunkResult, VideoInfo
@@ -213,22 +212,6 @@ def _against(first: Sequence[tuple[int, int]], scenes: Sequence[tuple[int, int]]
         low, high = scene_interval(changes)
         cells.append(f"{sum(changes):+d} [{low:+g}, {high:+g}]")
     return ", ".join(cells)
-
-
-INTERVAL_DRAWS = 4000
-"""Draws of the scenes `scene_interval` makes: its bounds move by less than one object between seeds."""
-
-
-def scene_interval(changes: Sequence[int], level: float = 0.9) -> tuple[float, float]:
-    """The `level` interval of the sum of per-scene `changes`, by drawing the scenes again with replacement (a
-    bootstrap over scenes, not pairs: a scene's classes share its traffic and move together). Seeded, so a report
-    reads the same on a rerun; (0, 0) for no scenes."""
-    if not changes:
-        return 0.0, 0.0
-    values = np.asarray(changes, dtype=np.float64)
-    draws = np.random.default_rng(0).integers(0, len(values), (INTERVAL_DRAWS, len(values)))
-    low, high = np.quantile(values[draws].sum(axis=1), [(1 - level) / 2, (1 + level) / 2])
-    return float(low), float(high)
 
 
 def main() -> None:

@@ -149,8 +149,9 @@ def test_shapes_report_per_shape_and_length() -> None:
             "scenes": scenes,
         }
     )
-    assert "| 10min-360p25 | 1 | 3 (+1) | 6 (+6) | 0.50 | 67% of 3 | 100% | 2% / 0% / 5% |" in markdown
-    assert "| 60 s | 2 | 4 (+0) | 12 (+12) | 0.33 |" in markdown
+    assert "| 10min-360p25 | 1 | 3 (+1) | 6 (+6) | 0.50 | 67% of 3 | 100% [100%, 100%] | 2% / 0% / 5% |" in markdown
+    # Drawn again, the two 60 s scenes (3 and 2 pairs within the target) give 4 to 6 of 6.
+    assert "| 60 s | 2 | 4 (+0) | 12 (+12) | 0.33 | 83% of 6 | 83% [67%, 100%] |" in markdown
 
 
 def test_a_scene_run_with_other_chunks_keeps_the_record_of_the_first(
