@@ -22,10 +22,10 @@ eval-shapes-<split>[-<variant>][-quick].json/.md: per shape and per length the a
 the share of scene/class pairs within ±1 and within max(1, 2% of the truth) (with its 90% interval over the scenes
 drawn again, `scene_interval`), the relative error per class and the CPU seconds per video-minute, of the app at its
 default chunks and the script with its default tracker (the only runs made). `--quick` keeps such a side-by-side run
-short: a few scenes per shape. `--scenarios NAME,...` keeps the
-scenes of some scenarios only (with `--limit N`, the split's first N of them, beyond the shape's usual scenes): more
-tuning scenes of one kind where a shape's few show a problem. It also runs the scenarios outside the cycle
-(`scenes.scenarios.EXTRA_SCENARIOS`: `parked`), which no other run includes.
+short: a few scenes per shape. `--scenarios NAME,...` keeps the scenes of some scenarios only (with `--limit N`, the
+split's first N of them, beyond the shape's usual scenes): more tuning scenes of one kind where a shape's few show a
+problem. It also runs the scenarios outside the cycle (`scenes.scenarios.EXTRA_SCENARIOS`: `parked`), which no other
+run includes.
 
 Each finished scene's record is saved, so an evaluation stopped part way loses one scene: `--resume` reads the saved
 ones back, `--saved` (with it) reports them and runs nothing more, and `--recount` counts the stored app runs again
