@@ -685,13 +685,13 @@ INTERVAL_DRAWS = 4000
 
 def scene_interval(changes: Sequence[int], level: float = 0.9) -> tuple[float, float]:
     """The `level` interval of the sum of per-scene `changes`, by drawing the scenes again with replacement (a
-    bootstrap over scenes, not pairs: a scene's classes share its traffic and move together). Seeded, so a report
-    reads the same on a rerun; (0, 0) for no scenes."""
+    bootstrap over scenes, not pairs: a scene's classes share its traffic and move together); each bound is one of the
+    sums drawn. Seeded, so a report reads the same on a rerun; (0, 0) for no scenes."""
     if not changes:
         return 0.0, 0.0
     values = np.asarray(changes, dtype=np.float64)
     draws = np.random.default_rng(0).integers(0, len(values), (INTERVAL_DRAWS, len(values)))
-    low, high = np.quantile(values[draws].sum(axis=1), [(1 - level) / 2, (1 + level) / 2])
+    low, high = np.quantile(values[draws].sum(axis=1), [(1 - level) / 2, (1 + level) / 2], method="nearest")
     return float(low), float(high)
 
 
