@@ -33,6 +33,7 @@ from bench.eval_counts import (
     scenario_names,
     scene_interval,
     scenes_for,
+    within_target,
 )
 from videoanalysis.contracts import ChunkResult, VideoInfo
 from videoanalysis.detections_file import FrameRecord, read_frames
@@ -157,9 +158,9 @@ def shapes_table(
         f" within max(1, 2%) [90% interval over the scenes] | {header} |"
     ]
     rows.append("|---" * (len(shapes) + 3) + "|")
-    first: list[tuple[int, int]] = []
+    first: list[tuple[int, int]] = []  # the first row's (error, pairs within the target) per scene
     try:
-        for chosen in tries:
+        for row, chosen in enumerate(tries):
             values = {**own, **constants(chosen)}
             for name, value in values.items():
                 setattr(RULES[name], name, value)
@@ -172,12 +173,12 @@ def shapes_table(
                         tracks[key] = retracked(run, overrides)
                     unique = _counted(*tracks[key])
                     scene = [(unique[cls] - truth[cls], truth[cls]) for cls in CLASSES]
-                    scenes.append((sum(abs(e) for e, _ in scene), _within(scene)))
+                    scenes.append((sum(abs(e) for e, _ in scene), sum(within_target(*pair) for pair in scene)))
                     errors += scene
                 cells.append(_score_cell(errors))
                 everything += errors
-            first = first or scenes
-            against = _against(first, scenes) if scenes is not first else "-"
+            first = scenes if row == 0 else first
+            against = "-" if row == 0 else _against(first, scenes)
             rows.append(
                 f"| {chosen or 'as in the code'} | {_score_cell(everything)} | {against} | {' | '.join(cells)} |"
             )
@@ -195,12 +196,8 @@ def constants(chosen: str) -> dict[str, float]:
 def _score_cell(errors: Sequence[tuple[int, int]]) -> str:
     """Total error (signed), and the pairs within ±1 and within max(1, 2% of the truth), of (error, truth) pairs."""
     found, pairs = score([e for e, _ in errors]), len(errors)
-    return f"{found['abs']} ({found['signed']:+d}), {found['within_1']}/{pairs}, {_within(errors)}/{pairs}"
-
-
-def _within(errors: Sequence[tuple[int, int]]) -> int:
-    """How many of (error, truth) pairs are within max(1, 2% of the truth), issue 33's target."""
-    return sum(abs(e) <= max(1.0, 0.02 * truth) for e, truth in errors)
+    within = sum(within_target(*pair) for pair in errors)
+    return f"{found['abs']} ({found['signed']:+d}), {found['within_1']}/{pairs}, {within}/{pairs}"
 
 
 def _against(first: Sequence[tuple[int, int]], scenes: Sequence[tuple[int, int]]) -> str:

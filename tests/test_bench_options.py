@@ -154,6 +154,23 @@ def test_shapes_report_per_shape_and_length() -> None:
     assert "| 60 s | 2 | 4 (+0) | 12 (+12) | 0.33 | 83% of 6 | 83% [67%, 100%] |" in markdown
 
 
+def test_a_change_every_scene_shares_has_no_spread() -> None:
+    assert eval_counts.scene_interval([-1] * 12) == (-12.0, -12.0)
+    assert eval_counts.scene_interval([]) == (0.0, 0.0)
+
+
+def test_a_change_that_one_scene_makes_is_within_another_draw_of_the_scenes() -> None:
+    """One scene of 20 gaining 6: about a third of the draws leave it out, so the interval reaches 0, and beyond the
+    gain on the other side."""
+    low, high = eval_counts.scene_interval([0] * 19 + [-6])
+    assert low <= -12.0 and high == 0.0
+
+
+def test_a_change_spread_over_many_scenes_is_beyond_the_noise() -> None:
+    low, high = eval_counts.scene_interval([-1, -1, 0, -1, -2, 0, -1, -1, 0, -1] * 4)
+    assert low < -32.0 < high < 0.0
+
+
 def test_a_scene_run_with_other_chunks_keeps_the_record_of_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
