@@ -698,10 +698,9 @@ def scene_interval(changes: Sequence[int], level: float = 0.9) -> tuple[float, f
 def shape_metrics(scenes: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
     """One method's accuracy and cost over complete scenes (of one shape or one length): errors, pairs within ±1 and
     within the target, relative error per class (sum of |error| / sum of truth) and CPU seconds per video-minute."""
-    pairs = [(s["runs"][key]["unique"][c] - s["truth"][c], s["truth"][c]) for s in scenes for c in CLASSES]
-    within = [
-        sum(within_target(s["runs"][key]["unique"][c] - s["truth"][c], s["truth"][c]) for c in CLASSES) for s in scenes
-    ]
+    per_scene = [[(s["runs"][key]["unique"][c] - s["truth"][c], s["truth"][c]) for c in CLASSES] for s in scenes]
+    pairs = [pair for scene in per_scene for pair in scene]
+    within = [sum(within_target(*pair) for pair in scene) for scene in per_scene]
     minutes = sum(s["seconds"] for s in scenes) / 60.0
     relative = {}
     for c in CLASSES:
