@@ -137,40 +137,41 @@ PASS_CONSTANTS = ("NEW_TRACK_REACH", "TURN_MOVE")
 
 
 def shapes_table(
-    variant: str,
+    variants: Sequence[str],
     split: str,
     shapes: Sequence[Shape],
     tries: Sequence[str],
     overrides: Mapping[str, str],
     scenarios: Collection[str] | None = None,
 ) -> str:
-    """One row per `--try` (the rules' constants as `NAME=VALUE;...`, empty for the code's own): the recounted error
-    of each shape's stored 10 s chunk runs and of all of them, and how far each row's error and pairs within max(1,
-    2%) differ from the first row's, with the 90% interval of that difference over the scenes (`scene_interval`): a
-    change whose interval holds 0 is within what another draw of scenes gives. The tracks are made once per value of
-    the tracking pass's constants (`PASS_CONSTANTS`)."""
-    runs = {shape: list(stored_runs(variant, split, APP_DEFAULT_CHUNK, shape, scenarios)) for shape in shapes}
+    """One row per variant and `--try` (the rules' constants as `NAME=VALUE;...`, empty for the code's own): the
+    recounted error of each shape's stored 10 s chunk runs and of all of them, and how far each row's error and pairs
+    within max(1, 2%) differ from the first row's, with the 90% interval of that difference over the scenes
+    (`scene_interval`): a change whose interval holds 0 is within what another draw of scenes gives. With several
+    variants (another model, say) only the scenes every one of them ran are counted, so rows compare the same scenes.
+    The tracks are made once per value of the tracking pass's constants (`PASS_CONSTANTS`)."""
+    runs = {shape: _paired_runs(variants, split, shape, scenarios) for shape in shapes}
     own = {name: getattr(module, name) for name, module in RULES.items()}
     tracks: dict[tuple[Any, ...], tuple[dict[str, Any], VideoTracks]] = {}
     header = " | ".join(f"{shape.name} ({len(runs[shape])} scenes)" for shape in shapes)
     rows = [
-        f"| constants | all: error (signed), pairs within ±1, within max(1, 2%) | against the first row: error, pairs"
-        f" within max(1, 2%) [90% interval over the scenes] | {header} |"
+        f"| {'variant: ' if len(variants) > 1 else ''}constants | all: error (signed), pairs within ±1, within max(1,"
+        f" 2%) | against the first row: error, pairs within max(1, 2%) [90% interval over the scenes] | {header} |"
     ]
     rows.append("|---" * (len(shapes) + 3) + "|")
     first: list[tuple[int, int]] = []  # the first row's (error, pairs within the target) per scene
     try:
-        for row, chosen in enumerate(tries):
+        for row, (variant, chosen) in enumerate((variant, chosen) for variant in variants for chosen in tries):
             values = {**own, **constants(chosen)}
             for name, value in values.items():
                 setattr(RULES[name], name, value)
             cells, everything, scenes = [], [], []
             for shape in shapes:
                 errors = []
-                for run, truth in runs[shape]:
-                    key = (run, *(values[name] for name in PASS_CONSTANTS))
+                for by_variant, truth in runs[shape]:
+                    key = (by_variant[variant], *(values[name] for name in PASS_CONSTANTS))
                     if key not in tracks:
-                        tracks[key] = retracked(run, overrides)
+                        tracks[key] = retracked(by_variant[variant], overrides)
                     unique = _counted(*tracks[key])
                     scene = [(unique[cls] - truth[cls], truth[cls]) for cls in CLASSES]
                     scenes.append((sum(abs(e) for e, _ in scene), sum(within_target(*pair) for pair in scene)))
@@ -179,13 +180,30 @@ def shapes_table(
                 everything += errors
             first = scenes if row == 0 else first
             against = "-" if row == 0 else _against(first, scenes)
+            label = f"{variant}: " if len(variants) > 1 else ""
             rows.append(
-                f"| {chosen or 'as in the code'} | {_score_cell(everything)} | {against} | {' | '.join(cells)} |"
+                f"| {label}{chosen or 'as in the code'} | {_score_cell(everything)} | {against} | {' | '.join(cells)} |"
             )
     finally:
         for name, value in own.items():
             setattr(RULES[name], name, value)
     return "\n".join(rows)
+
+
+def _paired_runs(
+    variants: Sequence[str], split: str, shape: Shape, scenarios: Collection[str] | None
+) -> list[tuple[dict[str, Path], dict[str, int]]]:
+    """({variant: run folder}, the truth's `unique`) of each scene of `shape` that every variant has a stored 10 s
+    chunk run of, in seed order."""
+    found = [
+        {run.parent.name: (run, truth) for run, truth in stored_runs(v, split, APP_DEFAULT_CHUNK, shape, scenarios)}
+        for v in variants
+    ]
+    return [
+        ({variant: runs[scene][0] for variant, runs in zip(variants, found, strict=True)}, truth)
+        for scene, (_, truth) in found[0].items()
+        if all(scene in runs for runs in found)
+    ]
 
 
 def constants(chosen: str) -> dict[str, float]:
@@ -213,7 +231,11 @@ def _against(first: Sequence[tuple[int, int]], scenes: Sequence[tuple[int, int]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", default="defaults", help="the runs of `bench.eval_counts --variant`")
+    parser.add_argument(
+        "--variant",
+        default="defaults",
+        help="the runs of `bench.eval_counts --variant`; with --shapes, NAME,... compares variants (a row each)",
+    )
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the recount")
     parser.add_argument("--shape", choices=tuple(SHAPE_BY_NAME), default=DEFAULT_SHAPE.name, help="the scenes' shape")
@@ -236,7 +258,8 @@ def main() -> None:
         if unknown or not tried <= set(RULES):
             parser.error(f"unknown shapes {unknown} or constants {sorted(tried - set(RULES))}")
         shapes = [SHAPE_BY_NAME[name] for name in args.shapes.split(",")]
-        print(shapes_table(args.variant, args.split, shapes, args.tries or [""], overrides, args.scenarios))
+        variants = args.variant.split(",")
+        print(shapes_table(variants, args.split, shapes, args.tries or [""], overrides, args.scenarios))
         return
     shape = SHAPE_BY_NAME[args.shape]
     runs = stored_runs(args.variant, args.split, max(CHUNKS), shape, args.scenarios)

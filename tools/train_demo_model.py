@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scenes.generator import CLASSES, Scene  # noqa: E402
-from scenes.scenarios import SCENARIOS, Scenario  # noqa: E402
+from scenes.scenarios import SCENARIOS, Scenario, scenario  # noqa: E402
 
 TRAIN_SEED_BASE = 10_000
 VAL_SEED_BASE = 20_000
@@ -95,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="cycle through every scene scenario (pillars, edges, a moving camera, ...), not plain scenes only",
     )
+    p.add_argument(
+        "--cycle",
+        default="",
+        help="comma-separated scenario names to cycle through instead (a name given twice is rendered twice as often; "
+        "EXTRA_SCENARIOS such as parked allowed); validation still cycles through every scenario",
+    )
     p.add_argument("--per-scene", type=int, default=12, help="frames sampled per training scene")
     p.add_argument("--val-scenes", type=int, default=10, help="validation scenes (seeds from 20000)")
     p.add_argument("--time-hours", type=float, default=0.45, help="training time budget (Ultralytics 'time')")
@@ -117,9 +123,10 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     data = work / "data"
-    kinds: tuple[Scenario | None, ...] = SCENARIOS if args.scenarios else (None,)
+    val_kinds: tuple[Scenario | None, ...] = SCENARIOS if args.scenarios or args.cycle else (None,)
+    kinds = tuple(scenario(name) for name in args.cycle.split(",")) if args.cycle else val_kinds
     n_train = build_dataset(data / "train", args.scenes, args.per_scene, args.seed_base, kinds)
-    n_val = build_dataset(data / "val", args.val_scenes, args.per_scene, VAL_SEED_BASE, kinds)
+    n_val = build_dataset(data / "val", args.val_scenes, args.per_scene, VAL_SEED_BASE, val_kinds)
     names = "\n".join(f"  {i}: {c}" for i, c in enumerate(CLASSES))
     (work / "data.yaml").write_text(f"path: {data}\ntrain: train/images\nval: val/images\nnames:\n{names}\n")
     print(f"dataset: {n_train} train / {n_val} val images in {time.time() - t0:.0f}s", flush=True)
