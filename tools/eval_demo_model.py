@@ -20,6 +20,7 @@ Exit status 0 iff per class precision and recall >= 0.95 and every plain-trackin
     .venv/bin/python tools/eval_demo_model.py --tracker bytetrack.yaml
     .venv/bin/python tools/eval_demo_model.py --end2end            # the NMS-free one-to-one head (END2END=true)
     .venv/bin/python tools/eval_demo_model.py --pipeline-gmc none  # the pipeline's tracker as with TRACKER_GMC=none
+    .venv/bin/python tools/eval_demo_model.py --scenario groups --size 640x360  # walkers in groups, at 360p
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from scenes.boxes import iou_matrix  # noqa: E402
 from scenes.generator import CLASSES, Scene, parse_size  # noqa: E402
+from scenes.scenarios import scenario  # noqa: E402
 from videoanalysis.settings import CHOICES, Settings  # noqa: E402
 from videoanalysis.summary import min_track_hits  # noqa: E402
 
@@ -109,7 +111,7 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     from videoanalysis.tracking.camera_motion import CameraMotion
     from videoanalysis.tracking.tracker import new_tracker
 
-    scene = Scene(seed, args.seconds, args.fps, args.size)
+    scene = Scene(seed, args.seconds, args.fps, args.size, scenario=scenario(args.scenario) if args.scenario else None)
     truth = scene.truth()
     detector = Detector(args.model, imgsz=args.imgsz, conf=args.conf, batch=args.batch, end2end=args.end2end)
     names = detector.names
@@ -167,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--fps", type=float, default=25.0)
     p.add_argument("--size", type=parse_size, default=(1280, 720))
+    p.add_argument("--scenario", help="scenes of this scenario (scenes.scenarios: groups, poles, ...), not plain ones")
     p.add_argument("--imgsz", type=int, default=416)
     p.add_argument("--conf", type=float, default=0.25)
     p.add_argument("--batch", type=int, default=8)
@@ -193,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(r), flush=True)
     rate = f"{args.track_fps:g} fps" if args.track_fps else "every frame"
     print(
-        f"\nheld-out seeds {args.seeds}, {args.seconds:g} s at {args.fps:g} fps, {args.size[0]}x{args.size[1]}, "
-        f"imgsz {args.imgsz}, conf {args.conf}; tracking {rate} with {args.tracker} tracker, "
-        f"{'NMS-free head' if args.end2end else 'NMS'}"
+        f"\nheld-out seeds {args.seeds} ({args.scenario or 'plain'} scenes), {args.seconds:g} s at {args.fps:g} fps, "
+        f"{args.size[0]}x{args.size[1]}, imgsz {args.imgsz}, conf {args.conf}; tracking {rate} with {args.tracker} "
+        f"tracker, {'NMS-free head' if args.end2end else 'NMS'}"
     )
     ok = True
     total = Counter()
