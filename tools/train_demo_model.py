@@ -6,8 +6,9 @@ low seeds), trains `yolo26n.yaml` with random initialisation, and writes `models
 temporary directory.
 
 `--scenarios` renders the scenes of every `scenes.scenarios` scenario in turn (pillars, groups, entries at the top
-and bottom edges, a shaking or panning camera, ...) instead of plain scenes only; `--init` starts from trained weights
-(the demo model is plain-scene training from scratch, then a fine-tune on scenario scenes: models/README.md).
+and bottom edges, a shaking or panning camera, ...) instead of plain scenes only, and `--cycle` a chosen list of them
+(a name twice renders that scenario twice as often); `--init` starts from trained weights (the demo model is
+plain-scene training from scratch, then two fine-tunes on scenario scenes: models/README.md).
 
 Training sees whole frames at the scale inference sees them (scaled to `IMGSZ` wide, letterboxed to 416x256 with
 `rect`), without mosaic: mosaic and crops label fragments of large objects, which the model then reports as extra
