@@ -16,6 +16,7 @@ recount: how the rules for long scenes were chosen (docs/decisions/2026-12-07-lo
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -161,7 +162,7 @@ def shapes_table(
     rows.append("|---" * (len(shapes) + 3) + "|")
     first: list[tuple[int, int]] = []  # the first row's (error, pairs within the target) per scene
     try:
-        for row, (variant, chosen) in enumerate((variant, chosen) for variant in variants for chosen in tries):
+        for row, (variant, chosen) in enumerate(itertools.product(variants, tries)):
             values = {**own, **constants(chosen)}
             for name, value in values.items():
                 setattr(RULES[name], name, value)
